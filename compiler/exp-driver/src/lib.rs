@@ -1,0 +1,1 @@
+//! The `expc` command line.

@@ -1,0 +1,257 @@
+//! One mutated program per verifier rule, rejected with exactly that rule.
+//!
+//! Each mutation starts from a verified fixture and reseals it (except for the hash rule), so
+//! the expected rule is the only one that can fire; asserting the exact set also proves that
+//! the rules do not overlap by accident.
+
+use super::build::{fix_estimates, shape};
+use super::fixtures::{cnn_batchnorm, mlp_adamw, noisy_sgd};
+use crate::*;
+use exp_ops::{InitSpec, ScalarOp};
+use std::collections::BTreeSet;
+
+fn rejects(rule: Rule, mut p: Program, mutate: impl FnOnce(&mut Program)) {
+    mutate(&mut p);
+    if rule != Rule::HashMismatch {
+        p.seal();
+    }
+    let errors = verify(&p).expect_err("the mutated program must be rejected");
+    let rules: BTreeSet<Rule> = errors.iter().map(|e| e.rule).collect();
+    let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(rules, BTreeSet::from([rule]), "{}", shown.join("\n"));
+    assert!(shown.iter().all(|s| s.starts_with(&format!("[{}]", rule.code()))));
+}
+
+fn layer(p: &mut Program, node: usize) -> &mut LayerCall {
+    match &mut p.graph.nodes[node].op {
+        NodeOp::Layer(call) => call,
+        other => panic!("node {node} is {other:?}"),
+    }
+}
+
+fn function<'p>(p: &'p mut Program, name: &str) -> &'p mut ScalarFn {
+    p.functions.iter_mut().find(|f| f.name == name).unwrap()
+}
+
+#[test]
+fn malformed_names() {
+    rejects(Rule::MalformedName, mlp_adamw(), |p| p.name = "mlp-adamw".into());
+    rejects(Rule::MalformedName, mlp_adamw(), |p| function(p, "relu").inputs[0] = "v0".into());
+    rejects(Rule::MalformedName, mlp_adamw(), |p| p.config[0].path = "batch.".into());
+    rejects(Rule::MalformedName, noisy_sgd(), |p| p.train.probes[0].kind = ProbeKind::Metric("expr".into()));
+}
+
+#[test]
+fn duplicate_names() {
+    rejects(Rule::DuplicateName, mlp_adamw(), |p| p.train.probes[0].name = "test_acc".into());
+    rejects(Rule::DuplicateName, mlp_adamw(), |p| p.optimizer.hypers.push(Hyper { name: "g".into(), value: HyperValue::Const(1.0) }));
+}
+
+#[test]
+fn config_order() {
+    rejects(Rule::ConfigOrder, mlp_adamw(), |p| p.config.swap(0, 1));
+}
+
+#[test]
+fn seed_mismatch() {
+    rejects(Rule::SeedMismatch, mlp_adamw(), |p| p.seeds.noise ^= 1);
+}
+
+#[test]
+fn origin_range() {
+    rejects(Rule::OriginRange, mlp_adamw(), |p| p.loss.origin = Some(Origin { file: 9, start: 0, end: 1 }));
+    rejects(Rule::OriginRange, mlp_adamw(), |p| p.graph.nodes[0].origin = Some(Origin { file: 0, start: 5, end: 4 }));
+}
+
+#[test]
+fn ssa_redefined() {
+    rejects(Rule::SsaRedefined, mlp_adamw(), |p| {
+        let last = p.graph.nodes.last().unwrap().clone();
+        p.graph.nodes.push(last);
+    });
+    rejects(Rule::SsaRedefined, mlp_adamw(), |p| {
+        let f = function(p, "adamw_update");
+        let last = f.body.last().unwrap().clone();
+        f.body.push(last);
+    });
+}
+
+#[test]
+fn ssa_undefined() {
+    rejects(Rule::SsaUndefined, mlp_adamw(), |p| p.graph.nodes.swap(1, 2));
+    rejects(Rule::SsaUndefined, mlp_adamw(), |p| function(p, "relu").body.swap(0, 1));
+    rejects(Rule::SsaUndefined, mlp_adamw(), |p| function(p, "relu").outputs[0].value = Operand::Input(3));
+}
+
+#[test]
+fn graph_io() {
+    rejects(Rule::GraphIo, mlp_adamw(), |p| p.graph.outputs.clear());
+}
+
+#[test]
+fn node_arity() {
+    rejects(Rule::NodeArity, cnn_batchnorm(), |p| {
+        let add = p.graph.nodes.iter_mut().find(|n| n.op == NodeOp::Add).unwrap();
+        add.operands.pop();
+    });
+    rejects(Rule::NodeArity, mlp_adamw(), |p| {
+        let out = FnOutput { name: "z".into(), value: Operand::Input(0) };
+        function(p, "relu").outputs.push(out);
+    });
+}
+
+#[test]
+fn type_mismatch() {
+    rejects(Rule::TypeMismatch, mlp_adamw(), |p| p.graph.nodes[3].ty.shape = shape("[B, 11]"));
+    rejects(Rule::TypeMismatch, noisy_sgd(), |p| {
+        let cat = p.graph.nodes.iter_mut().find(|n| matches!(n.op, NodeOp::Concat { .. })).unwrap();
+        cat.op = NodeOp::Concat { axis: 0 };
+    });
+    rejects(Rule::TypeMismatch, cnn_batchnorm(), |p| {
+        p.params.iter_mut().find(|x| x.name == "model.head.weight").unwrap().shape = shape("[10, 4095]");
+        fix_estimates(p);
+    });
+}
+
+#[test]
+fn bad_layer() {
+    rejects(Rule::BadLayer, mlp_adamw(), |p| layer(p, 1).attrs.retain(|(k, _)| k != "bias"));
+    rejects(Rule::BadLayer, mlp_adamw(), |p| layer(p, 1).attrs[1].1 = Value::Str("ten".into()));
+    rejects(Rule::BadLayer, mlp_adamw(), |p| layer(p, 1).op = "linearr".into());
+    rejects(Rule::BadLayer, mlp_adamw(), |p| {
+        let r = ParamRef { role: "scale".into(), name: "model.layers.0.bias".into() };
+        layer(p, 1).params.push(r);
+    });
+}
+
+#[test]
+fn unknown_param() {
+    rejects(Rule::UnknownParam, mlp_adamw(), |p| {
+        p.params.retain(|x| x.name != "model.layers.1.bias");
+        fix_estimates(p);
+    });
+}
+
+#[test]
+fn unused_param() {
+    rejects(Rule::UnusedParam, mlp_adamw(), |p| {
+        let extra = Param { name: "model.extra".into(), shape: shape("[3]"), dtype: DType::F32, init: InitSpec::Zeros, origin: None };
+        p.params.push(extra);
+        fix_estimates(p);
+    });
+}
+
+#[test]
+fn unknown_function() {
+    rejects(Rule::UnknownFunction, mlp_adamw(), |p| p.schedules[0].function = "cosine".into());
+    rejects(Rule::UnknownFunction, mlp_adamw(), |p| p.optimizer.update = "adam".into());
+    rejects(Rule::UnknownFunction, mlp_adamw(), |p| p.graph.nodes[2].op = NodeOp::Elementwise { function: "gelu".into() });
+}
+
+#[test]
+fn scalar_arity() {
+    rejects(Rule::ScalarArity, mlp_adamw(), |p| {
+        function(p, "relu").body[1].args.pop();
+    });
+    rejects(Rule::ScalarArity, mlp_adamw(), |p| function(p, "relu").body[1].op = InstOp::Op(ScalarOp::Select));
+}
+
+#[test]
+fn fn_outputs() {
+    rejects(Rule::FnOutputs, mlp_adamw(), |p| {
+        let f = ScalarFn { name: "nothing".into(), inputs: Vec::new(), body: Vec::new(), outputs: Vec::new(), origin: None };
+        p.functions.push(f);
+    });
+}
+
+#[test]
+fn update_rule() {
+    rejects(Rule::UpdateRule, mlp_adamw(), |p| function(p, "adamw_update").outputs.retain(|o| o.name != "m"));
+    rejects(Rule::UpdateRule, mlp_adamw(), |p| function(p, "adamw_update").inputs[2] = "step".into());
+}
+
+#[test]
+fn schedule_fn() {
+    rejects(Rule::ScheduleFn, mlp_adamw(), |p| function(p, "cosine_lr").inputs.push("lr".into()));
+}
+
+#[test]
+fn unknown_schedule() {
+    rejects(Rule::UnknownSchedule, mlp_adamw(), |p| p.optimizer.hypers[0].value = HyperValue::Schedule("warmup".into()));
+}
+
+#[test]
+fn unknown_probe() {
+    rejects(Rule::UnknownProbe, mlp_adamw(), |p| p.train.stop_rules[0].probe = "val_acc".into());
+    // Derived probes may only read probes declared before them.
+    rejects(Rule::UnknownProbe, cnn_batchnorm(), |p| p.train.probes.swap(1, 2));
+}
+
+#[test]
+fn derived_probe() {
+    let drop_input = |p: &mut Program| match &mut p.train.probes[2].kind {
+        ProbeKind::Derived { inputs, .. } => {
+            inputs.pop();
+        }
+        other => panic!("{other:?}"),
+    };
+    rejects(Rule::DerivedProbe, cnn_batchnorm(), drop_input);
+    rejects(Rule::DerivedProbe, cnn_batchnorm(), |p| p.train.probes[2].split = Some("test".into()));
+}
+
+#[test]
+fn unknown_split() {
+    rejects(Rule::UnknownSplit, mlp_adamw(), |p| p.train.probes[1].split = Some("valid".into()));
+    rejects(Rule::UnknownSplit, mlp_adamw(), |p| p.data.splits[0] = "fit".into());
+}
+
+#[test]
+fn non_positive() {
+    rejects(Rule::NonPositive, mlp_adamw(), |p| p.train.total_steps = 0);
+    rejects(Rule::NonPositive, mlp_adamw(), |p| p.data.batch = 0);
+    rejects(Rule::NonPositive, mlp_adamw(), |p| p.train.probes[0].every = Frequency::Steps(0));
+    rejects(Rule::NonPositive, mlp_adamw(), |p| p.optimizer.clip = GradClip::Norm(-1.0));
+}
+
+#[test]
+fn symbol_use() {
+    rejects(Rule::SymbolUse, mlp_adamw(), |p| p.data.x_shape = shape("[B, 784]"));
+    rejects(Rule::SymbolUse, mlp_adamw(), |p| {
+        p.params[0].init = InitSpec::BiasUniform { fan_in: exp_ops::Dim::symbol("n") };
+    });
+}
+
+#[test]
+fn estimate_mismatch() {
+    rejects(Rule::EstimateMismatch, mlp_adamw(), |p| p.estimates.param_count += 1);
+    rejects(Rule::EstimateMismatch, mlp_adamw(), |p| p.estimates.memory.total -= 1);
+}
+
+#[test]
+fn hash_mismatch() {
+    rejects(Rule::HashMismatch, mlp_adamw(), |p| p.train.eval_batch = 999);
+    rejects(Rule::HashMismatch, mlp_adamw(), |p| p.hash.clear());
+}
+
+#[test]
+fn errors_carry_origins_and_codes_are_unique() {
+    let mut p = mlp_adamw();
+    p.graph.nodes[3].ty.shape = shape("[B, 11]");
+    p.seal();
+    let errors = verify(&p).unwrap_err();
+    assert_eq!(errors[0].location, "graph %3");
+    assert_eq!(errors[0].origin, p.graph.nodes[3].origin);
+    let all = [
+        Rule::MalformedName, Rule::DuplicateName, Rule::ConfigOrder, Rule::SeedMismatch, Rule::OriginRange,
+        Rule::SsaRedefined, Rule::SsaUndefined, Rule::GraphIo, Rule::NodeArity, Rule::TypeMismatch, Rule::BadLayer,
+        Rule::UnknownParam, Rule::UnusedParam, Rule::UnknownFunction, Rule::ScalarArity, Rule::FnOutputs,
+        Rule::UpdateRule, Rule::ScheduleFn, Rule::UnknownSchedule, Rule::UnknownProbe, Rule::DerivedProbe,
+        Rule::UnknownSplit, Rule::NonPositive, Rule::SymbolUse, Rule::EstimateMismatch, Rule::HashMismatch,
+    ];
+    let codes: BTreeSet<&str> = all.iter().map(|r| r.code()).collect();
+    assert_eq!(codes.len(), all.len());
+    let doc = include_str!("../verify/mod.rs");
+    for code in codes {
+        assert!(doc.contains(&format!("//! - `{code}`")), "rule `{code}` is missing from the verifier's module doc");
+    }
+}

@@ -1,0 +1,191 @@
+//! The IR verifier: checks the invariants that lowering and every IR pass must keep.
+//!
+//! It runs after lowering and after every pass in debug builds and tests, and reports every
+//! violation it finds (not just the first), each tagged with its [`Rule`].
+//! The rules, by code:
+//!
+//! - `malformed-name`: every name the text form prints bare is in its lexical class
+//!   (identifiers; dotted paths for config paths, parameters and parameter roles), parameter
+//!   names are not value keywords (`true`, `false`, `inf`, `nan`), scalar-function inputs are not
+//!   named like values (`v3`), layer ops do not take a generic op's name, metrics are not called
+//!   `expr`; so a verified program always prints text that parses back.
+//! - `duplicate-name`: names are unique among params and buffers together, functions, schedules,
+//!   probes, graph inputs, hyperparameters and state slots together, and the inputs and the
+//!   outputs of each function.
+//! - `config-order`: config entries are sorted by path, strictly (hence unique), so a lowering
+//!   that iterates a hash map cannot change the text.
+//! - `seed-mismatch`: every derived seed equals `derive_seed(base, purpose)`.
+//! - `origin-range`: every origin names an existing file and has `start <= end`.
+//! - `ssa-redefined`: each graph value and each scalar value is defined once.
+//! - `ssa-undefined`: each use of a graph or scalar value (operands, outputs) comes after its
+//!   definition; scalar input references are in range.
+//! - `graph-io`: the graph has at least one input and at least one output.
+//! - `node-arity`: `add` has at least two operands, `concat` at least one, `scale` and layers
+//!   exactly one, `elementwise` one per input of its function, which has exactly one output.
+//! - `type-mismatch`: result types agree with operands where checkable: `add` broadcasts,
+//!   `concat` matches non-axis dims and sums the axis, `scale` and `elementwise` keep the
+//!   (broadcast) shape, all with one float dtype; a layer's result shape is what the op table
+//!   infers, and each parameter it reads has the shape the op table expects for its role.
+//! - `bad-layer`: a layer op is in the op table, its attributes build the op with every
+//!   argument filled, and it reads exactly the parameters and buffers the op table lists.
+//! - `unknown-param`: every parameter reference names a param or buffer.
+//! - `unused-param`: every param and buffer is read by at least one node.
+//! - `unknown-function`: elementwise nodes, schedules, the update rule and derived probes name
+//!   existing functions.
+//! - `scalar-arity`: each instruction has as many operands as its op's arity (`const`: none).
+//! - `fn-outputs`: each function has at least one output.
+//! - `update-rule`: the update rule reads only `p`, `g`, `t`, `noise`, hyperparameters and state
+//!   slots, and writes exactly `p` and every state slot.
+//! - `schedule-fn`: a schedule's function reads only `step`, `epoch`, `progress` and
+//!   `total_steps`, and has one output.
+//! - `unknown-schedule`: hyperparameters name existing schedules.
+//! - `unknown-probe`: stop rules name existing probes; derived probes name probes declared
+//!   before them (so derived probes cannot form cycles).
+//! - `derived-probe`: a derived probe passes one probe per input to a one-output function, and
+//!   has no split or arguments.
+//! - `unknown-split`: the data has a `train` split, and each probe's split is one of the data's.
+//! - `non-positive`: batch, eval batch, total steps, steps per epoch, class count, probe
+//!   frequencies and stop-rule counts are positive, and clipping thresholds are positive.
+//! - `symbol-use`: parameter, buffer and data shapes and initializer fans are non-negative
+//!   constants; graph shapes mention no symbol but the batch `B`.
+//! - `estimate-mismatch`: `param_count` is the sum of parameter sizes and `memory.total` the
+//!   sum of the memory categories.
+//! - `hash-mismatch`: the stored hash equals [`Program::compute_hash`] (an unsealed program
+//!   fails this rule).
+
+mod graph;
+mod plan;
+mod scalar;
+
+use crate::types::{Origin, Program};
+use std::collections::HashSet;
+use std::fmt;
+
+/// A verifier rule; see the module doc for what each checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(missing_docs)] // Each variant is documented by its code in the module doc.
+pub enum Rule {
+    MalformedName,
+    DuplicateName,
+    ConfigOrder,
+    SeedMismatch,
+    OriginRange,
+    SsaRedefined,
+    SsaUndefined,
+    GraphIo,
+    NodeArity,
+    TypeMismatch,
+    BadLayer,
+    UnknownParam,
+    UnusedParam,
+    UnknownFunction,
+    ScalarArity,
+    FnOutputs,
+    UpdateRule,
+    ScheduleFn,
+    UnknownSchedule,
+    UnknownProbe,
+    DerivedProbe,
+    UnknownSplit,
+    NonPositive,
+    SymbolUse,
+    EstimateMismatch,
+    HashMismatch,
+}
+
+impl Rule {
+    /// The rule's kebab-case code, as listed in the module doc.
+    pub fn code(self) -> &'static str {
+        match self {
+            Rule::MalformedName => "malformed-name",
+            Rule::DuplicateName => "duplicate-name",
+            Rule::ConfigOrder => "config-order",
+            Rule::SeedMismatch => "seed-mismatch",
+            Rule::OriginRange => "origin-range",
+            Rule::SsaRedefined => "ssa-redefined",
+            Rule::SsaUndefined => "ssa-undefined",
+            Rule::GraphIo => "graph-io",
+            Rule::NodeArity => "node-arity",
+            Rule::TypeMismatch => "type-mismatch",
+            Rule::BadLayer => "bad-layer",
+            Rule::UnknownParam => "unknown-param",
+            Rule::UnusedParam => "unused-param",
+            Rule::UnknownFunction => "unknown-function",
+            Rule::ScalarArity => "scalar-arity",
+            Rule::FnOutputs => "fn-outputs",
+            Rule::UpdateRule => "update-rule",
+            Rule::ScheduleFn => "schedule-fn",
+            Rule::UnknownSchedule => "unknown-schedule",
+            Rule::UnknownProbe => "unknown-probe",
+            Rule::DerivedProbe => "derived-probe",
+            Rule::UnknownSplit => "unknown-split",
+            Rule::NonPositive => "non-positive",
+            Rule::SymbolUse => "symbol-use",
+            Rule::EstimateMismatch => "estimate-mismatch",
+            Rule::HashMismatch => "hash-mismatch",
+        }
+    }
+}
+
+/// One violated invariant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyError {
+    /// The rule violated.
+    pub rule: Rule,
+    /// Where in the IR, e.g. `graph %3`, `fn adamw`, `param model.fc.weight`.
+    pub location: String,
+    /// What is wrong.
+    pub message: String,
+    /// The `.exp` span of the offending item, when it has one.
+    pub origin: Option<Origin>,
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}: {}", self.rule.code(), self.location, self.message)
+    }
+}
+
+/// Checks every rule of the module doc; returns all violations, in a deterministic order.
+pub fn verify(program: &Program) -> Result<(), Vec<VerifyError>> {
+    let mut cx = Cx { program, errors: Vec::new() };
+    plan::check_names(&mut cx);
+    plan::check_header(&mut cx);
+    graph::check_graph(&mut cx);
+    scalar::check_functions(&mut cx);
+    scalar::check_optimizer(&mut cx);
+    plan::check_data_and_params(&mut cx);
+    plan::check_train(&mut cx);
+    plan::check_estimates(&mut cx);
+    if program.hash != program.compute_hash() {
+        let message = format!("stored hash `{}` differs from the content hash `{}`", program.hash, program.compute_hash());
+        cx.error(Rule::HashMismatch, "header", message, None);
+    }
+    if cx.errors.is_empty() {
+        Ok(())
+    } else {
+        Err(cx.errors)
+    }
+}
+
+/// The verification context: the program and the errors found so far.
+struct Cx<'a> {
+    program: &'a Program,
+    errors: Vec<VerifyError>,
+}
+
+impl Cx<'_> {
+    fn error(&mut self, rule: Rule, location: impl Into<String>, message: impl Into<String>, origin: Option<Origin>) {
+        self.errors.push(VerifyError { rule, location: location.into(), message: message.into(), origin });
+    }
+
+    /// Reports each name of `names` seen before, as a `duplicate-name` in `what`.
+    fn unique<'n>(&mut self, what: &str, names: impl IntoIterator<Item = &'n str>) {
+        let mut seen = HashSet::new();
+        for name in names {
+            if !seen.insert(name) {
+                self.error(Rule::DuplicateName, what, format!("`{name}` is defined more than once"), None);
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Lowering from the semantic model to the IR.

@@ -1,0 +1,142 @@
+//! The pest parser derived from `grammar/exp.pest`, and how its rules read in error messages.
+//!
+//! The `Rule` enum is generated; this module is private so that pest types never leak into
+//! the public API (the AST is owned and pest-free, so the parser can be replaced later).
+
+use pest_derive::Parser;
+
+/// The parser generated from the grammar file, loaded by a path relative to `src/`.
+#[derive(Parser)]
+#[grammar = "../../../grammar/exp.pest"]
+pub(crate) struct ExpParser;
+
+/// How an expected rule takes part in an error message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Weight {
+    /// A token that would fix the error (`)`, `=`, a name, ...): always listed.
+    Main,
+    /// A token that could merely continue what came before (an operator, `(` of a call,
+    /// `;`): listed only when nothing better is expected, since it is rarely the fix.
+    Minor,
+}
+
+/// The phrase for a rule in "expected ..." messages, and how much it matters.
+pub(crate) fn describe(rule: Rule) -> (&'static str, Weight) {
+    use Rule as R;
+    use Weight::{Main, Minor};
+    match rule {
+        R::expr | R::logic | R::comparison | R::range | R::arith | R::primary | R::apply_stmt => {
+            ("an expression", Main)
+        }
+        R::ident | R::word | R::lambda_params => ("a name", Main),
+        R::path | R::field_name => ("a field name", Main),
+        R::type_expr | R::list_type | R::tuple_type => ("a type", Main),
+        R::quantity => ("a quantity such as `100 steps`", Main),
+        R::int | R::float => ("a number", Main),
+        R::string => ("a string", Main),
+        R::item | R::item_alone | R::file => ("an item", Main),
+        R::exp_stmt | R::opt_stmt | R::sweep_stmt => ("a statement", Main),
+        R::probe_entry => ("a probe `name = value`", Main),
+        R::state_slot => ("a state slot `name = value`", Main),
+        R::EOI => ("the end of the item", Minor),
+        R::lparen => ("`(`", Main),
+        R::rparen => ("`)`", Main),
+        R::lbrack => ("`[`", Main),
+        R::rbrack => ("`]`", Main),
+        R::lbrace => ("`{`", Main),
+        R::rbrace => ("`}`", Main),
+        R::comma => ("`,`", Main),
+        R::colon => ("`:`", Main),
+        R::assign | R::body_eq => ("`=`", Main),
+        R::arrow => ("`->`", Main),
+        R::use_glob => ("`*`", Main),
+        R::dot => ("`.`", Minor),
+        R::semi => ("`;`", Minor),
+        R::doc_comment => ("a doc comment", Minor),
+        R::unit => ("a unit", Minor),
+        R::call | R::call_open | R::index | R::index_open | R::field | R::fat_arrow => {
+            ("an operator", Minor)
+        }
+        R::arg_colon | R::comp_clause => ("an operator", Minor),
+        R::kw_for => ("`for`", Minor),
+        _ => describe_token(rule),
+    }
+}
+
+/// Keywords and operators: their text in backticks.
+fn describe_token(rule: Rule) -> (&'static str, Weight) {
+    use Rule as R;
+    use Weight::{Main, Minor};
+    let main = match rule {
+        R::kw_use => "`use`",
+        R::kw_fn | R::decl_kw => "`fn`",
+        R::kw_block => "`block`",
+        R::kw_data => "`data`",
+        R::kw_loss => "`loss`",
+        R::kw_optimizer => "`optimizer`",
+        R::kw_schedule => "`schedule`",
+        R::kw_probe => "`probe`",
+        R::kw_metric => "`metric`",
+        R::kw_experiment => "`experiment`",
+        R::kw_sweep => "`sweep`",
+        R::kw_extends => "`extends`",
+        R::kw_over => "`over`",
+        R::kw_in => "`in`",
+        R::kw_every => "`every`",
+        R::kw_when => "`when`",
+        R::kw_repeat => "`repeat`",
+        R::kw_builtin => "`builtin`",
+        R::kw_let => "`let`",
+        R::kw_state => "`state`",
+        R::kw_if => "`if`",
+        R::kw_else => "`else`",
+        R::kw_true => "`true`",
+        R::kw_false => "`false`",
+        R::kw_stop => "`stop`",
+        R::kw_maximize => "`maximize`",
+        R::kw_minimize => "`minimize`",
+        R::not_op | R::neg_op => return ("an expression", Main),
+        // Every binary operator and anything else that can only continue an expression.
+        _ => return ("an operator", Minor),
+    };
+    (main, Main)
+}
+
+/// Whether the rule is one of the keywords that start an item.
+pub(crate) fn starts_item(rule: Rule) -> bool {
+    use Rule as R;
+    matches!(
+        rule,
+        R::kw_use
+            | R::decl_kw
+            | R::kw_fn
+            | R::kw_block
+            | R::kw_data
+            | R::kw_loss
+            | R::kw_schedule
+            | R::kw_probe
+            | R::kw_metric
+            | R::kw_optimizer
+            | R::kw_experiment
+            | R::kw_sweep
+    )
+}
+
+/// The keywords of the language, as listed in grammar/README.md.
+pub(crate) const KEYWORDS: [&str; 31] = [
+    "use", "fn", "block", "data", "loss", "optimizer", "schedule", "probe", "metric",
+    "experiment", "sweep", "extends", "over", "in", "every", "when", "for", "repeat", "builtin",
+    "let", "state", "if", "else", "and", "or", "not", "true", "false", "stop", "maximize",
+    "minimize",
+];
+
+/// The keywords that begin a top-level item.
+pub(crate) const ITEM_KEYWORDS: [&str; 11] = [
+    "use", "fn", "block", "data", "loss", "optimizer", "schedule", "probe", "metric",
+    "experiment", "sweep",
+];
+
+/// Whether `word` is a keyword.
+pub(crate) fn is_keyword(word: &str) -> bool {
+    KEYWORDS.contains(&word)
+}

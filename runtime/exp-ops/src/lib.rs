@@ -1,0 +1,28 @@
+//! The op table shared by the checker, the IR, the runtime, the JIT and the docs, plus
+//! the symbolic shape arithmetic they all use.
+//!
+//! - [`Dim`] and [`Shape`]: sizes as integer expressions over named symbols, in a canonical
+//!   form so that equal sizes compare equal (`dim/`, `shape.rs`).
+//! - [`ScalarOp`]: elementwise primitives with their evaluation and derivative rules, used
+//!   by scalar `fn`s, optimizer update rules and schedules (`scalar.rs`).
+//! - [`LayerOp`] and [`layer_ops`]: tensor primitives with parameters, their arguments,
+//!   shape inference, parameter layouts, initializers and cost estimates (`layer/`).
+//!
+//! This crate is a leaf shared by both halves of the compiler, so it holds plain data
+//! only: no Candle, cranelift, salsa or syntax types. Errors are data ([`ShapeError`]);
+//! spans and diagnostic codes are added by the checker. Unit tests sit beside each module.
+
+mod dim;
+mod error;
+mod layer;
+mod scalar;
+mod shape;
+
+pub use dim::Dim;
+pub use error::{ArgProblem, Rank, ReshapeProblem, ShapeError};
+pub use layer::{
+    infer, layer_op, layer_ops, ArgDefault, ArgKind, ArgSpec, ArgValue, Conv, Distribution,
+    InitSpec, LayerInfo, LayerOp, LayerOpSpec, ParamSpec, Pool,
+};
+pub use scalar::{builtin_constant, builtin_function, DExpr, ScalarOp, BUILTIN_CONSTANTS};
+pub use shape::{broadcast_add, concat, Shape};

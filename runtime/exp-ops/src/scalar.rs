@@ -1,0 +1,280 @@
+//! Scalar ops: the elementwise primitives of scalar `fn`s, optimizer update rules and
+//! schedules, declared once in the `scalar_ops!` table below (Candle `op.rs` style).
+//!
+//! Each row gives the variant, the language/IR name, the arity, whether the language can
+//! call it by name (`exp(x)`; operators such as `+` and `if` reach the others), and its
+//! `f64` semantics. Booleans are `0.0` and `1.0`; any nonzero value counts as true.
+//! Derivative rules are in [`ScalarOp::derivative`], as expression trees a symbolic
+//! differentiator can splice in. Tests: `scalar_tests.rs`, against finite differences.
+
+use std::f64::consts::{E, PI};
+
+use serde::{Deserialize, Serialize};
+
+fn truth(b: bool) -> f64 {
+    if b {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+macro_rules! scalar_ops {
+    ($($(#[doc = $doc:literal])* $variant:ident = $name:literal, $arity:literal, $callable:literal, |$a:ident| $eval:expr;)*) => {
+        /// An elementwise primitive on `f64` values.
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+        pub enum ScalarOp {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl ScalarOp {
+            /// Every scalar op, in table order.
+            pub const ALL: &'static [ScalarOp] = &[$(ScalarOp::$variant),*];
+
+            /// The lowercase name the language and the IR use (`"add"`, `"select"`).
+            pub fn name(self) -> &'static str {
+                match self { $(ScalarOp::$variant => $name,)* }
+            }
+
+            /// Number of arguments.
+            pub fn arity(self) -> usize {
+                match self { $(ScalarOp::$variant => $arity,)* }
+            }
+
+            /// Whether the language can call the op by its name, like `exp(x)`.
+            pub fn is_callable(self) -> bool {
+                match self { $(ScalarOp::$variant => $callable,)* }
+            }
+
+            fn apply(self, args: &[f64]) -> f64 {
+                match self { $(ScalarOp::$variant => { let $a = args; $eval })* }
+            }
+        }
+    };
+}
+
+scalar_ops! {
+    /// `a + b`.
+    Add = "add", 2, false, |a| a[0] + a[1];
+    /// `a - b`.
+    Sub = "sub", 2, false, |a| a[0] - a[1];
+    /// `a * b`.
+    Mul = "mul", 2, false, |a| a[0] * a[1];
+    /// `a / b`.
+    Div = "div", 2, false, |a| a[0] / a[1];
+    /// `a ^ b`.
+    Pow = "pow", 2, false, |a| a[0].powf(a[1]);
+    /// `-a`.
+    Neg = "neg", 1, false, |a| -a[0];
+    /// `e ^ a`.
+    Exp = "exp", 1, true, |a| a[0].exp();
+    /// Natural logarithm.
+    Log = "log", 1, true, |a| a[0].ln();
+    /// Square root.
+    Sqrt = "sqrt", 1, true, |a| a[0].sqrt();
+    /// Absolute value.
+    Abs = "abs", 1, true, |a| a[0].abs();
+    /// Hyperbolic tangent.
+    Tanh = "tanh", 1, true, |a| a[0].tanh();
+    /// Logistic function `1 / (1 + e ^ -a)`.
+    Sigmoid = "sigmoid", 1, true, |a| sigmoid(a[0]);
+    /// Sine.
+    Sin = "sin", 1, true, |a| a[0].sin();
+    /// Cosine.
+    Cos = "cos", 1, true, |a| a[0].cos();
+    /// Gauss error function.
+    Erf = "erf", 1, true, |a| erf(a[0]);
+    /// Smaller argument (`a` on ties).
+    Min = "min", 2, true, |a| if a[0] <= a[1] { a[0] } else { a[1] };
+    /// Larger argument (`a` on ties).
+    Max = "max", 2, true, |a| if a[0] >= a[1] { a[0] } else { a[1] };
+    /// `a < b`.
+    Lt = "lt", 2, false, |a| truth(a[0] < a[1]);
+    /// `a <= b`.
+    Le = "le", 2, false, |a| truth(a[0] <= a[1]);
+    /// `a > b`.
+    Gt = "gt", 2, false, |a| truth(a[0] > a[1]);
+    /// `a >= b`.
+    Ge = "ge", 2, false, |a| truth(a[0] >= a[1]);
+    /// `a == b`.
+    Eq = "eq", 2, false, |a| truth(a[0] == a[1]);
+    /// `a != b`.
+    Ne = "ne", 2, false, |a| truth(a[0] != a[1]);
+    /// Logical and.
+    And = "and", 2, false, |a| truth(a[0] != 0.0 && a[1] != 0.0);
+    /// Logical or.
+    Or = "or", 2, false, |a| truth(a[0] != 0.0 || a[1] != 0.0);
+    /// Logical not.
+    Not = "not", 1, false, |a| truth(a[0] == 0.0);
+    /// `if c { x } else { y }` on values: `select(c, x, y)`.
+    Select = "select", 3, false, |a| if a[0] != 0.0 { a[1] } else { a[2] };
+    /// Largest integer not above `a`.
+    Floor = "floor", 1, true, |a| a[0].floor();
+    /// `-1`, `0` or `1` by the sign of `a` (`0` at zero, unlike `f64::signum`).
+    Sign = "sign", 1, true, |a| if a[0] > 0.0 { 1.0 } else if a[0] < 0.0 { -1.0 } else { a[0] };
+}
+
+/// A partial derivative as an expression over the op's arguments and result.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub enum DExpr {
+    /// The op's argument with this index.
+    Arg(usize),
+    /// The op's result, reused so that `d exp(x) = exp(x)` costs nothing.
+    Result,
+    /// A constant.
+    Const(f64),
+    /// An op applied to sub-expressions.
+    Op(ScalarOp, Vec<DExpr>),
+}
+
+impl DExpr {
+    /// Evaluates the expression for the given arguments and result.
+    pub fn eval(&self, args: &[f64], result: f64) -> f64 {
+        match self {
+            DExpr::Arg(i) => args.get(*i).copied().unwrap_or(f64::NAN),
+            DExpr::Result => result,
+            DExpr::Const(v) => *v,
+            DExpr::Op(op, xs) => {
+                let vals: Vec<f64> = xs.iter().map(|x| x.eval(args, result)).collect();
+                op.eval(&vals)
+            }
+        }
+    }
+}
+
+fn arg(i: usize) -> DExpr {
+    DExpr::Arg(i)
+}
+
+fn k(v: f64) -> DExpr {
+    DExpr::Const(v)
+}
+
+fn op(o: ScalarOp, xs: Vec<DExpr>) -> DExpr {
+    DExpr::Op(o, xs)
+}
+
+/// `select(cond, 1, 0)`: the indicator used to route gradients through min, max, select.
+fn indicator(cond: DExpr) -> DExpr {
+    op(ScalarOp::Select, vec![cond, k(1.0), k(0.0)])
+}
+
+impl ScalarOp {
+    /// The op named `name` (`"exp"` gives [`ScalarOp::Exp`]).
+    pub fn from_name(name: &str) -> Option<ScalarOp> {
+        ScalarOp::ALL.iter().copied().find(|op| op.name() == name)
+    }
+
+    /// Applies the op; `NaN` when `args` does not have [`ScalarOp::arity`] values.
+    pub fn eval(self, args: &[f64]) -> f64 {
+        if args.len() == self.arity() {
+            self.apply(args)
+        } else {
+            f64::NAN
+        }
+    }
+
+    /// The partial derivative with respect to argument `i`, or `None` when the op is
+    /// piecewise constant in it (comparisons, logic, `floor`, `sign`, the condition of
+    /// `select`) so no gradient flows, or when `i` is out of range.
+    ///
+    /// Ties route the whole gradient to one side, matching the evaluation: `min` and `max`
+    /// send it to `a`. `abs` uses `sign`, so its derivative at zero is zero as in PyTorch.
+    pub fn derivative(self, i: usize) -> Option<DExpr> {
+        use ScalarOp::*;
+        let (a, b) = (arg(0), arg(1));
+        let d = match (self, i) {
+            (Add, 0 | 1) | (Sub, 0) => k(1.0),
+            (Sub, 1) | (Neg, 0) => k(-1.0),
+            (Mul, 0) => b,
+            (Mul, 1) => a,
+            (Div, 0) => op(Div, vec![k(1.0), b]),
+            (Div, 1) => op(Neg, vec![op(Div, vec![DExpr::Result, b])]),
+            (Pow, 0) => op(
+                Mul,
+                vec![b.clone(), op(Pow, vec![a, op(Sub, vec![b, k(1.0)])])],
+            ),
+            (Pow, 1) => op(Mul, vec![DExpr::Result, op(Log, vec![a])]),
+            (Exp, 0) => DExpr::Result,
+            (Log, 0) => op(Div, vec![k(1.0), a]),
+            (Sqrt, 0) => op(Div, vec![k(0.5), DExpr::Result]),
+            (Abs, 0) => op(Sign, vec![a]),
+            (Tanh, 0) => op(
+                Sub,
+                vec![k(1.0), op(Mul, vec![DExpr::Result, DExpr::Result])],
+            ),
+            (Sigmoid, 0) => op(
+                Mul,
+                vec![DExpr::Result, op(Sub, vec![k(1.0), DExpr::Result])],
+            ),
+            (Sin, 0) => op(Cos, vec![a]),
+            (Cos, 0) => op(Neg, vec![op(Sin, vec![a])]),
+            (Erf, 0) => op(
+                Mul,
+                vec![
+                    k(2.0 / PI.sqrt()),
+                    op(Exp, vec![op(Neg, vec![op(Mul, vec![a.clone(), a])])]),
+                ],
+            ),
+            (Min, 0) => indicator(op(Le, vec![a, b])),
+            (Min, 1) => indicator(op(Gt, vec![a, b])),
+            (Max, 0) => indicator(op(Ge, vec![a, b])),
+            (Max, 1) => indicator(op(Lt, vec![a, b])),
+            (Select, 1) => indicator(arg(0)),
+            (Select, 2) => indicator(op(Not, vec![arg(0)])),
+            _ => return None,
+        };
+        Some(d)
+    }
+}
+
+/// Constants the language knows by name.
+pub const BUILTIN_CONSTANTS: &[(&str, f64)] = &[("pi", PI), ("e", E)];
+
+/// The value of the builtin constant `name` (`pi`, `e`).
+pub fn builtin_constant(name: &str) -> Option<f64> {
+    BUILTIN_CONSTANTS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+}
+
+/// The scalar op behind the builtin function `name` (`exp`, `max`, ...), if callable.
+pub fn builtin_function(name: &str) -> Option<ScalarOp> {
+    ScalarOp::from_name(name).filter(|op| op.is_callable())
+}
+
+/// The logistic function, written so that neither branch overflows.
+fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let z = x.exp();
+        z / (1.0 + z)
+    }
+}
+
+/// The error function, from the everywhere-convergent series
+/// `erf(x) = 2/sqrt(pi) * exp(-x^2) * sum_n (2x^2)^n x / (1 * 3 * ... * (2n + 1))`, whose
+/// terms are all positive, so it loses no precision to cancellation. Past `|x| = 6`,
+/// `erf` is `±1` to `f64` precision; the series would need more terms there.
+fn erf(x: f64) -> f64 {
+    if x.is_nan() {
+        return x;
+    }
+    if x.abs() >= 6.0 {
+        return x.signum();
+    }
+    let x2 = x * x;
+    let (mut term, mut sum, mut n) = (x, x, 0.0);
+    while term.abs() > sum.abs() * 1e-17 {
+        n += 1.0;
+        term *= 2.0 * x2 / (2.0 * n + 1.0);
+        sum += term;
+    }
+    2.0 / PI.sqrt() * (-x2).exp() * sum
+}
+
+#[cfg(test)]
+#[path = "scalar_tests.rs"]
+mod tests;
