@@ -1,1 +1,6 @@
-//! The one integration-test binary.
+//! The one integration-test binary: every data-driven suite is a module here.
+//! Snapshots live in `tests/snapshots/`; run with `CI=true` so a missing snapshot fails.
+
+mod check;
+mod incremental;
+mod parse;

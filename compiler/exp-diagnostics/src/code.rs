@@ -241,7 +241,10 @@ mod tests {
         for entry in std::fs::read_dir(dir).unwrap() {
             let name = entry.unwrap().file_name().into_string().unwrap();
             let code = name.strip_suffix(".md").unwrap_or(&name);
-            assert!(code.parse::<Code>().is_ok(), "`docs/{name}` is not the page of any code");
+            assert!(
+                code.parse::<Code>().is_ok(),
+                "`docs/{name}` is not the page of any code"
+            );
         }
     }
 

@@ -1,1 +1,11 @@
-//! The `expc` command line.
+//! The `expc` command line: the only place of the compiler with file IO, exit codes and
+//! terminal output. Every command is a function returning an [`Outcome`], so tests run
+//! commands in-process and compare what a user would see.
+
+mod commands;
+mod load;
+mod overrides;
+mod sources;
+
+pub use commands::{check, estimate, explain, fmt, ir, Format, Outcome};
+pub use overrides::parse_set;

@@ -2,8 +2,6 @@
 //! language allows: `Int` to `Float`, a schedule where a `Float` is expected (the value then
 //! varies per step), and a scalar function or lambda where a `Block` is expected.
 
-
-
 use exp_diagnostics::Code;
 use exp_syntax::Span;
 
@@ -20,12 +18,30 @@ impl Cx<'_> {
             Ok(v) => v,
             Err(v) => {
                 let (code, help) = match (ty, &v) {
-                    (Ty::Qty(u), Val::Int(_) | Val::Float(_)) => (Code::UnitMismatch, Some(format!("give the number a unit: `{v} {}`", u.word()))),
-                    (Ty::Qty(u), Val::Qty(_, w)) => (Code::UnitMismatch, Some(format!("`{param}` is measured in {}, not {}", u.word(), w.word()))),
+                    (Ty::Qty(u), Val::Int(_) | Val::Float(_)) => (
+                        Code::UnitMismatch,
+                        Some(format!("give the number a unit: `{v} {}`", u.word())),
+                    ),
+                    (Ty::Qty(u), Val::Qty(_, w)) => (
+                        Code::UnitMismatch,
+                        Some(format!(
+                            "`{param}` is measured in {}, not {}",
+                            u.word(),
+                            w.word()
+                        )),
+                    ),
                     _ => (Code::TypeMismatch, None),
                 };
-                let d = HDiag::new(code, format!("`{param}` of `{callee}` expects `{ty}`, found `{}`", v.type_name()), self.loc(span), format!("this is `{}`", v.type_name()))
-                    .with_help_opt(help);
+                let d = HDiag::new(
+                    code,
+                    format!(
+                        "`{param}` of `{callee}` expects `{ty}`, found `{}`",
+                        v.type_name()
+                    ),
+                    self.loc(span),
+                    format!("this is `{}`", v.type_name()),
+                )
+                .with_help_opt(help);
                 self.error(d)
             }
         }
@@ -46,8 +62,20 @@ impl Cx<'_> {
             (Ty::Bool, v @ Val::Bool(_)) => v,
             (Ty::Str, v @ Val::Str(_)) => v,
             (Ty::Qty(u), Val::Qty(x, w)) if *u == w => Val::Qty(x, w),
-            (Ty::Shape, Val::List(items)) if items.iter().all(|i| matches!(i, Val::Int(_) | Val::Unknown)) => Val::List(items),
-            (Ty::Shape, Val::Tuple(items)) if items.iter().all(|i| matches!(i, Val::Int(_) | Val::Unknown)) => Val::List(items),
+            (Ty::Shape, Val::List(items))
+                if items
+                    .iter()
+                    .all(|i| matches!(i, Val::Int(_) | Val::Unknown)) =>
+            {
+                Val::List(items)
+            }
+            (Ty::Shape, Val::Tuple(items))
+                if items
+                    .iter()
+                    .all(|i| matches!(i, Val::Int(_) | Val::Unknown)) =>
+            {
+                Val::List(items)
+            }
             (Ty::Block, v @ Val::Block(_)) => v,
             (Ty::Block, Val::Decl(a)) if a.kind() == DefKind::Fn => Val::Block(BlockV::Act(a)),
             (Ty::Block, Val::Lambda(c)) => Val::Block(BlockV::Lambda(c)),
@@ -101,4 +129,3 @@ impl Cx<'_> {
         })
     }
 }
-

@@ -29,7 +29,9 @@ pub fn data_value(cx: &mut Cx<'_>, a: Applied, info: &DeclInfo) -> Val {
         }
         return source(cx, a);
     }
-    let Some(Body::Expr(body)) = &info.body else { return Val::Unknown };
+    let Some(Body::Expr(body)) = &info.body else {
+        return Val::Unknown;
+    };
     let env = a.args.clone();
     let def = a.def.clone();
     match cx.in_item(def.file, &def.key, env, |cx| cx.eval(body)) {
@@ -52,7 +54,12 @@ fn source(cx: &mut Cx<'_>, a: Applied) -> Val {
     let key = a.def.key.as_str();
     let (sample, ids, classes, target) = match key {
         "modular" => (Shape::new([Dim::constant(2)]), true, int_arg(&a, "p"), None),
-        "two_spirals" => (Shape::new([Dim::constant(2)]), false, Some(Dim::constant(2)), None),
+        "two_spirals" => (
+            Shape::new([Dim::constant(2)]),
+            false,
+            Some(Dim::constant(2)),
+            None,
+        ),
         _ => {
             let sample = match (a.arg("shape"), int_arg(&a, "dim").or_else(|| int_arg(&a, "features"))) {
                 (Some(Val::List(items)), _) => {
@@ -71,22 +78,47 @@ fn source(cx: &mut Cx<'_>, a: Applied) -> Val {
                 }
             };
             let classes = int_arg(&a, "classes");
-            let target = if classes.is_none() { Some(Shape::new([int_arg(&a, "outputs").unwrap_or_else(|| Dim::constant(1))])) } else { None };
+            let target = if classes.is_none() {
+                Some(Shape::new([
+                    int_arg(&a, "outputs").unwrap_or_else(|| Dim::constant(1))
+                ]))
+            } else {
+                None
+            };
             (sample, false, classes, target)
         }
     };
     if let Some(c) = classes.as_ref().and_then(Dim::as_const) {
         if c < 2 {
-            return cx.error(HDiag::new(Code::InvalidValue, format!("a classification dataset needs at least 2 classes, found {c}"), a.at.clone(), "too few classes"));
+            return cx.error(HDiag::new(
+                Code::InvalidValue,
+                format!("a classification dataset needs at least 2 classes, found {c}"),
+                a.at.clone(),
+                "too few classes",
+            ));
         }
     }
     for d in &sample.0 {
         if d.as_const().is_some_and(|v| v <= 0) {
-            return cx.error(HDiag::new(Code::InvalidValue, format!("example shape `{sample}` has a non-positive dimension"), a.at.clone(), "invalid shape"));
+            return cx.error(HDiag::new(
+                Code::InvalidValue,
+                format!("example shape `{sample}` has a non-positive dimension"),
+                a.at.clone(),
+                "invalid shape",
+            ));
         }
     }
     let splits = vec!["train".to_string(), "test".to_string()];
-    Val::Data(Arc::new(DataV { source: Arc::new(a), transforms: Vec::new(), sample, ids, classes, target, splits, name: None }))
+    Val::Data(Arc::new(DataV {
+        source: Arc::new(a),
+        transforms: Vec::new(),
+        sample,
+        ids,
+        classes,
+        target,
+        splits,
+        name: None,
+    }))
 }
 
 /// `data >> transform`.
@@ -100,8 +132,23 @@ pub fn transform(cx: &mut Cx<'_>, d: Arc<DataV>, t: Val, span: Span) -> Val {
             Val::Data(Arc::new(d))
         }
         v => cx.error(
-            HDiag::new(Code::TypeMismatch, format!("expected a data transform after `>>`, found `{}`", v.type_name()), cx.loc(span), "not a transform")
-                .with_help(format!("the transforms are {}", TRANSFORMS.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "))),
+            HDiag::new(
+                Code::TypeMismatch,
+                format!(
+                    "expected a data transform after `>>`, found `{}`",
+                    v.type_name()
+                ),
+                cx.loc(span),
+                "not a transform",
+            )
+            .with_help(format!(
+                "the transforms are {}",
+                TRANSFORMS
+                    .iter()
+                    .map(|t| format!("`{t}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
         ),
     }
 }

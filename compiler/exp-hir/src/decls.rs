@@ -37,9 +37,16 @@ pub struct DeclInfo {
 
 /// The signature and body of a declaration, with problems in its parameter types.
 #[salsa::tracked(returns(ref))]
-pub fn decl_signature<'db>(db: &'db dyn Db, item: ItemDef<'db>) -> Option<(Arc<DeclInfo>, Vec<HDiag>)> {
+pub fn decl_signature<'db>(
+    db: &'db dyn Db,
+    item: ItemDef<'db>,
+) -> Option<(Arc<DeclInfo>, Vec<HDiag>)> {
     let ast = item.ast(db);
-    let at = |span| Loc { file: item.file(db), item: Some(item.key(db).clone()), span };
+    let at = |span| Loc {
+        file: item.file(db),
+        item: Some(item.key(db).clone()),
+        span,
+    };
     let mut diags = Vec::new();
     let mut convert = |params: &[exp_syntax::ast::Param]| -> Vec<ParamInfo> {
         let mut seen: Vec<&str> = Vec::new();
@@ -47,7 +54,12 @@ pub fn decl_signature<'db>(db: &'db dyn Db, item: ItemDef<'db>) -> Option<(Arc<D
             .iter()
             .map(|p| {
                 if seen.contains(&p.name.name.as_str()) {
-                    diags.push(HDiag::new(Code::DuplicateDefinition, format!("parameter `{}` is declared twice", p.name.name), at(p.name.span), "declared again here"));
+                    diags.push(HDiag::new(
+                        Code::DuplicateDefinition,
+                        format!("parameter `{}` is declared twice", p.name.name),
+                        at(p.name.span),
+                        "declared again here",
+                    ));
                 }
                 seen.push(&p.name.name);
                 let ty = match p.ty.as_ref().map(ty_of) {
@@ -55,19 +67,41 @@ pub fn decl_signature<'db>(db: &'db dyn Db, item: ItemDef<'db>) -> Option<(Arc<D
                     Some(Ok(t)) => t,
                     Some(Err(id)) => {
                         diags.push(
-                            HDiag::new(Code::UnknownName, format!("unknown type `{}`", id.name), at(id.span), "not a type")
-                                .with_help_opt(crate::diag::did_you_mean(&id.name, TYPE_NAMES.iter().copied())),
+                            HDiag::new(
+                                Code::UnknownName,
+                                format!("unknown type `{}`", id.name),
+                                at(id.span),
+                                "not a type",
+                            )
+                            .with_help_opt(crate::diag::did_you_mean(
+                                &id.name,
+                                TYPE_NAMES.iter().copied(),
+                            )),
                         );
                         Ty::Any
                     }
                 };
-                ParamInfo { name: p.name.name.clone(), ty, default: p.default.clone() }
+                ParamInfo {
+                    name: p.name.name.clone(),
+                    ty,
+                    default: p.default.clone(),
+                }
             })
             .collect()
     };
     let info = match &ast.kind {
-        ItemKind::Decl(d) => DeclInfo { params: d.params.as_deref().map(&mut convert), body: Some(d.body.clone()), signature: d.signature.clone(), loc: at(d.name.span) },
-        ItemKind::Optimizer(o) => DeclInfo { params: Some(convert(&o.params)), body: None, signature: None, loc: at(o.name.span) },
+        ItemKind::Decl(d) => DeclInfo {
+            params: d.params.as_deref().map(&mut convert),
+            body: Some(d.body.clone()),
+            signature: d.signature.clone(),
+            loc: at(d.name.span),
+        },
+        ItemKind::Optimizer(o) => DeclInfo {
+            params: Some(convert(&o.params)),
+            body: None,
+            signature: None,
+            loc: at(o.name.span),
+        },
         _ => return None,
     };
     Some((Arc::new(info), diags))
@@ -76,5 +110,7 @@ pub fn decl_signature<'db>(db: &'db dyn Db, item: ItemDef<'db>) -> Option<(Arc<D
 /// The [`DeclInfo`] of a resolved name.
 pub fn decl_info(db: &dyn Db, def: &DefRef) -> Option<Arc<DeclInfo>> {
     let item = lookup(db, def.file, &def.key)?;
-    decl_signature(db, item).as_ref().map(|(info, _)| info.clone())
+    decl_signature(db, item)
+        .as_ref()
+        .map(|(info, _)| info.clone())
 }

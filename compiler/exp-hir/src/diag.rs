@@ -73,7 +73,8 @@ impl HDiag {
     }
 }
 
-fn absolute(db: &dyn Db, loc: &Loc) -> (String, Span) {
+/// The file path and absolute span of a location.
+pub fn absolute(db: &dyn Db, loc: &Loc) -> (String, Span) {
     let offset = loc
         .item
         .as_deref()
@@ -85,7 +86,13 @@ fn absolute(db: &dyn Db, loc: &Loc) -> (String, Span) {
 /// Converts to the reportable form with absolute spans.
 pub fn to_diagnostic(db: &dyn Db, d: &HDiag) -> Diagnostic {
     let (file, span) = absolute(db, &d.primary);
-    let mut out = Diagnostic::error(d.code, d.message.clone(), file.as_str(), span, d.label.clone());
+    let mut out = Diagnostic::error(
+        d.code,
+        d.message.clone(),
+        file.as_str(),
+        span,
+        d.label.clone(),
+    );
     out.severity = d.severity;
     for (loc, label) in &d.secondary {
         let (file, span) = absolute(db, loc);
@@ -112,7 +119,9 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(d[i - 2][j - 2] + 1);
             }
@@ -135,7 +144,10 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// "did you mean `x`?" for the closest candidate.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     closest(name, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 

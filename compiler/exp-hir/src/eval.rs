@@ -50,7 +50,17 @@ pub struct Cx<'a> {
 impl<'a> Cx<'a> {
     /// A context evaluating inside item `item` of `file`.
     pub fn new(db: &'a dyn Db, file: SourceFile, item: &str) -> Cx<'a> {
-        Cx { db, diags: Vec::new(), graph: Graph::default(), frames: vec![Frame { file, item: item.to_string() }], env: Vec::new(), instantiating: Vec::new() }
+        Cx {
+            db,
+            diags: Vec::new(),
+            graph: Graph::default(),
+            frames: vec![Frame {
+                file,
+                item: item.to_string(),
+            }],
+            env: Vec::new(),
+            instantiating: Vec::new(),
+        }
     }
 
     pub(crate) fn frame(&self) -> &Frame {
@@ -60,7 +70,11 @@ impl<'a> Cx<'a> {
     /// A location in the current item.
     pub fn loc(&self, span: Span) -> Loc {
         let f = self.frame();
-        Loc { file: f.file, item: Some(f.item.clone()), span }
+        Loc {
+            file: f.file,
+            item: Some(f.item.clone()),
+            span,
+        }
     }
 
     /// Records a diagnostic and returns [`Val::Unknown`].
@@ -75,12 +89,25 @@ impl<'a> Cx<'a> {
     }
 
     fn local(&self, name: &str) -> Option<Val> {
-        self.env.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+        self.env
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
     }
 
     /// Runs `f` in the context of another item with a fresh environment.
-    pub(crate) fn in_item<T>(&mut self, file: SourceFile, item: &str, env: Vec<(String, Val)>, f: impl FnOnce(&mut Self) -> T) -> T {
-        self.frames.push(Frame { file, item: item.to_string() });
+    pub(crate) fn in_item<T>(
+        &mut self,
+        file: SourceFile,
+        item: &str,
+        env: Vec<(String, Val)>,
+        f: impl FnOnce(&mut Self) -> T,
+    ) -> T {
+        self.frames.push(Frame {
+            file,
+            item: item.to_string(),
+        });
         let saved = std::mem::replace(&mut self.env, env);
         let out = f(self);
         self.env = saved;
@@ -91,7 +118,12 @@ impl<'a> Cx<'a> {
     /// Evaluates an expression.
     pub fn eval(&mut self, e: &Expr) -> Val {
         if self.frames.len() + self.env.len() / 8 > MAX_DEPTH * 4 {
-            return self.error(HDiag::new(Code::RecursiveDefinition, "evaluation nests too deeply", self.loc(e.span), "here"));
+            return self.error(HDiag::new(
+                Code::RecursiveDefinition,
+                "evaluation nests too deeply",
+                self.loc(e.span),
+                "here",
+            ));
         }
         match &e.kind {
             ExprKind::Int(i) => Val::Int(Dim::constant(*i)),
@@ -117,11 +149,23 @@ impl<'a> Cx<'a> {
                     (UnOp::Neg, Val::Float(x)) => Val::Float(-x),
                     (UnOp::Not, Val::Bool(b)) => Val::Bool(!b),
                     (_, Val::Unknown) => Val::Unknown,
-                    (_, v) => self.type_error(expr.span, if *op == UnOp::Not { "`Bool`" } else { "a number" }, &v),
+                    (_, v) => self.type_error(
+                        expr.span,
+                        if *op == UnOp::Not {
+                            "`Bool`"
+                        } else {
+                            "a number"
+                        },
+                        &v,
+                    ),
                 }
             }
             ExprKind::Binary { op, lhs, rhs } => self.binary(e.span, *op, lhs, rhs),
-            ExprKind::If { cond, then, otherwise } => match self.eval(cond) {
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => match self.eval(cond) {
                 Val::Bool(true) => self.eval(then),
                 Val::Bool(false) => self.eval(otherwise),
                 Val::Unknown => Val::Unknown,
@@ -154,7 +198,9 @@ impl<'a> Cx<'a> {
                 let b = self.eval(body);
                 let b = self.to_block(b, body.span);
                 match (n, b) {
-                    (Val::Int(d), Some(b)) => Val::Block(BlockV::Repeat(d, Box::new(b), self.loc(e.span))),
+                    (Val::Int(d), Some(b)) => {
+                        Val::Block(BlockV::Repeat(d, Box::new(b), self.loc(e.span)))
+                    }
                     (Val::Unknown, _) | (_, None) => Val::Unknown,
                     (v, _) => self.type_error(count.span, "`Int`", &v),
                 }
@@ -164,7 +210,9 @@ impl<'a> Cx<'a> {
                 for l in lets {
                     let v = self.eval(&l.value);
                     let v = match v {
-                        Val::Block(b) => Val::Block(BlockV::Named(l.name.name.clone(), Box::new(b))),
+                        Val::Block(b) => {
+                            Val::Block(BlockV::Named(l.name.name.clone(), Box::new(b)))
+                        }
                         other => other,
                     };
                     self.bind(&l.name.name, v);
@@ -178,7 +226,12 @@ impl<'a> Cx<'a> {
 
     /// A type error: "expected X, found `T`".
     pub fn type_error(&mut self, span: Span, expected: &str, found: &Val) -> Val {
-        let d = HDiag::new(Code::TypeMismatch, format!("expected {expected}, found `{}`", found.type_name()), self.loc(span), format!("this is `{}`", found.type_name()));
+        let d = HDiag::new(
+            Code::TypeMismatch,
+            format!("expected {expected}, found `{}`", found.type_name()),
+            self.loc(span),
+            format!("this is `{}`", found.type_name()),
+        );
         self.error(d)
     }
 
@@ -189,7 +242,9 @@ impl<'a> Cx<'a> {
             _ => return self.type_error(value.span, "a number literal", &Val::Unknown),
         };
         match unit {
-            Unit::Bytes(scale) => Val::Qty(x * f64::from(1u32 << (10 * scale.min(3))), UnitKind::Bytes),
+            Unit::Bytes(scale) => {
+                Val::Qty(x * f64::from(1u32 << (10 * scale.min(3))), UnitKind::Bytes)
+            }
             u => Val::Qty(x, UnitKind::of(u)),
         }
     }
@@ -198,9 +253,21 @@ impl<'a> Cx<'a> {
         let (a, b) = (self.eval(start), self.eval(end));
         match (&a, &b) {
             (Val::Int(a), Val::Int(b)) => match (a.as_const(), b.as_const()) {
-                (Some(a), Some(b)) if b - a <= 1_000_000 => Val::List((a..b).map(|i| Val::Int(Dim::constant(i))).collect()),
-                (Some(_), Some(_)) => self.error(HDiag::new(Code::InvalidValue, "range is too long", self.loc(start.span.cover(end.span)), "more than a million values")),
-                _ => self.error(HDiag::new(Code::InvalidValue, "range bounds must be known numbers", self.loc(start.span.cover(end.span)), "symbolic bound")),
+                (Some(a), Some(b)) if b - a <= 1_000_000 => {
+                    Val::List((a..b).map(|i| Val::Int(Dim::constant(i))).collect())
+                }
+                (Some(_), Some(_)) => self.error(HDiag::new(
+                    Code::InvalidValue,
+                    "range is too long",
+                    self.loc(start.span.cover(end.span)),
+                    "more than a million values",
+                )),
+                _ => self.error(HDiag::new(
+                    Code::InvalidValue,
+                    "range bounds must be known numbers",
+                    self.loc(start.span.cover(end.span)),
+                    "symbolic bound",
+                )),
             },
             (Val::Unknown, _) | (_, Val::Unknown) => Val::Unknown,
             (Val::Int(_), v) => self.type_error(end.span, "`Int`", &v.clone()),
@@ -215,22 +282,43 @@ impl<'a> Cx<'a> {
         let file = self.frame().file;
         match resolve(self.db, file, name) {
             Some(def) => self.reference(def, name, span),
-            None if INTRINSICS.contains(&name) => {
-                self.error(HDiag::new(Code::NotCallable, format!("`{name}` must be called"), self.loc(span), "a built-in combinator").with_help(format!("write `{name}(...)`")))
-            }
+            None if INTRINSICS.contains(&name) => self.error(
+                HDiag::new(
+                    Code::NotCallable,
+                    format!("`{name}` must be called"),
+                    self.loc(span),
+                    "a built-in combinator",
+                )
+                .with_help(format!("write `{name}(...)`")),
+            ),
             None => {
                 let locals: Vec<String> = self.env.iter().map(|(n, _)| n.clone()).collect();
                 let help = unknown_name_help(self.db, file, name, &locals);
-                self.error(HDiag::new(Code::UnknownName, format!("unknown name `{name}`"), self.loc(span), "not found in this scope").with_help_opt(help))
+                self.error(
+                    HDiag::new(
+                        Code::UnknownName,
+                        format!("unknown name `{name}`"),
+                        self.loc(span),
+                        "not found in this scope",
+                    )
+                    .with_help_opt(help),
+                )
             }
         }
     }
 
     /// The value of a bare reference to a declaration.
     fn reference(&mut self, def: DefRef, name: &str, span: Span) -> Val {
-        let Some(info) = decl_info(self.db, &def) else { return Val::Unknown };
+        let Some(info) = decl_info(self.db, &def) else {
+            return Val::Unknown;
+        };
         if matches!(def.kind, DefKind::Experiment | DefKind::Sweep) {
-            return self.error(HDiag::new(Code::TypeMismatch, format!("`{name}` is an {}, not a value", def.kind.keyword()), self.loc(span), "used as a value"));
+            return self.error(HDiag::new(
+                Code::TypeMismatch,
+                format!("`{name}` is an {}, not a value", def.kind.keyword()),
+                self.loc(span),
+                "used as a value",
+            ));
         }
         if info.params.is_none() {
             return self.declared_value(&def, &info, name, span);
@@ -241,7 +329,12 @@ impl<'a> Cx<'a> {
     /// The value of a parameterless declaration such as `data mod97 = ...`: its body.
     fn declared_value(&mut self, def: &DefRef, info: &DeclInfo, name: &str, span: Span) -> Val {
         if self.instantiating.contains(def) {
-            return self.error(HDiag::new(Code::RecursiveDefinition, format!("`{name}` is defined in terms of itself"), self.loc(span), "recursive reference"));
+            return self.error(HDiag::new(
+                Code::RecursiveDefinition,
+                format!("`{name}` is defined in terms of itself"),
+                self.loc(span),
+                "recursive reference",
+            ));
         }
         let Some(Body::Expr(body)) = &info.body else {
             return self.apply_decl(def.clone(), info, name, span, &[]);
@@ -255,14 +348,19 @@ impl<'a> Cx<'a> {
                 d.name = Some(name.to_string());
                 Val::Data(Arc::new(d))
             }
-            Val::Block(b) if def.kind == DefKind::Block => Val::Block(BlockV::Named(name.to_string(), Box::new(b))),
+            Val::Block(b) if def.kind == DefKind::Block => {
+                Val::Block(BlockV::Named(name.to_string(), Box::new(b)))
+            }
             v => v,
         }
     }
 
     fn call(&mut self, span: Span, callee: &Expr, args: &[Arg]) -> Val {
         if let ExprKind::Name(id) = &callee.kind {
-            if self.local(&id.name).is_none() && INTRINSICS.contains(&id.name.as_str()) && resolve(self.db, self.frame().file, &id.name).is_none() {
+            if self.local(&id.name).is_none()
+                && INTRINSICS.contains(&id.name.as_str())
+                && resolve(self.db, self.frame().file, &id.name).is_none()
+            {
                 return crate::intrinsics::call(self, &id.name, span, args);
             }
             if self.local(&id.name).is_none() {
@@ -294,7 +392,12 @@ impl<'a> Cx<'a> {
             }
             Val::Block(b) => {
                 let [arg] = args else {
-                    return self.error(HDiag::new(Code::WrongArity, format!("a block takes one tensor, found {} arguments", args.len()), self.loc(span), "block applied here"));
+                    return self.error(HDiag::new(
+                        Code::WrongArity,
+                        format!("a block takes one tensor, found {} arguments", args.len()),
+                        self.loc(span),
+                        "block applied here",
+                    ));
                 };
                 match self.eval(&arg.value) {
                     Val::Tensor(t) => crate::model::apply(self, &b, t, self.loc(span)),
@@ -308,16 +411,35 @@ impl<'a> Cx<'a> {
                     Val::Unknown => Val::Unknown,
                     v => self.type_error(arg.value.span, "a tensor", &v),
                 },
-                _ => self.error(HDiag::new(Code::NotCallable, format!("`{}` is already applied", a.name), self.loc(span), "called again")),
+                _ => self.error(HDiag::new(
+                    Code::NotCallable,
+                    format!("`{}` is already applied", a.name),
+                    self.loc(span),
+                    "called again",
+                )),
             },
-            other => self.error(HDiag::new(Code::NotCallable, format!("a value of type `{}` cannot be called", other.type_name()), self.loc(span), "not callable")),
+            other => self.error(HDiag::new(
+                Code::NotCallable,
+                format!("a value of type `{}` cannot be called", other.type_name()),
+                self.loc(span),
+                "not callable",
+            )),
         }
     }
 
     /// Applies a lambda to values.
     pub fn call_closure(&mut self, c: &Closure, vals: Vec<Val>, span: Span) -> Val {
         if vals.len() != c.params.len() {
-            return self.error(HDiag::new(Code::WrongArity, format!("this function takes {} argument(s), found {}", c.params.len(), vals.len()), self.loc(span), "called here"));
+            return self.error(HDiag::new(
+                Code::WrongArity,
+                format!(
+                    "this function takes {} argument(s), found {}",
+                    c.params.len(),
+                    vals.len()
+                ),
+                self.loc(span),
+                "called here",
+            ));
         }
         let mut env = c.env.clone();
         env.extend(c.params.iter().cloned().zip(vals));
@@ -326,7 +448,14 @@ impl<'a> Cx<'a> {
     }
 
     /// Calls a declaration with written arguments.
-    fn call_decl(&mut self, def: DefRef, info: &DeclInfo, name: &str, span: Span, args: &[Arg]) -> Val {
+    fn call_decl(
+        &mut self,
+        def: DefRef,
+        info: &DeclInfo,
+        name: &str,
+        span: Span,
+        args: &[Arg],
+    ) -> Val {
         if def.kind == DefKind::Fn && args.len() == 1 && args[0].name.is_none() {
             if let v @ Val::Tensor(_) = self.eval(&args[0].value) {
                 let f = self.apply_decl(def, info, name, span, &[]);
@@ -339,7 +468,14 @@ impl<'a> Cx<'a> {
     }
 
     /// Binds arguments to a declaration's parameters, checks them, and builds its value.
-    pub(crate) fn apply_decl(&mut self, def: DefRef, info: &DeclInfo, name: &str, span: Span, args: &[Arg]) -> Val {
+    pub(crate) fn apply_decl(
+        &mut self,
+        def: DefRef,
+        info: &DeclInfo,
+        name: &str,
+        span: Span,
+        args: &[Arg],
+    ) -> Val {
         let params = info.params.clone().unwrap_or_default();
         let is_fn = def.kind == DefKind::Fn;
         let mut slots: Vec<Option<(Val, ArgOrigin)>> = vec![None; params.len()];
@@ -353,8 +489,26 @@ impl<'a> Cx<'a> {
                     None => {
                         self.eval(&a.value);
                         let help = did_you_mean(&n.name, params.iter().map(|p| p.name.as_str()))
-                            .or_else(|| Some(format!("the parameters of `{name}` are: {}", params.iter().map(|p| format!("`{}`", p.name)).collect::<Vec<_>>().join(", "))));
-                        self.error(HDiag::new(Code::UnknownArgument, format!("`{name}` has no parameter `{}`", n.name), self.loc(n.span), "unknown argument").with_help_opt(help).with_secondary(info.loc.clone(), "declared here"));
+                            .or_else(|| {
+                                Some(format!(
+                                    "the parameters of `{name}` are: {}",
+                                    params
+                                        .iter()
+                                        .map(|p| format!("`{}`", p.name))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ))
+                            });
+                        self.error(
+                            HDiag::new(
+                                Code::UnknownArgument,
+                                format!("`{name}` has no parameter `{}`", n.name),
+                                self.loc(n.span),
+                                "unknown argument",
+                            )
+                            .with_help_opt(help)
+                            .with_secondary(info.loc.clone(), "declared here"),
+                        );
                         continue;
                     }
                 },
@@ -366,13 +520,26 @@ impl<'a> Cx<'a> {
             let v = self.eval(&a.value);
             if idx >= params.len() {
                 self.error(
-                    HDiag::new(Code::WrongArity, format!("`{name}` takes {} argument(s), found more", params.len() - first), self.loc(a.span), "extra argument")
-                        .with_secondary(info.loc.clone(), "declared here"),
+                    HDiag::new(
+                        Code::WrongArity,
+                        format!(
+                            "`{name}` takes {} argument(s), found more",
+                            params.len() - first
+                        ),
+                        self.loc(a.span),
+                        "extra argument",
+                    )
+                    .with_secondary(info.loc.clone(), "declared here"),
                 );
                 continue;
             }
             if slots[idx].is_some() {
-                self.error(HDiag::new(Code::DuplicateArgument, format!("argument `{}` is given twice", params[idx].name), self.loc(a.span), "given again here"));
+                self.error(HDiag::new(
+                    Code::DuplicateArgument,
+                    format!("argument `{}` is given twice", params[idx].name),
+                    self.loc(a.span),
+                    "given again here",
+                ));
                 continue;
             }
             let v = self.coerce(v, &params[idx].ty, a.value.span, &params[idx].name, name);
@@ -386,15 +553,22 @@ impl<'a> Cx<'a> {
                 None if is_fn && i == 0 => continue,
                 None => match &p.default {
                     Some(d) => {
-                        let v = self.in_item(def.file, &def.key, Vec::new(), |cx| cx.eval(d));
+                        // Defaults may refer to earlier parameters (`stride: Int = kernel`).
+                        let env = bound.clone();
+                        let v = self.in_item(def.file, &def.key, env, |cx| cx.eval(d));
                         let v = self.coerce(v, &p.ty, span, &p.name, name);
                         (v, ArgOrigin::Default)
                     }
                     None => {
                         self.error(
-                            HDiag::new(Code::MissingArgument, format!("missing argument `{}` of `{name}`", p.name), self.loc(span), format!("`{}` is required", p.name))
-                                .with_secondary(info.loc.clone(), "declared here")
-                                .with_help(format!("add `{}: ...` ({})", p.name, p.ty)),
+                            HDiag::new(
+                                Code::MissingArgument,
+                                format!("missing argument `{}` of `{name}`", p.name),
+                                self.loc(span),
+                                format!("`{}` is required", p.name),
+                            )
+                            .with_secondary(info.loc.clone(), "declared here")
+                            .with_help(format!("add `{}: ...` ({})", p.name, p.ty)),
                         );
                         (Val::Unknown, ArgOrigin::Default)
                     }
@@ -403,7 +577,13 @@ impl<'a> Cx<'a> {
             bound.push((p.name.clone(), v));
             origins.push(origin);
         }
-        let applied = Applied { def, name: name.to_string(), args: bound, origins, at: self.loc(span) };
+        let applied = Applied {
+            def,
+            name: name.to_string(),
+            args: bound,
+            origins,
+            at: self.loc(span),
+        };
         self.finish(applied, info)
     }
 
@@ -437,31 +617,71 @@ impl<'a> Cx<'a> {
                 if d.splits.iter().any(|s| s == field) {
                     Val::Split(d, field.to_string())
                 } else {
-                    let help = did_you_mean(field, d.splits.iter().map(String::as_str)).unwrap_or_else(|| format!("the splits are {}", d.splits.join(", ")));
-                    self.error(HDiag::new(Code::UnknownField, format!("dataset has no split `{field}`"), self.loc(span), "unknown split").with_help(help))
+                    let help = did_you_mean(field, d.splits.iter().map(String::as_str))
+                        .unwrap_or_else(|| format!("the splits are {}", d.splits.join(", ")));
+                    self.error(
+                        HDiag::new(
+                            Code::UnknownField,
+                            format!("dataset has no split `{field}`"),
+                            self.loc(span),
+                            "unknown split",
+                        )
+                        .with_help(help),
+                    )
                 }
             }
-            Val::Tuple(items) => match field.parse::<usize>().ok().and_then(|i| items.get(i).cloned()) {
+            Val::Tuple(items) => match field
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| items.get(i).cloned())
+            {
                 Some(v) => v,
-                None => self.error(HDiag::new(Code::UnknownField, format!("no field `{field}` on a {}-tuple", items.len()), self.loc(span), "unknown field")),
+                None => self.error(HDiag::new(
+                    Code::UnknownField,
+                    format!("no field `{field}` on a {}-tuple", items.len()),
+                    self.loc(span),
+                    "unknown field",
+                )),
             },
             Val::Decl(a) => match a.arg(field) {
                 Some(v) => v.clone(),
                 None => {
                     let help = did_you_mean(field, a.args.iter().map(|(n, _)| n.as_str()));
-                    self.error(HDiag::new(Code::UnknownField, format!("`{}` has no parameter `{field}`", a.name), self.loc(span), "unknown field").with_help_opt(help))
+                    self.error(
+                        HDiag::new(
+                            Code::UnknownField,
+                            format!("`{}` has no parameter `{field}`", a.name),
+                            self.loc(span),
+                            "unknown field",
+                        )
+                        .with_help_opt(help),
+                    )
                 }
             },
-            v => self.error(HDiag::new(Code::UnknownField, format!("`{}` has no field `{field}`", v.type_name()), self.loc(span), "unknown field")),
+            v => self.error(HDiag::new(
+                Code::UnknownField,
+                format!("`{}` has no field `{field}`", v.type_name()),
+                self.loc(span),
+                "unknown field",
+            )),
         }
     }
 
     fn index(&mut self, base: Val, index: Val, span: Span) -> Val {
         match (base, index) {
             (Val::Unknown, _) | (_, Val::Unknown) => Val::Unknown,
-            (Val::List(items), Val::Int(i)) => match i.as_const().and_then(|i| usize::try_from(i).ok()).and_then(|i| items.get(i).cloned()) {
+            (Val::List(items), Val::Int(i)) => match i
+                .as_const()
+                .and_then(|i| usize::try_from(i).ok())
+                .and_then(|i| items.get(i).cloned())
+            {
                 Some(v) => v,
-                None => self.error(HDiag::new(Code::InvalidValue, format!("index `{i}` is out of range for a list of {}", items.len()), self.loc(span), "out of range")),
+                None => self.error(HDiag::new(
+                    Code::InvalidValue,
+                    format!("index `{i}` is out of range for a list of {}", items.len()),
+                    self.loc(span),
+                    "out of range",
+                )),
             },
             (Val::List(_), v) => self.type_error(span, "`Int`", &v),
             (v, _) => self.type_error(span, "a list", &v),
@@ -492,7 +712,10 @@ impl<'a> Cx<'a> {
             }
             a => {
                 let b = self.eval(rhs);
-                let (Some(x), Some(y)) = (self.to_block(a, span), self.to_block(b, rhs.span)) else { return Val::Unknown };
+                let (Some(x), Some(y)) = (self.to_block(a, span), self.to_block(b, rhs.span))
+                else {
+                    return Val::Unknown;
+                };
                 let mut items = Vec::new();
                 for it in [x, y] {
                     match it {

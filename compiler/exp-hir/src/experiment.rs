@@ -44,12 +44,14 @@ pub struct FieldDef {
 }
 
 /// One resolved configuration value, for the IR and `config.json`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct ConfigEntry {
     /// Dotted path such as `optimizer.lr`.
     pub path: String,
     /// The value, as text that reads back in the language.
     pub value: String,
+    /// The value itself.
+    pub val: Val,
     /// Where it came from.
     pub provenance: Provenance,
 }
@@ -67,6 +69,7 @@ pub const FIELDS: &[(&str, &str, bool)] = &[
     ("clip", "Float", false),
     ("memory_limit", "Bytes", false),
     ("shuffle", "Bool", false),
+    ("init", "Fn", false),
 ];
 
 fn field_ty(name: &str) -> Option<Ty> {
@@ -79,6 +82,7 @@ fn field_ty(name: &str) -> Option<Ty> {
         "clip" => Ty::Float,
         "memory_limit" => Ty::Qty(UnitKind::Bytes),
         "shuffle" => Ty::Bool,
+        "init" => Ty::Fn,
         "train" => Ty::Any,
         _ => return None,
     })
@@ -138,12 +142,17 @@ pub struct Elaborated {
 impl Elaborated {
     /// The value of a root field.
     pub fn field(&self, name: &str) -> Option<&Val> {
-        self.fields.iter().find(|(n, _, _)| n == name).map(|(_, v, _)| v)
+        self.fields
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, v, _)| v)
     }
 
     /// Whether elaboration found errors.
     pub fn has_errors(&self) -> bool {
-        self.diags.iter().any(|d| d.severity == exp_diagnostics::Severity::Error)
+        self.diags
+            .iter()
+            .any(|d| d.severity == exp_diagnostics::Severity::Error)
     }
 }
 
@@ -154,28 +163,75 @@ pub(crate) struct Collected {
     pub stops: Vec<(Loc, Expr, Option<Expr>)>,
 }
 
-fn collect(db: &dyn Db, file: SourceFile, key: &str, diags: &mut Vec<HDiag>, chain: &mut Vec<(SourceFile, String)>) -> Collected {
-    let mut out = Collected { fields: Vec::new(), probe_blocks: Vec::new(), stops: Vec::new() };
-    let Some(item) = lookup(db, file, key) else { return out };
+fn collect(
+    db: &dyn Db,
+    file: SourceFile,
+    key: &str,
+    diags: &mut Vec<HDiag>,
+    chain: &mut Vec<(SourceFile, String)>,
+) -> Collected {
+    let mut out = Collected {
+        fields: Vec::new(),
+        probe_blocks: Vec::new(),
+        stops: Vec::new(),
+    };
+    let Some(item) = lookup(db, file, key) else {
+        return out;
+    };
     let ast = item.ast(db).clone();
-    let ItemKind::Experiment(e) = &ast.kind else { return out };
-    let at = |span| Loc { file, item: Some(key.to_string()), span };
+    let ItemKind::Experiment(e) = &ast.kind else {
+        return out;
+    };
+    let at = |span| Loc {
+        file,
+        item: Some(key.to_string()),
+        span,
+    };
     chain.push((file, key.to_string()));
-    let own = if chain.len() == 1 { Provenance::Declaration } else { Provenance::Extends(e.name.name.clone()) };
+    let own = if chain.len() == 1 {
+        Provenance::Declaration
+    } else {
+        Provenance::Extends(e.name.name.clone())
+    };
     if let Some(base) = &e.extends {
         match resolve(db, file, &base.name) {
             Some(def) if def.kind == DefKind::Experiment => {
                 if chain.iter().any(|(f, k)| *f == def.file && *k == def.key) {
-                    diags.push(HDiag::new(Code::ExtendsCycle, format!("`{}` extends itself through `{}`", e.name.name, base.name), at(base.span), "cycle closes here").with_help("remove one `extends` from the cycle"));
+                    diags.push(
+                        HDiag::new(
+                            Code::ExtendsCycle,
+                            format!("`{}` extends itself through `{}`", e.name.name, base.name),
+                            at(base.span),
+                            "cycle closes here",
+                        )
+                        .with_help("remove one `extends` from the cycle"),
+                    );
                 } else {
                     let inherited = collect(db, def.file, &def.key, diags, chain);
                     out = inherited;
                 }
             }
-            Some(def) => diags.push(HDiag::new(Code::TypeMismatch, format!("`{}` is a {}, not an experiment", base.name, def.kind.keyword()), at(base.span), "cannot extend this")),
+            Some(def) => diags.push(HDiag::new(
+                Code::TypeMismatch,
+                format!(
+                    "`{}` is a {}, not an experiment",
+                    base.name,
+                    def.kind.keyword()
+                ),
+                at(base.span),
+                "cannot extend this",
+            )),
             None => {
                 let help = crate::scope::unknown_name_help(db, file, &base.name, &[]);
-                diags.push(HDiag::new(Code::UnknownName, format!("unknown experiment `{}`", base.name), at(base.span), "not found").with_help_opt(help));
+                diags.push(
+                    HDiag::new(
+                        Code::UnknownName,
+                        format!("unknown experiment `{}`", base.name),
+                        at(base.span),
+                        "not found",
+                    )
+                    .with_help_opt(help),
+                );
             }
         }
     }
@@ -185,17 +241,41 @@ fn collect(db: &dyn Db, file: SourceFile, key: &str, diags: &mut Vec<HDiag>, cha
             ExpStmt::Field { path, value, span } => {
                 let p: Vec<String> = path.iter().map(|i| i.name.clone()).collect();
                 if let Some((_, first)) = seen.iter().find(|(q, _)| *q == p) {
-                    diags.push(HDiag::new(Code::DuplicateField, format!("field `{}` is set twice", p.join(".")), at(*span), "set again here").with_secondary(at(*first), "first set here"));
+                    diags.push(
+                        HDiag::new(
+                            Code::DuplicateField,
+                            format!("field `{}` is set twice", p.join(".")),
+                            at(*span),
+                            "set again here",
+                        )
+                        .with_secondary(at(*first), "first set here"),
+                    );
                     continue;
                 }
                 seen.push((p.clone(), *span));
-                out.fields.push(FieldDef { path: p, expr: value.clone(), at: at(*span), provenance: own.clone() });
+                out.fields.push(FieldDef {
+                    path: p,
+                    expr: value.clone(),
+                    at: at(*span),
+                    provenance: own.clone(),
+                });
             }
-            ExpStmt::Probes { every, probes, span } => {
-                let entries = probes.iter().map(|(n, e)| (n.name.clone(), e.clone(), n.span)).collect();
+            ExpStmt::Probes {
+                every,
+                probes,
+                span,
+            } => {
+                let entries = probes
+                    .iter()
+                    .map(|(n, e)| (n.name.clone(), e.clone(), n.span))
+                    .collect();
                 out.probe_blocks.push((at(*span), every.clone(), entries));
             }
-            ExpStmt::Stop { cond, for_count, span } => out.stops.push((at(*span), cond.clone(), for_count.clone())),
+            ExpStmt::Stop {
+                cond,
+                for_count,
+                span,
+            } => out.stops.push((at(*span), cond.clone(), for_count.clone())),
         }
     }
     chain.pop();
@@ -216,9 +296,22 @@ pub fn elaborate(db: &dyn Db, file: SourceFile, key: &str, cli: &[FieldDef]) -> 
         let root = &f.path[0];
         let Some(ty) = field_ty(root) else {
             let names: Vec<&str> = FIELDS.iter().map(|(n, _, _)| *n).collect();
-            let code = if f.provenance == Provenance::CommandLine { Code::InvalidOverride } else { Code::UnknownField };
-            let help = did_you_mean(root, names.iter().copied()).unwrap_or_else(|| format!("the fields are {}", names.join(", ")));
-            cx.error(HDiag::new(code, format!("experiments have no field `{root}`"), path_loc(f), "unknown field").with_help(help));
+            let code = if f.provenance == Provenance::CommandLine {
+                Code::InvalidOverride
+            } else {
+                Code::UnknownField
+            };
+            let help = did_you_mean(root, names.iter().copied())
+                .unwrap_or_else(|| format!("the fields are {}", names.join(", ")));
+            cx.error(
+                HDiag::new(
+                    code,
+                    format!("experiments have no field `{root}`"),
+                    path_loc(f),
+                    "unknown field",
+                )
+                .with_help(help),
+            );
             continue;
         };
         let item = f.at.item.clone().unwrap_or_default();
@@ -226,7 +319,11 @@ pub fn elaborate(db: &dyn Db, file: SourceFile, key: &str, cli: &[FieldDef]) -> 
             let v = cx.eval(&f.expr);
             cx.coerce(v, &ty, f.expr.span, root, "experiment")
         });
-        let loc = Loc { file: f.at.file, item: f.at.item.clone(), span: f.expr.span };
+        let loc = Loc {
+            file: f.at.file,
+            item: f.at.item.clone(),
+            span: f.expr.span,
+        };
         fields.retain(|(n, _, _)| n != root);
         origins.retain(|(n, _)| n != root);
         fields.push((root.clone(), v, loc));
@@ -240,18 +337,59 @@ pub fn elaborate(db: &dyn Db, file: SourceFile, key: &str, cli: &[FieldDef]) -> 
                 fields[i].1 = apply_override(&mut cx, v, &f.path[1..], f);
             }
             None => {
-                let code = if f.provenance == Provenance::CommandLine { Code::InvalidOverride } else { Code::UnknownField };
-                cx.error(HDiag::new(code, format!("cannot set `{}`: the experiment has no `{root}` to refine", f.path.join(".")), path_loc(f), "nothing to refine").with_help(format!("set `{root}` first")));
+                let code = if f.provenance == Provenance::CommandLine {
+                    Code::InvalidOverride
+                } else {
+                    Code::UnknownField
+                };
+                cx.error(
+                    HDiag::new(
+                        code,
+                        format!(
+                            "cannot set `{}`: the experiment has no `{root}` to refine",
+                            f.path.join(".")
+                        ),
+                        path_loc(f),
+                        "nothing to refine",
+                    )
+                    .with_help(format!("set `{root}` first")),
+                );
             }
         }
     }
-    let at_item = Loc { file, item: Some(key.to_string()), span: lookup(db, file, key).map(|i| i.ast(db).name().map_or(i.ast(db).span, |n| n.span)).unwrap_or_default() };
+    let at_item = Loc {
+        file,
+        item: Some(key.to_string()),
+        span: lookup(db, file, key)
+            .map(|i| i.ast(db).name().map_or(i.ast(db).span, |n| n.span))
+            .unwrap_or_default(),
+    };
     for (name, ty, required) in FIELDS {
         if *required && !fields.iter().any(|(n, _, _)| n == name) {
-            cx.error(HDiag::new(Code::MissingField, format!("experiment is missing `{name}`"), at_item.clone(), format!("no `{name}` here")).with_help(format!("add `{name} = ...` ({ty})")));
+            cx.error(
+                HDiag::new(
+                    Code::MissingField,
+                    format!("experiment is missing `{name}`"),
+                    at_item.clone(),
+                    format!("no `{name}` here"),
+                )
+                .with_help(format!("add `{name} = ...` ({ty})")),
+            );
         }
     }
-    let mut el = Elaborated { name: key.to_string(), file, fields, data: None, graph: Default::default(), output: None, probes: Vec::new(), stops: Vec::new(), config: Vec::new(), estimates: None, diags: Vec::new() };
+    let mut el = Elaborated {
+        name: key.to_string(),
+        file,
+        fields,
+        data: None,
+        graph: Default::default(),
+        output: None,
+        probes: Vec::new(),
+        stops: Vec::new(),
+        config: Vec::new(),
+        estimates: None,
+        diags: Vec::new(),
+    };
     crate::training::check_training(&mut cx, &mut el);
     check_probes(&mut cx, &mut el, &col);
     el.config = config_entries(&el.fields, &origins);

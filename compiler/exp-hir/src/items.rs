@@ -108,7 +108,11 @@ pub fn file_items<'db>(db: &'db dyn Db, file: SourceFile) -> Vec<ItemDef<'db>> {
                 Some(name) => {
                     let n = seen.entry(name.name.clone()).or_default();
                     *n += 1;
-                    if *n == 1 { name.name.clone() } else { format!("{}#{}", name.name, n) }
+                    if *n == 1 {
+                        name.name.clone()
+                    } else {
+                        format!("{}#{}", name.name, n)
+                    }
                 }
                 None => {
                     uses += 1;
@@ -141,5 +145,8 @@ pub fn item_names(db: &dyn Db, file: SourceFile) -> BTreeMap<String, DefKind> {
 
 /// The item with this key in this file.
 pub fn lookup<'db>(db: &'db dyn Db, file: SourceFile, key: &str) -> Option<ItemDef<'db>> {
-    file_items(db, file).iter().copied().find(|it| it.key(db) == key)
+    file_items(db, file)
+        .iter()
+        .copied()
+        .find(|it| it.key(db) == key)
 }

@@ -29,13 +29,13 @@ mod training;
 mod types;
 mod value;
 
-pub use check::{check_item, file_diagnostics};
+pub use check::{check_item, file_diagnostics, INITIALIZERS};
 pub use decls::{decl_info, DeclInfo, ParamInfo};
-pub use diag::{to_diagnostic, HDiag, Loc};
+pub use diag::{absolute, to_diagnostic, HDiag, Loc};
 pub use experiment::{elaborate, ConfigEntry, Elaborated, Estimates, FieldDef, Provenance, FIELDS};
 pub use graph::{Graph, Node, NodeOp, ParamRec};
 pub use items::{file_items, DefKind, ItemDef};
-pub use probes::{ProbeKind, ProbeSpec, StopSpec};
+pub use probes::{names_in, ProbeKind, ProbeSpec, StopSpec};
 pub use scope::DefRef;
 pub use sweep::{axes, Axis};
 pub use training::bytes;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use exp_diagnostics::Code;
-use exp_ops::{ArgValue, Dim, Shape};
+use exp_ops::{ArgValue, Shape};
 use exp_syntax::ast::{Body, Expr, ExprKind, Signature};
 
 use crate::decls::decl_info;
@@ -18,7 +18,14 @@ pub fn apply(cx: &mut Cx<'_>, b: &BlockV, x: TVal, at: Loc) -> Val {
     match b {
         BlockV::Decl(a) => apply_decl(cx, a, x),
         BlockV::Act(a) => {
-            let node = Node { op: NodeOp::Act(a.clone()), inputs: vec![x.node], params: vec![], shape: x.shape.clone(), ids: false, at: a.at.clone() };
+            let node = Node {
+                op: NodeOp::Act(a.clone()),
+                inputs: vec![x.node],
+                params: vec![],
+                shape: x.shape.clone(),
+                ids: false,
+                at: a.at.clone(),
+            };
             cx.graph.flops = cx.graph.flops.clone() + x.shape.numel();
             cx.graph.saved = cx.graph.saved.clone() + x.shape.numel();
             Val::Tensor(cx.graph.push(node))
@@ -26,7 +33,9 @@ pub fn apply(cx: &mut Cx<'_>, b: &BlockV, x: TVal, at: Loc) -> Val {
         BlockV::Seq(items) => {
             let mut cur = Val::Tensor(x);
             for (i, it) in items.iter().enumerate() {
-                let Val::Tensor(t) = cur else { return Val::Unknown };
+                let Val::Tensor(t) = cur else {
+                    return Val::Unknown;
+                };
                 let named = matches!(it, BlockV::Named(..));
                 if !named {
                     cx.graph.enter(&i.to_string());
@@ -39,12 +48,24 @@ pub fn apply(cx: &mut Cx<'_>, b: &BlockV, x: TVal, at: Loc) -> Val {
             cur
         }
         BlockV::Repeat(n, body, rat) => match n.as_const() {
-            Some(n) if n < 0 => cx.error(HDiag::new(Code::InvalidValue, format!("cannot repeat a block {n} times"), rat.clone(), "negative count")),
-            Some(n) if n > 10_000 => cx.error(HDiag::new(Code::InvalidValue, format!("cannot repeat a block {n} times"), rat.clone(), "more than 10000 copies")),
+            Some(n) if n < 0 => cx.error(HDiag::new(
+                Code::InvalidValue,
+                format!("cannot repeat a block {n} times"),
+                rat.clone(),
+                "negative count",
+            )),
+            Some(n) if n > 10_000 => cx.error(HDiag::new(
+                Code::InvalidValue,
+                format!("cannot repeat a block {n} times"),
+                rat.clone(),
+                "more than 10000 copies",
+            )),
             Some(n) => {
                 let mut cur = Val::Tensor(x);
                 for i in 0..n {
-                    let Val::Tensor(t) = cur else { return Val::Unknown };
+                    let Val::Tensor(t) = cur else {
+                        return Val::Unknown;
+                    };
                     cx.graph.enter(&i.to_string());
                     cur = apply(cx, body, t, rat.clone());
                     cx.graph.leave();
@@ -82,20 +103,39 @@ fn arg_value(v: &Val) -> Option<ArgValue> {
         Val::Int(d) => ArgValue::Int(d.clone()),
         Val::Float(x) => ArgValue::Float(*x),
         Val::Bool(b) => ArgValue::Bool(*b),
-        Val::List(items) | Val::Tuple(items) => {
-            ArgValue::Ints(items.iter().map(|i| if let Val::Int(d) = i { Some(d.clone()) } else { None }).collect::<Option<Vec<_>>>()?)
-        }
+        Val::List(items) | Val::Tuple(items) => ArgValue::Ints(
+            items
+                .iter()
+                .map(|i| {
+                    if let Val::Int(d) = i {
+                        Some(d.clone())
+                    } else {
+                        None
+                    }
+                })
+                .collect::<Option<Vec<_>>>()?,
+        ),
         _ => return None,
     })
 }
 
 fn apply_decl(cx: &mut Cx<'_>, a: &Applied, x: TVal) -> Val {
-    let Some(info) = decl_info(cx.db, &a.def) else { return Val::Unknown };
+    let Some(info) = decl_info(cx.db, &a.def) else {
+        return Val::Unknown;
+    };
     if is_builtin(&info) {
         return apply_layer(cx, a, x);
     }
     if cx.instantiating.contains(&a.def) {
-        return cx.error(HDiag::new(Code::RecursiveDefinition, format!("block `{}` contains itself", a.name), a.at.clone(), "recursive use").with_help("use `repeat n { ... }` to stack copies of a block"));
+        return cx.error(
+            HDiag::new(
+                Code::RecursiveDefinition,
+                format!("block `{}` contains itself", a.name),
+                a.at.clone(),
+                "recursive use",
+            )
+            .with_help("use `repeat n { ... }` to stack copies of a block"),
+        );
     }
     let mut env: Vec<(String, Val)> = Vec::new();
     for (name, v) in &a.args {
@@ -105,8 +145,12 @@ fn apply_decl(cx: &mut Cx<'_>, a: &Applied, x: TVal) -> Val {
                 items
                     .iter()
                     .map(|i| match i {
-                        Val::Block(BlockV::Named(n, b)) => Val::Block(BlockV::Named(format!("{name}.{n}"), b.clone())),
-                        Val::Block(b) => Val::Block(BlockV::Named(name.clone(), Box::new(b.clone()))),
+                        Val::Block(BlockV::Named(n, b)) => {
+                            Val::Block(BlockV::Named(format!("{name}.{n}"), b.clone()))
+                        }
+                        Val::Block(b) => {
+                            Val::Block(BlockV::Named(name.clone(), Box::new(b.clone())))
+                        }
                         other => other.clone(),
                     })
                     .collect(),
@@ -123,9 +167,13 @@ fn apply_decl(cx: &mut Cx<'_>, a: &Applied, x: TVal) -> Val {
                 return Val::Unknown;
             }
         }
-        let Some(Body::Expr(body)) = &info.body else { return Val::Unknown };
+        let Some(Body::Expr(body)) = &info.body else {
+            return Val::Unknown;
+        };
         let v = cx.eval(body);
-        let Some(b) = cx.to_block(v, body.span) else { return Val::Unknown };
+        let Some(b) = cx.to_block(v, body.span) else {
+            return Val::Unknown;
+        };
         let out = apply(cx, &b, x, a.at.clone());
         if let (Some(Signature::Tensor { output, .. }), Val::Tensor(t)) = (&info.signature, &out) {
             check_output(cx, a, output, &t.shape);
@@ -141,8 +189,20 @@ fn apply_decl(cx: &mut Cx<'_>, a: &Applied, x: TVal) -> Val {
 fn bind_signature(cx: &mut Cx<'_>, a: &Applied, dims: &[Expr], actual: &Shape) -> bool {
     if dims.len() != actual.rank() {
         cx.error(
-            HDiag::new(Code::ShapeMismatch, format!("`{}` expects a rank-{} input, found `{actual}`", a.name, dims.len()), a.at.clone(), format!("input is `{actual}`"))
-                .with_secondary(cx.loc(dims[0].span.cover(dims[dims.len() - 1].span)), "declared input shape"),
+            HDiag::new(
+                Code::ShapeMismatch,
+                format!(
+                    "`{}` expects a rank-{} input, found `{actual}`",
+                    a.name,
+                    dims.len()
+                ),
+                a.at.clone(),
+                format!("input is `{actual}`"),
+            )
+            .with_secondary(
+                cx.loc(dims[0].span.cover(dims[dims.len() - 1].span)),
+                "declared input shape",
+            ),
         );
         return false;
     }
@@ -156,8 +216,16 @@ fn bind_signature(cx: &mut Cx<'_>, a: &Applied, dims: &[Expr], actual: &Shape) -
         match cx.eval(e) {
             Val::Int(want) if want != *d => {
                 cx.error(
-                    HDiag::new(Code::ShapeMismatch, format!("`{}` expects input dimension `{want}`, found `{d}` (input `{actual}`)", a.name), a.at.clone(), format!("input is `{actual}`"))
-                        .with_secondary(cx.loc(e.span), format!("declared as `{want}`")),
+                    HDiag::new(
+                        Code::ShapeMismatch,
+                        format!(
+                            "`{}` expects input dimension `{want}`, found `{d}` (input `{actual}`)",
+                            a.name
+                        ),
+                        a.at.clone(),
+                        format!("input is `{actual}`"),
+                    )
+                    .with_secondary(cx.loc(e.span), format!("declared as `{want}`")),
                 );
                 return false;
             }
@@ -177,10 +245,21 @@ fn check_output(cx: &mut Cx<'_>, a: &Applied, dims: &[Expr], actual: &Shape) {
     }
     let want = Shape::new(want);
     if want != *actual {
-        let span = dims.first().map(|f| f.span.cover(dims[dims.len() - 1].span)).unwrap_or_default();
+        let span = dims
+            .first()
+            .map(|f| f.span.cover(dims[dims.len() - 1].span))
+            .unwrap_or_default();
         cx.error(
-            HDiag::new(Code::ShapeMismatch, format!("the body of `{}` produces `{actual}`, but its signature declares `{want}`", a.name), cx.loc(span), format!("declared `{want}`"))
-                .with_secondary(a.at.clone(), "instantiated here"),
+            HDiag::new(
+                Code::ShapeMismatch,
+                format!(
+                    "the body of `{}` produces `{actual}`, but its signature declares `{want}`",
+                    a.name
+                ),
+                cx.loc(span),
+                format!("declared `{want}`"),
+            )
+            .with_secondary(a.at.clone(), "instantiated here"),
         );
     }
 }
@@ -193,27 +272,56 @@ fn apply_layer(cx: &mut Cx<'_>, a: &Applied, x: TVal) -> Val {
                 args.insert(name.clone(), av);
             }
             None if matches!(v, Val::Unknown) => return Val::Unknown,
-            None => return cx.error(HDiag::new(Code::TypeMismatch, format!("argument `{name}` of `{}` must be a number, a bool or a list of ints", a.name), a.at.clone(), "here")),
+            None => {
+                return cx.error(HDiag::new(
+                    Code::TypeMismatch,
+                    format!(
+                        "argument `{name}` of `{}` must be a number, a bool or a list of ints",
+                        a.name
+                    ),
+                    a.at.clone(),
+                    "here",
+                ))
+            }
         }
     }
     let info = match exp_ops::infer(&a.name_of_op(), &args, &x.shape) {
         Ok(info) => info,
         Err(e) => {
             return cx.error(
-                HDiag::new(Code::ShapeMismatch, e.to_string(), a.at.clone(), format!("input is `{}`", x.shape))
-                    .with_help(format!("the input to `{}` has shape `{}`", a.name, x.shape)),
+                HDiag::new(
+                    Code::ShapeMismatch,
+                    e.to_string(),
+                    a.at.clone(),
+                    format!("input is `{}`", x.shape),
+                )
+                .with_help(format!("the input to `{}` has shape `{}`", a.name, x.shape)),
             );
         }
     };
     let mut params = Vec::new();
     for (specs, buffer) in [(&info.params, false), (&info.buffers, true)] {
         for p in specs {
-            let rec = ParamRec { name: cx.graph.full_name(&p.name), shape: p.shape.clone(), init: p.init.clone(), at: a.at.clone() };
+            let rec = ParamRec {
+                name: cx.graph.full_name(&p.name),
+                shape: p.shape.clone(),
+                init: p.init.clone(),
+                at: a.at.clone(),
+            };
             match cx.graph.param(rec, buffer) {
                 Ok(full) => params.push((p.name.clone(), full)),
                 Err(old) => {
-                    let msg = format!("parameter `{}` is used with shape `{}` and `{old}`", cx.graph.full_name(&p.name), p.shape);
-                    return cx.error(HDiag::new(Code::ShapeMismatch, msg, a.at.clone(), "shared parameter with a different shape"));
+                    let msg = format!(
+                        "parameter `{}` is used with shape `{}` and `{old}`",
+                        cx.graph.full_name(&p.name),
+                        p.shape
+                    );
+                    return cx.error(HDiag::new(
+                        Code::ShapeMismatch,
+                        msg,
+                        a.at.clone(),
+                        "shared parameter with a different shape",
+                    ));
                 }
             }
         }
@@ -221,7 +329,17 @@ fn apply_layer(cx: &mut Cx<'_>, a: &Applied, x: TVal) -> Val {
     cx.graph.flops = cx.graph.flops.clone() + info.flops.clone();
     cx.graph.saved = cx.graph.saved.clone() + info.activations.clone();
     let ids = false;
-    let node = Node { op: NodeOp::Layer { name: a.name_of_op(), args }, inputs: vec![x.node], params, shape: info.output, ids, at: a.at.clone() };
+    let node = Node {
+        op: NodeOp::Layer {
+            name: a.name_of_op(),
+            args,
+        },
+        inputs: vec![x.node],
+        params,
+        shape: info.output,
+        ids,
+        at: a.at.clone(),
+    };
     Val::Tensor(cx.graph.push(node))
 }
 

@@ -23,13 +23,19 @@ pub fn apply_override(cx: &mut Cx<'_>, v: Val, path: &[String], f: &FieldDef) ->
             Some(a) => Val::Block(BlockV::Decl(Arc::new(a))),
             None => Val::Unknown,
         },
-        Val::Block(BlockV::Named(n, inner)) => match apply_override(cx, Val::Block(*inner), path, f) {
-            Val::Block(b) => Val::Block(BlockV::Named(n, Box::new(b))),
-            other => other,
-        },
+        Val::Block(BlockV::Named(n, inner)) => {
+            match apply_override(cx, Val::Block(*inner), path, f) {
+                Val::Block(b) => Val::Block(BlockV::Named(n, Box::new(b))),
+                other => other,
+            }
+        }
         Val::Data(d) => {
-            let Some(a) = refine(cx, &d.source, path, f) else { return Val::Unknown };
-            let Some(info) = decl_info(cx.db, &a.def) else { return Val::Unknown };
+            let Some(a) = refine(cx, &d.source, path, f) else {
+                return Val::Unknown;
+            };
+            let Some(info) = decl_info(cx.db, &a.def) else {
+                return Val::Unknown;
+            };
             let mut out = cx.finish(a, &info);
             if let Val::Data(nd) = &mut out {
                 let mut nd2 = (**nd).clone();
@@ -40,10 +46,26 @@ pub fn apply_override(cx: &mut Cx<'_>, v: Val, path: &[String], f: &FieldDef) ->
             out
         }
         other => {
-            let code = if f.provenance == Provenance::CommandLine { Code::InvalidOverride } else { Code::UnknownField };
+            let code = if f.provenance == Provenance::CommandLine {
+                Code::InvalidOverride
+            } else {
+                Code::UnknownField
+            };
             cx.error(
-                HDiag::new(code, format!("cannot set `{}`: the value is `{}`, which has no parameters", f.path.join("."), other.type_name()), f.at.clone(), "cannot refine this")
-                    .with_help(format!("set `{}` as a whole instead", f.path[..f.path.len() - path.len()].join("."))),
+                HDiag::new(
+                    code,
+                    format!(
+                        "cannot set `{}`: the value is `{}`, which has no parameters",
+                        f.path.join("."),
+                        other.type_name()
+                    ),
+                    f.at.clone(),
+                    "cannot refine this",
+                )
+                .with_help(format!(
+                    "set `{}` as a whole instead",
+                    f.path[..f.path.len() - path.len()].join(".")
+                )),
             )
         }
     }
@@ -52,16 +74,43 @@ pub fn apply_override(cx: &mut Cx<'_>, v: Val, path: &[String], f: &FieldDef) ->
 fn refine(cx: &mut Cx<'_>, a: &Applied, path: &[String], f: &FieldDef) -> Option<Applied> {
     let name = &path[0];
     let Some(i) = a.args.iter().position(|(n, _)| n == name) else {
-        let code = if f.provenance == Provenance::CommandLine { Code::InvalidOverride } else { Code::UnknownArgument };
-        let help = did_you_mean(name, a.args.iter().map(|(n, _)| n.as_str()))
-            .unwrap_or_else(|| format!("the parameters of `{}` are {}", a.name, a.args.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", ")));
-        cx.error(HDiag::new(code, format!("`{}` has no parameter `{name}`", a.name), f.at.clone(), "unknown parameter").with_help(help));
+        let code = if f.provenance == Provenance::CommandLine {
+            Code::InvalidOverride
+        } else {
+            Code::UnknownArgument
+        };
+        let help =
+            did_you_mean(name, a.args.iter().map(|(n, _)| n.as_str())).unwrap_or_else(|| {
+                format!(
+                    "the parameters of `{}` are {}",
+                    a.name,
+                    a.args
+                        .iter()
+                        .map(|(n, _)| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
+        cx.error(
+            HDiag::new(
+                code,
+                format!("`{}` has no parameter `{name}`", a.name),
+                f.at.clone(),
+                "unknown parameter",
+            )
+            .with_help(help),
+        );
         return None;
     };
     let mut out = a.clone();
     if path.len() == 1 {
         let info = decl_info(cx.db, &a.def)?;
-        let ty = info.params.as_ref().and_then(|ps| ps.iter().find(|p| &p.name == name)).map(|p| p.ty.clone()).unwrap_or(crate::types::Ty::Any);
+        let ty = info
+            .params
+            .as_ref()
+            .and_then(|ps| ps.iter().find(|p| &p.name == name))
+            .map(|p| p.ty.clone())
+            .unwrap_or(crate::types::Ty::Any);
         let item = f.at.item.clone().unwrap_or_default();
         let v = cx.in_item(f.at.file, &item, Vec::new(), |cx| {
             let v = cx.eval(&f.expr);
@@ -77,10 +126,16 @@ fn refine(cx: &mut Cx<'_>, a: &Applied, path: &[String], f: &FieldDef) -> Option
 }
 
 /// Every field and every argument inside call-valued fields, with provenance.
-pub fn config_entries(fields: &[(String, Val, crate::diag::Loc)], origins: &[(String, Provenance)]) -> Vec<ConfigEntry> {
+pub fn config_entries(
+    fields: &[(String, Val, crate::diag::Loc)],
+    origins: &[(String, Provenance)],
+) -> Vec<ConfigEntry> {
     let mut out = Vec::new();
     for (name, v) in fields.iter().map(|(n, v, _)| (n, v)) {
-        let prov = origins.iter().find(|(n, _)| n == name).map_or(Provenance::Declaration, |(_, p)| p.clone());
+        let prov = origins
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(Provenance::Declaration, |(_, p)| p.clone());
         walk(&mut out, name, v, &prov);
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
@@ -88,7 +143,12 @@ pub fn config_entries(fields: &[(String, Val, crate::diag::Loc)], origins: &[(St
 }
 
 fn walk(out: &mut Vec<ConfigEntry>, path: &str, v: &Val, prov: &Provenance) {
-    out.push(ConfigEntry { path: path.to_string(), value: v.to_string(), provenance: prov.clone() });
+    out.push(ConfigEntry {
+        path: path.to_string(),
+        value: v.to_string(),
+        val: v.clone(),
+        provenance: prov.clone(),
+    });
     let applied = match v {
         Val::Decl(a) | Val::Block(BlockV::Decl(a)) => Some(a.clone()),
         Val::Block(BlockV::Named(_, inner)) => match &**inner {

@@ -53,39 +53,100 @@ pub(crate) fn check_probes(cx: &mut Cx<'_>, el: &mut Elaborated, col: &Collected
         let item = at.item.clone().unwrap_or_default();
         let freq = cx.in_item(at.file, &item, Vec::new(), |cx| cx.eval(every));
         let every_q = match freq {
-            Val::Qty(x, u @ (UnitKind::Steps | UnitKind::Epochs)) if x >= 1.0 && x.fract() == 0.0 => Some((x as u64, u)),
+            Val::Qty(x, u @ (UnitKind::Steps | UnitKind::Epochs))
+                if x >= 1.0 && x.fract() == 0.0 =>
+            {
+                Some((x as u64, u))
+            }
             Val::Qty(_, u @ (UnitKind::Steps | UnitKind::Epochs)) => {
-                cx.error(HDiag::new(Code::InvalidValue, format!("probe frequency must be a positive whole number of {}", u.word()), Loc { span: every.span, ..at.clone() }, "invalid frequency"));
+                cx.error(HDiag::new(
+                    Code::InvalidValue,
+                    format!(
+                        "probe frequency must be a positive whole number of {}",
+                        u.word()
+                    ),
+                    Loc {
+                        span: every.span,
+                        ..at.clone()
+                    },
+                    "invalid frequency",
+                ));
                 None
             }
             Val::Unknown => None,
             v => {
-                cx.error(HDiag::new(Code::UnitMismatch, format!("probe frequency must be in steps or epochs, found `{}`", v.type_name()), Loc { span: every.span, ..at.clone() }, "needs `steps` or `epochs`").with_help("write e.g. `probe every 100 steps { ... }`"));
+                cx.error(
+                    HDiag::new(
+                        Code::UnitMismatch,
+                        format!(
+                            "probe frequency must be in steps or epochs, found `{}`",
+                            v.type_name()
+                        ),
+                        Loc {
+                            span: every.span,
+                            ..at.clone()
+                        },
+                        "needs `steps` or `epochs`",
+                    )
+                    .with_help("write e.g. `probe every 100 steps { ... }`"),
+                );
                 None
             }
         };
         for (name, expr, nspan) in entries {
-            let nloc = Loc { span: *nspan, ..at.clone() };
-            let env: Vec<(String, Val)> = probes.iter().map(|p| (p.name.clone(), Val::Float(0.0))).collect();
+            let nloc = Loc {
+                span: *nspan,
+                ..at.clone()
+            };
+            let env: Vec<(String, Val)> = probes
+                .iter()
+                .map(|p| (p.name.clone(), Val::Float(0.0)))
+                .collect();
             let v = cx.in_item(at.file, &item, env, |cx| cx.eval(expr));
             let kind = match v {
-                Val::Decl(a) if matches!(a.kind(), DefKind::Probe | DefKind::Metric) => ProbeKind::Measure(a),
+                Val::Decl(a) if matches!(a.kind(), DefKind::Probe | DefKind::Metric) => {
+                    ProbeKind::Measure(a)
+                }
                 Val::Float(_) | Val::Int(_) => ProbeKind::Derived(expr.clone()),
                 Val::Unknown => continue,
                 v => {
-                    cx.error(HDiag::new(Code::TypeMismatch, format!("probe `{name}` must be a measurement or a number, found `{}`", v.type_name()), Loc { span: expr.span, ..at.clone() }, "not a measurement"));
+                    cx.error(HDiag::new(
+                        Code::TypeMismatch,
+                        format!(
+                            "probe `{name}` must be a measurement or a number, found `{}`",
+                            v.type_name()
+                        ),
+                        Loc {
+                            span: expr.span,
+                            ..at.clone()
+                        },
+                        "not a measurement",
+                    ));
                     continue;
                 }
             };
             if let Some(old) = probes.iter().position(|p| &p.name == name) {
                 if probes[old].at.item == nloc.item {
-                    cx.error(HDiag::new(Code::DuplicateDefinition, format!("probe `{name}` is defined twice"), nloc, "defined again here").with_secondary(probes[old].at.clone(), "first defined here"));
+                    cx.error(
+                        HDiag::new(
+                            Code::DuplicateDefinition,
+                            format!("probe `{name}` is defined twice"),
+                            nloc,
+                            "defined again here",
+                        )
+                        .with_secondary(probes[old].at.clone(), "first defined here"),
+                    );
                     continue;
                 }
                 probes.remove(old);
             }
             if let Some(every) = every_q {
-                probes.push(ProbeSpec { name: name.clone(), kind, every, at: nloc });
+                probes.push(ProbeSpec {
+                    name: name.clone(),
+                    kind,
+                    every,
+                    at: nloc,
+                });
             }
         }
     }
@@ -98,9 +159,28 @@ pub(crate) fn check_probes(cx: &mut Cx<'_>, el: &mut Elaborated, col: &Collected
         for (n, span) in unknown.into_iter().filter(|(n, _)| !names.contains(n)) {
             ok = false;
             let help = did_you_mean(&n, names.iter().map(String::as_str)).or_else(|| {
-                if names.is_empty() { Some("declare probes with `probe every N steps { name = ... }`".into()) } else { Some(format!("the probes are {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))) }
+                if names.is_empty() {
+                    Some("declare probes with `probe every N steps { name = ... }`".into())
+                } else {
+                    Some(format!(
+                        "the probes are {}",
+                        names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                }
             });
-            cx.error(HDiag::new(Code::UnknownProbe, format!("unknown probe `{n}`"), Loc { span, ..at.clone() }, "not a probe of this experiment").with_help_opt(help));
+            cx.error(
+                HDiag::new(
+                    Code::UnknownProbe,
+                    format!("unknown probe `{n}`"),
+                    Loc { span, ..at.clone() },
+                    "not a probe of this experiment",
+                )
+                .with_help_opt(help),
+            );
         }
         if !ok {
             continue;
@@ -108,22 +188,44 @@ pub(crate) fn check_probes(cx: &mut Cx<'_>, el: &mut Elaborated, col: &Collected
         let env: Vec<(String, Val)> = names.iter().map(|n| (n.clone(), Val::Float(0.0))).collect();
         let v = cx.in_item(at.file, &item, env.clone(), |cx| cx.eval(cond));
         if !matches!(v, Val::Bool(_) | Val::Unknown) {
-            cx.error(HDiag::new(Code::TypeMismatch, format!("a stop condition must be `Bool`, found `{}`", v.type_name()), Loc { span: cond.span, ..at.clone() }, "not a condition"));
+            cx.error(HDiag::new(
+                Code::TypeMismatch,
+                format!("a stop condition must be `Bool`, found `{}`", v.type_name()),
+                Loc {
+                    span: cond.span,
+                    ..at.clone()
+                },
+                "not a condition",
+            ));
             continue;
         }
         let count = match for_count {
             None => 1,
             Some(e) => match cx.in_item(at.file, &item, Vec::new(), |cx| cx.eval(e)) {
                 Val::Qty(x, UnitKind::Probes) if x >= 1.0 && x.fract() == 0.0 => x as u64,
-                Val::Int(d) if d.as_const().is_some_and(|n| n >= 1) => d.as_const().unwrap_or(1) as u64,
+                Val::Int(d) if d.as_const().is_some_and(|n| n >= 1) => {
+                    d.as_const().unwrap_or(1) as u64
+                }
                 Val::Unknown => continue,
                 v => {
-                    cx.error(HDiag::new(Code::UnitMismatch, format!("`for` counts probe events, found `{v}`"), Loc { span: e.span, ..at.clone() }, "expected e.g. `3 probes`"));
+                    cx.error(HDiag::new(
+                        Code::UnitMismatch,
+                        format!("`for` counts probe events, found `{v}`"),
+                        Loc {
+                            span: e.span,
+                            ..at.clone()
+                        },
+                        "expected e.g. `3 probes`",
+                    ));
                     continue;
                 }
             },
         };
-        el.stops.push(StopSpec { cond: cond.clone(), for_count: count, at: at.clone() });
+        el.stops.push(StopSpec {
+            cond: cond.clone(),
+            for_count: count,
+            at: at.clone(),
+        });
     }
     el.probes = probes;
 }
@@ -137,7 +239,11 @@ pub fn names_in(e: &Expr, out: &mut Vec<(String, exp_syntax::Span)>) {
             names_in(lhs, out);
             names_in(rhs, out);
         }
-        ExprKind::If { cond, then, otherwise } => {
+        ExprKind::If {
+            cond,
+            then,
+            otherwise,
+        } => {
             names_in(cond, out);
             names_in(then, out);
             names_in(otherwise, out);

@@ -61,13 +61,29 @@ pub struct ScalarCx<'a> {
 
 impl<'a> ScalarCx<'a> {
     /// A context for the item `item` of `file`.
-    pub fn new(db: &'a dyn Db, file: SourceFile, item: &str, self_name: Option<&str>) -> ScalarCx<'a> {
-        ScalarCx { db, file, item: item.to_string(), self_name: self_name.map(str::to_string), env: Vec::new(), diags: Vec::new() }
+    pub fn new(
+        db: &'a dyn Db,
+        file: SourceFile,
+        item: &str,
+        self_name: Option<&str>,
+    ) -> ScalarCx<'a> {
+        ScalarCx {
+            db,
+            file,
+            item: item.to_string(),
+            self_name: self_name.map(str::to_string),
+            env: Vec::new(),
+            diags: Vec::new(),
+        }
     }
 
     /// A location in the item being checked.
     pub fn loc(&self, span: Span) -> Loc {
-        Loc { file: self.file, item: Some(self.item.clone()), span }
+        Loc {
+            file: self.file,
+            item: Some(self.item.clone()),
+            span,
+        }
     }
 
     /// Binds a local name (the most recent binding wins).
@@ -77,7 +93,11 @@ impl<'a> ScalarCx<'a> {
 
     /// The type of a local name.
     pub fn local(&self, name: &str) -> Option<&STy> {
-        self.env.iter().rev().find(|(n, _)| n == name).map(|(_, t)| t)
+        self.env
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t)
     }
 
     fn error(&mut self, d: HDiag) -> STy {
@@ -139,7 +159,12 @@ impl<'a> ScalarCx<'a> {
     }
 
     fn mismatch(&mut self, span: Span, expected: &str, found: &STy) -> STy {
-        let d = HDiag::new(Code::TypeMismatch, format!("expected {expected}, found `{found}`"), self.loc(span), format!("this is `{found}`"));
+        let d = HDiag::new(
+            Code::TypeMismatch,
+            format!("expected {expected}, found `{found}`"),
+            self.loc(span),
+            format!("this is `{found}`"),
+        );
         self.error(d)
     }
 
@@ -154,8 +179,17 @@ impl<'a> ScalarCx<'a> {
     }
 
     fn unit_mismatch(&mut self, span: Span, a: UnitKind, b: UnitKind) -> STy {
-        let d = HDiag::new(Code::UnitMismatch, format!("`{}` and `{}` cannot be combined", a.type_name(), b.type_name()), self.loc(span), format!("this is in {}", b.word()))
-            .with_help(format!("express both in {}", a.word()));
+        let d = HDiag::new(
+            Code::UnitMismatch,
+            format!(
+                "`{}` and `{}` cannot be combined",
+                a.type_name(),
+                b.type_name()
+            ),
+            self.loc(span),
+            format!("this is in {}", b.word()),
+        )
+        .with_help(format!("express both in {}", a.word()));
         self.error(d)
     }
 
@@ -170,21 +204,37 @@ impl<'a> ScalarCx<'a> {
                     STy::Float
                 } else {
                     self.error(
-                        HDiag::new(Code::TypeMismatch, format!("`{name}` is a function, not a number"), self.loc(span), "call it here")
-                            .with_help(format!("write `{name}(...)` with {n} argument(s)")),
+                        HDiag::new(
+                            Code::TypeMismatch,
+                            format!("`{name}` is a function, not a number"),
+                            self.loc(span),
+                            "call it here",
+                        )
+                        .with_help(format!("write `{name}(...)` with {n} argument(s)")),
                     )
                 }
             }
             Some(def) => self.error(HDiag::new(
                 Code::TypeMismatch,
-                format!("`{name}` is a {}, which cannot be used in scalar code", def.kind.keyword()),
+                format!(
+                    "`{name}` is a {}, which cannot be used in scalar code",
+                    def.kind.keyword()
+                ),
                 self.loc(span),
                 "not a number",
             )),
             None => {
                 let locals: Vec<String> = self.env.iter().map(|(n, _)| n.clone()).collect();
                 let help = unknown_name_help(self.db, self.file, name, &locals);
-                self.error(HDiag::new(Code::UnknownName, format!("unknown name `{name}`"), self.loc(span), "not found in this scope").with_help_opt(help))
+                self.error(
+                    HDiag::new(
+                        Code::UnknownName,
+                        format!("unknown name `{name}`"),
+                        self.loc(span),
+                        "not found in this scope",
+                    )
+                    .with_help_opt(help),
+                )
             }
         }
     }
@@ -192,20 +242,43 @@ impl<'a> ScalarCx<'a> {
     fn field(&mut self, base: &Expr, field: &exp_syntax::ast::Ident) -> STy {
         match self.expr(base) {
             STy::Unknown => STy::Unknown,
-            STy::Tuple(items) => match field.name.parse::<usize>().ok().and_then(|i| items.get(i).cloned()) {
+            STy::Tuple(items) => match field
+                .name
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| items.get(i).cloned())
+            {
                 Some(t) => t,
                 None => self.error(
-                    HDiag::new(Code::UnknownField, format!("no field `{}` on a {}-tuple", field.name, items.len()), self.loc(field.span), "unknown field")
-                        .with_help(format!("tuple fields are `.0` to `.{}`", items.len().saturating_sub(1))),
+                    HDiag::new(
+                        Code::UnknownField,
+                        format!("no field `{}` on a {}-tuple", field.name, items.len()),
+                        self.loc(field.span),
+                        "unknown field",
+                    )
+                    .with_help(format!(
+                        "tuple fields are `.0` to `.{}`",
+                        items.len().saturating_sub(1)
+                    )),
                 ),
             },
-            other => self.error(HDiag::new(Code::UnknownField, format!("`{other}` has no field `{}`", field.name), self.loc(field.span), "unknown field")),
+            other => self.error(HDiag::new(
+                Code::UnknownField,
+                format!("`{other}` has no field `{}`", field.name),
+                self.loc(field.span),
+                "unknown field",
+            )),
         }
     }
 
     fn call(&mut self, e: &Expr, callee: &Expr, args: &[exp_syntax::ast::Arg]) -> STy {
         let ExprKind::Name(id) = &callee.kind else {
-            return self.error(HDiag::new(Code::NotCallable, "only functions can be called in scalar code", self.loc(callee.span), "not a function"));
+            return self.error(HDiag::new(
+                Code::NotCallable,
+                "only functions can be called in scalar code",
+                self.loc(callee.span),
+                "not a function",
+            ));
         };
         for a in args {
             let t = self.expr(&a.value);
@@ -214,21 +287,44 @@ impl<'a> ScalarCx<'a> {
             }
         }
         if self.local(&id.name).is_some() {
-            return self.error(HDiag::new(Code::NotCallable, format!("`{}` is a value, not a function", id.name), self.loc(callee.span), "not a function"));
+            return self.error(HDiag::new(
+                Code::NotCallable,
+                format!("`{}` is a value, not a function", id.name),
+                self.loc(callee.span),
+                "not a function",
+            ));
         }
         if self.self_name.as_deref() == Some(id.name.as_str()) {
             return self.error(
-                HDiag::new(Code::RecursiveDefinition, format!("`{}` calls itself", id.name), self.loc(e.span), "recursive call")
-                    .with_help("functions are expanded inline into kernels, so they cannot be recursive"),
+                HDiag::new(
+                    Code::RecursiveDefinition,
+                    format!("`{}` calls itself", id.name),
+                    self.loc(e.span),
+                    "recursive call",
+                )
+                .with_help(
+                    "functions are expanded inline into kernels, so they cannot be recursive",
+                ),
             );
         }
         let Some(def) = resolve(self.db, self.file, &id.name) else {
             return self.name(&id.name, id.span);
         };
         if def.kind != DefKind::Fn {
-            return self.error(HDiag::new(Code::NotCallable, format!("`{}` is a {}, not a scalar function", id.name, def.kind.keyword()), self.loc(callee.span), "not a function"));
+            return self.error(HDiag::new(
+                Code::NotCallable,
+                format!(
+                    "`{}` is a {}, not a scalar function",
+                    id.name,
+                    def.kind.keyword()
+                ),
+                self.loc(callee.span),
+                "not a function",
+            ));
         }
-        let Some(params) = fn_params(self.db, def.file, &def.key) else { return STy::Float };
+        let Some(params) = fn_params(self.db, def.file, &def.key) else {
+            return STy::Float;
+        };
         let mut filled = vec![false; params.len()];
         let mut positional = 0;
         for a in args {
@@ -236,8 +332,19 @@ impl<'a> ScalarCx<'a> {
                 Some(n) => match params.iter().position(|(p, _)| *p == n.name) {
                     Some(i) => i,
                     None => {
-                        let help = crate::diag::did_you_mean(&n.name, params.iter().map(|(p, _)| p.as_str()));
-                        self.error(HDiag::new(Code::UnknownArgument, format!("`{}` has no parameter `{}`", id.name, n.name), self.loc(n.span), "unknown argument").with_help_opt(help));
+                        let help = crate::diag::did_you_mean(
+                            &n.name,
+                            params.iter().map(|(p, _)| p.as_str()),
+                        );
+                        self.error(
+                            HDiag::new(
+                                Code::UnknownArgument,
+                                format!("`{}` has no parameter `{}`", id.name, n.name),
+                                self.loc(n.span),
+                                "unknown argument",
+                            )
+                            .with_help_opt(help),
+                        );
                         continue;
                     }
                 },
@@ -249,19 +356,46 @@ impl<'a> ScalarCx<'a> {
             match filled.get_mut(idx) {
                 Some(slot) if !*slot => *slot = true,
                 Some(_) => {
-                    self.error(HDiag::new(Code::DuplicateArgument, format!("`{}` is given twice", params[idx].0), self.loc(a.span), "given again here"));
+                    self.error(HDiag::new(
+                        Code::DuplicateArgument,
+                        format!("`{}` is given twice", params[idx].0),
+                        self.loc(a.span),
+                        "given again here",
+                    ));
                 }
                 None => {
                     self.error(
-                        HDiag::new(Code::WrongArity, format!("`{}` takes {} argument(s), found {}", id.name, params.len(), positional), self.loc(a.span), "extra argument")
-                            .with_help(format!("the parameters are ({})", params.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(", "))),
+                        HDiag::new(
+                            Code::WrongArity,
+                            format!(
+                                "`{}` takes {} argument(s), found {}",
+                                id.name,
+                                params.len(),
+                                positional
+                            ),
+                            self.loc(a.span),
+                            "extra argument",
+                        )
+                        .with_help(format!(
+                            "the parameters are ({})",
+                            params
+                                .iter()
+                                .map(|(p, _)| p.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
                     );
                 }
             }
         }
         for (i, (p, has_default)) in params.iter().enumerate() {
             if !filled[i] && !has_default {
-                self.error(HDiag::new(Code::MissingArgument, format!("missing argument `{p}` of `{}`", id.name), self.loc(e.span), format!("`{p}` is not given")));
+                self.error(HDiag::new(
+                    Code::MissingArgument,
+                    format!("missing argument `{p}` of `{}`", id.name),
+                    self.loc(e.span),
+                    format!("`{p}` is not given"),
+                ));
             }
         }
         STy::Float
@@ -271,7 +405,11 @@ impl<'a> ScalarCx<'a> {
         let a = self.expr(lhs);
         let b = self.expr(rhs);
         if matches!(a, STy::Unknown) || matches!(b, STy::Unknown) {
-            return if is_comparison(op) || matches!(op, BinOp::And | BinOp::Or) { STy::Bool } else { STy::Unknown };
+            return if is_comparison(op) || matches!(op, BinOp::And | BinOp::Or) {
+                STy::Bool
+            } else {
+                STy::Unknown
+            };
         }
         use STy::*;
         match op {
@@ -291,10 +429,19 @@ impl<'a> ScalarCx<'a> {
                     Bool
                 }
                 (Qty(u), Float) | (Float, Qty(u)) => {
-                    let at = if matches!(a, Float) { lhs.span } else { rhs.span };
+                    let at = if matches!(a, Float) {
+                        lhs.span
+                    } else {
+                        rhs.span
+                    };
                     self.error(
-                        HDiag::new(Code::UnitMismatch, format!("cannot compare `{}` with a plain number", u.type_name()), self.loc(at), "this number has no unit")
-                            .with_help(format!("give the number a unit, e.g. `100 {}`", u.word())),
+                        HDiag::new(
+                            Code::UnitMismatch,
+                            format!("cannot compare `{}` with a plain number", u.type_name()),
+                            self.loc(at),
+                            "this number has no unit",
+                        )
+                        .with_help(format!("give the number a unit, e.g. `100 {}`", u.word())),
                     );
                     Bool
                 }
@@ -305,15 +452,28 @@ impl<'a> ScalarCx<'a> {
                 (Qty(x), Qty(y)) if x == y => Qty(*x),
                 (Qty(x), Qty(y)) => self.unit_mismatch(span, *x, *y),
                 (Qty(u), Float) | (Float, Qty(u)) => self.error(
-                    HDiag::new(Code::UnitMismatch, format!("cannot add a plain number to `{}`", u.type_name()), self.loc(span), "mixes a unit with a plain number")
-                        .with_help(format!("give the number a unit, e.g. `100 {}`", u.word())),
+                    HDiag::new(
+                        Code::UnitMismatch,
+                        format!("cannot add a plain number to `{}`", u.type_name()),
+                        self.loc(span),
+                        "mixes a unit with a plain number",
+                    )
+                    .with_help(format!("give the number a unit, e.g. `100 {}`", u.word())),
                 ),
                 _ => self.arith_mismatch(span, op, &a, &b),
             },
             BinOp::Mul => match (&a, &b) {
                 (Float, Float) => Float,
                 (Qty(u), Float) | (Float, Qty(u)) => Qty(*u),
-                (Qty(x), Qty(y)) => self.error(HDiag::new(Code::UnitMismatch, format!("cannot multiply `{}` by `{}`", x.type_name(), y.type_name()), self.loc(span), "product of two quantities").with_help("divide quantities of the same unit to get a plain number")),
+                (Qty(x), Qty(y)) => self.error(
+                    HDiag::new(
+                        Code::UnitMismatch,
+                        format!("cannot multiply `{}` by `{}`", x.type_name(), y.type_name()),
+                        self.loc(span),
+                        "product of two quantities",
+                    )
+                    .with_help("divide quantities of the same unit to get a plain number"),
+                ),
                 _ => self.arith_mismatch(span, op, &a, &b),
             },
             BinOp::Div => match (&a, &b) {
@@ -321,7 +481,15 @@ impl<'a> ScalarCx<'a> {
                 (Qty(x), Qty(y)) if x == y => Float,
                 (Qty(u), Float) => Qty(*u),
                 (Qty(x), Qty(y)) => self.unit_mismatch(span, *x, *y),
-                (Float, Qty(u)) => self.error(HDiag::new(Code::UnitMismatch, format!("cannot divide a plain number by `{}`", u.type_name()), self.loc(span), "per-unit values are not supported").with_help("divide two quantities of the same unit to get a plain number")),
+                (Float, Qty(u)) => self.error(
+                    HDiag::new(
+                        Code::UnitMismatch,
+                        format!("cannot divide a plain number by `{}`", u.type_name()),
+                        self.loc(span),
+                        "per-unit values are not supported",
+                    )
+                    .with_help("divide two quantities of the same unit to get a plain number"),
+                ),
                 _ => self.arith_mismatch(span, op, &a, &b),
             },
             BinOp::Rem | BinOp::Pow => match (&a, &b) {
@@ -329,30 +497,55 @@ impl<'a> ScalarCx<'a> {
                 (Qty(u), Qty(v)) if op == BinOp::Rem && u == v => Qty(*u),
                 _ => self.arith_mismatch(span, op, &a, &b),
             },
-            BinOp::Then | BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => self.error(
-                HDiag::new(Code::TypeMismatch, "`>>` composes blocks and cannot be used in scalar code", self.loc(span), "not a scalar operator"),
-            ),
+            BinOp::Then | BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                self.error(HDiag::new(
+                    Code::TypeMismatch,
+                    "`>>` composes blocks and cannot be used in scalar code",
+                    self.loc(span),
+                    "not a scalar operator",
+                ))
+            }
         }
     }
 
     fn arith_mismatch(&mut self, span: Span, op: BinOp, a: &STy, b: &STy) -> STy {
-        let code = if matches!((a, b), (STy::Qty(_), _) | (_, STy::Qty(_))) { Code::UnitMismatch } else { Code::TypeMismatch };
-        self.error(HDiag::new(code, format!("cannot apply `{}` to `{a}` and `{b}`", op.text()), self.loc(span), "unsupported operands"))
+        let code = if matches!((a, b), (STy::Qty(_), _) | (_, STy::Qty(_))) {
+            Code::UnitMismatch
+        } else {
+            Code::TypeMismatch
+        };
+        self.error(HDiag::new(
+            code,
+            format!("cannot apply `{}` to `{a}` and `{b}`", op.text()),
+            self.loc(span),
+            "unsupported operands",
+        ))
     }
 }
 
 fn is_comparison(op: BinOp) -> bool {
-    matches!(op, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge)
+    matches!(
+        op,
+        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+    )
 }
 
 /// Parameter names of a `fn` declaration, with whether each has a default.
 pub fn fn_params(db: &dyn Db, file: SourceFile, key: &str) -> Option<Vec<(String, bool)>> {
     let item = lookup(db, file, key)?;
-    let ItemKind::Decl(d) = &item.ast(db).kind else { return None };
+    let ItemKind::Decl(d) = &item.ast(db).kind else {
+        return None;
+    };
     if d.kind != DeclKind::Fn {
         return None;
     }
-    Some(d.params.iter().flatten().map(|p| (p.name.name.clone(), p.default.is_some())).collect())
+    Some(
+        d.params
+            .iter()
+            .flatten()
+            .map(|p| (p.name.name.clone(), p.default.is_some()))
+            .collect(),
+    )
 }
 
 fn fn_arity(db: &dyn Db, file: SourceFile, key: &str) -> usize {

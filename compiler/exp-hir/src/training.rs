@@ -26,20 +26,87 @@ pub fn check_training(cx: &mut Cx<'_>, el: &mut Elaborated) {
     positive_int(cx, el, "eval_batch");
     if let Some((Val::Qty(x, u), loc)) = field_with_loc(el, "train") {
         if !matches!(u, UnitKind::Steps | UnitKind::Epochs) {
-            cx.error(HDiag::new(Code::UnitMismatch, format!("`train` is measured in steps or epochs, found {}", u.word()), loc, "wrong unit").with_help("write e.g. `train = 5 epochs` or `train = 20_000 steps`"));
+            cx.error(
+                HDiag::new(
+                    Code::UnitMismatch,
+                    format!("`train` is measured in steps or epochs, found {}", u.word()),
+                    loc,
+                    "wrong unit",
+                )
+                .with_help("write e.g. `train = 5 epochs` or `train = 20_000 steps`"),
+            );
         } else if x <= 0.0 || x.fract() != 0.0 {
-            cx.error(HDiag::new(Code::InvalidValue, format!("`train` must be a positive whole number of {}", u.word()), loc, "invalid length"));
+            cx.error(HDiag::new(
+                Code::InvalidValue,
+                format!("`train` must be a positive whole number of {}", u.word()),
+                loc,
+                "invalid length",
+            ));
         }
     } else if let Some((v, loc)) = field_with_loc(el, "train") {
         if !matches!(v, Val::Unknown) {
-            cx.error(HDiag::new(Code::UnitMismatch, format!("`train` needs a unit, found `{}`", v.type_name()), loc, "no unit").with_help(format!("write `train = {v} steps` or `train = {v} epochs`")));
+            cx.error(
+                HDiag::new(
+                    Code::UnitMismatch,
+                    format!("`train` needs a unit, found `{}`", v.type_name()),
+                    loc,
+                    "no unit",
+                )
+                .with_help(format!("write `train = {v} steps` or `train = {v} epochs`")),
+            );
         }
     }
-    let (Some(data), Some((Val::Block(model), model_loc))) = (data, field_with_loc(el, "model")) else { return };
+    if let Some((v, loc)) = field_with_loc(el, "init") {
+        match v {
+            Val::Decl(a) if a.def.key == "orthogonal" => {
+                cx.error(
+                    HDiag::new(
+                        Code::InvalidValue,
+                        "`orthogonal` initialization is not supported by the runtime yet",
+                        loc,
+                        "unsupported initializer",
+                    )
+                    .with_help("use `xavier_uniform`, `kaiming_normal` or `lecun_normal`"),
+                );
+            }
+            Val::Decl(a) if crate::check::INITIALIZERS.contains(&a.def.key.as_str()) => {}
+            Val::Unknown => {}
+            v => {
+                cx.error(
+                    HDiag::new(
+                        Code::TypeMismatch,
+                        format!("`init` expects an initializer, found `{v}`"),
+                        loc,
+                        "not an initializer",
+                    )
+                    .with_help(format!(
+                        "the initializers are {}",
+                        crate::check::INITIALIZERS.join(", ")
+                    )),
+                );
+            }
+        }
+    }
+    let (Some(data), Some((Val::Block(model), model_loc))) = (data, field_with_loc(el, "model"))
+    else {
+        return;
+    };
     let mut input = vec![Dim::symbol("B")];
     input.extend(data.sample.0.iter().cloned());
-    let data_loc = el.fields.iter().find(|(n, _, _)| n == "data").map(|(_, _, l)| l.clone()).unwrap_or_else(|| model_loc.clone());
-    let x = cx.graph.push(Node { op: NodeOp::Input, inputs: vec![], params: vec![], shape: Shape::new(input), ids: data.ids, at: data_loc.clone() });
+    let data_loc = el
+        .fields
+        .iter()
+        .find(|(n, _, _)| n == "data")
+        .map(|(_, _, l)| l.clone())
+        .unwrap_or_else(|| model_loc.clone());
+    let x = cx.graph.push(Node {
+        op: NodeOp::Input,
+        inputs: vec![],
+        params: vec![],
+        shape: Shape::new(input),
+        ids: data.ids,
+        at: data_loc.clone(),
+    });
     let out = crate::model::apply(cx, &model, x, model_loc.clone());
     let Val::Tensor(out) = out else { return };
     el.output = Some(out.clone());
@@ -54,7 +121,10 @@ pub fn check_training(cx: &mut Cx<'_>, el: &mut Elaborated) {
 }
 
 fn field_with_loc(el: &Elaborated, name: &str) -> Option<(Val, Loc)> {
-    el.fields.iter().find(|(n, _, _)| n == name).map(|(_, v, l)| (v.clone(), l.clone()))
+    el.fields
+        .iter()
+        .find(|(n, _, _)| n == name)
+        .map(|(_, v, l)| (v.clone(), l.clone()))
 }
 
 fn positive_int(cx: &mut Cx<'_>, el: &Elaborated, name: &str) -> Option<i64> {
@@ -63,26 +133,58 @@ fn positive_int(cx: &mut Cx<'_>, el: &Elaborated, name: &str) -> Option<i64> {
     match d.as_const() {
         Some(n) if n > 0 => Some(n),
         Some(n) => {
-            cx.error(HDiag::new(Code::InvalidValue, format!("`{name}` must be positive, found {n}"), loc, "not positive"));
+            cx.error(HDiag::new(
+                Code::InvalidValue,
+                format!("`{name}` must be positive, found {n}"),
+                loc,
+                "not positive",
+            ));
             None
         }
         None => None,
     }
 }
 
-fn check_loss(cx: &mut Cx<'_>, loss: &Applied, out: &Shape, data: &crate::value::DataV, model_loc: &Loc, data_loc: &Loc) {
+fn check_loss(
+    cx: &mut Cx<'_>,
+    loss: &Applied,
+    out: &Shape,
+    data: &crate::value::DataV,
+    model_loc: &Loc,
+    data_loc: &Loc,
+) {
     let b = Dim::symbol("B");
     let dname = data.name.clone().unwrap_or_else(|| "the data".into());
     let expected = match (loss.def.key.as_str(), &data.classes, &data.target) {
         ("cross_entropy" | "kl", Some(c), _) => Shape::new([b, c.clone()]),
         ("cross_entropy" | "kl", None, _) => {
-            cx.error(HDiag::new(Code::TypeMismatch, format!("`{}` needs classification data, but `{dname}` has no classes", loss.name), loss.at.clone(), "classification loss").with_secondary(data_loc.clone(), "regression data").with_help("use `mse` for regression targets"));
+            cx.error(
+                HDiag::new(
+                    Code::TypeMismatch,
+                    format!(
+                        "`{}` needs classification data, but `{dname}` has no classes",
+                        loss.name
+                    ),
+                    loss.at.clone(),
+                    "classification loss",
+                )
+                .with_secondary(data_loc.clone(), "regression data")
+                .with_help("use `mse` for regression targets"),
+            );
             return;
         }
         ("bce", Some(c), _) if c.as_const() == Some(2) => Shape::new([b, Dim::constant(1)]),
         ("bce", _, Some(t)) => Shape::new(std::iter::once(b).chain(t.0.iter().cloned())),
         ("bce", Some(c), _) => {
-            cx.error(HDiag::new(Code::TypeMismatch, format!("`bce` is for two classes, but `{dname}` has {c}"), loss.at.clone(), "binary loss").with_help("use `cross_entropy` for more than two classes"));
+            cx.error(
+                HDiag::new(
+                    Code::TypeMismatch,
+                    format!("`bce` is for two classes, but `{dname}` has {c}"),
+                    loss.at.clone(),
+                    "binary loss",
+                )
+                .with_help("use `cross_entropy` for more than two classes"),
+            );
             return;
         }
         ("mse", Some(c), _) => Shape::new([b, c.clone()]),
@@ -95,23 +197,61 @@ fn check_loss(cx: &mut Cx<'_>, loss: &Applied, out: &Shape, data: &crate::value:
             None => format!("the targets of `{dname}`"),
         };
         cx.error(
-            HDiag::new(Code::ShapeMismatch, format!("`{}` needs the model to output `{expected}` for {what}, found `{out}`", loss.name), model_loc.clone(), format!("outputs `{out}`"))
-                .with_secondary(data_loc.clone(), format!("`{dname}` is declared here"))
-                .with_help(format!("make the last layer produce `{}` features", expected.0.last().map(|d| d.to_string()).unwrap_or_default())),
+            HDiag::new(
+                Code::ShapeMismatch,
+                format!(
+                    "`{}` needs the model to output `{expected}` for {what}, found `{out}`",
+                    loss.name
+                ),
+                model_loc.clone(),
+                format!("outputs `{out}`"),
+            )
+            .with_secondary(data_loc.clone(), format!("`{dname}` is declared here"))
+            .with_help(format!(
+                "make the last layer produce `{}` features",
+                expected.0.last().map(|d| d.to_string()).unwrap_or_default()
+            )),
         );
     }
 }
 
 /// Counts the optimizer's state slots per parameter, through wrappers.
 fn state_slots(cx: &Cx<'_>, opt: &Applied, depth: usize) -> u64 {
-    let Some(item) = lookup(cx.db, opt.def.file, &opt.def.key) else { return 0 };
+    let Some(item) = lookup(cx.db, opt.def.file, &opt.def.key) else {
+        return 0;
+    };
     let ast = item.ast(cx.db).clone();
-    let ItemKind::Optimizer(o) = &ast.kind else { return 0 };
-    let own: usize = o.body.iter().map(|s| if let OptStmt::State(slots, _) = s { slots.len() } else { 0 }).sum();
+    let ItemKind::Optimizer(o) = &ast.kind else {
+        return 0;
+    };
+    let own: usize = o
+        .body
+        .iter()
+        .map(|s| {
+            if let OptStmt::State(slots, _) = s {
+                slots.len()
+            } else {
+                0
+            }
+        })
+        .sum();
     let inner: u64 = if depth > 8 {
         0
     } else {
-        opt.args.iter().map(|(_, v)| if let Val::Decl(a) = v { if a.kind() == crate::items::DefKind::Optimizer { state_slots(cx, a, depth + 1) } else { 0 } } else { 0 }).sum()
+        opt.args
+            .iter()
+            .map(|(_, v)| {
+                if let Val::Decl(a) = v {
+                    if a.kind() == crate::items::DefKind::Optimizer {
+                        state_slots(cx, a, depth + 1)
+                    } else {
+                        0
+                    }
+                } else {
+                    0
+                }
+            })
+            .sum()
     };
     own as u64 + inner
 }
@@ -136,7 +276,9 @@ fn estimates(cx: &Cx<'_>, el: &Elaborated, batch: i64) -> Estimates {
 }
 
 fn check_memory(cx: &mut Cx<'_>, el: &Elaborated, est: &Estimates) {
-    let Some((Val::Qty(limit, UnitKind::Bytes), loc)) = field_with_loc(el, "memory_limit") else { return };
+    let Some((Val::Qty(limit, UnitKind::Bytes), loc)) = field_with_loc(el, "memory_limit") else {
+        return;
+    };
     let total = est.total_bytes() as f64;
     if total > limit {
         cx.error(
@@ -160,5 +302,9 @@ pub fn bytes(n: f64) -> String {
         x /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{x:.0} B") } else { format!("{x:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{x:.0} B")
+    } else {
+        format!("{x:.1} {}", UNITS[u])
+    }
 }

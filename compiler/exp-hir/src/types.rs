@@ -97,8 +97,25 @@ impl UnitKind {
 
 /// The names of the built-in types, for suggestions.
 pub const TYPE_NAMES: &[&str] = &[
-    "Int", "Float", "Bool", "String", "Steps", "Epochs", "Samples", "Probes", "Bytes", "Shape", "Block", "Fn", "Data",
-    "Split", "Optimizer", "Schedule", "Loss", "Probe", "Metric",
+    "Int",
+    "Float",
+    "Bool",
+    "String",
+    "Steps",
+    "Epochs",
+    "Samples",
+    "Probes",
+    "Bytes",
+    "Shape",
+    "Block",
+    "Fn",
+    "Data",
+    "Split",
+    "Optimizer",
+    "Schedule",
+    "Loss",
+    "Probe",
+    "Metric",
 ];
 
 /// Converts a written type; `Err` carries the unknown name.

@@ -157,7 +157,14 @@ impl Val {
             Val::Bool(_) => "Bool".into(),
             Val::Str(_) => "String".into(),
             Val::Qty(_, u) => u.type_name().into(),
-            Val::Tuple(items) => format!("({})", items.iter().map(Val::type_name).collect::<Vec<_>>().join(", ")),
+            Val::Tuple(items) => format!(
+                "({})",
+                items
+                    .iter()
+                    .map(Val::type_name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Val::List(items) => match items.first() {
                 Some(first) => format!("[{}]", first.type_name()),
                 None => "[_]".into(),
@@ -194,7 +201,11 @@ impl fmt::Display for Val {
             Val::Qty(x, u) => write!(f, "{} {}", fmt_float(*x), u.word()),
             Val::Tuple(items) => {
                 let parts: Vec<String> = items.iter().map(|v| v.to_string()).collect();
-                if parts.len() == 1 { write!(f, "({},)", parts[0]) } else { write!(f, "({})", parts.join(", ")) }
+                if parts.len() == 1 {
+                    write!(f, "({},)", parts[0])
+                } else {
+                    write!(f, "({})", parts.join(", "))
+                }
             }
             Val::List(items) => {
                 let parts: Vec<String> = items.iter().map(|v| v.to_string()).collect();
@@ -238,5 +249,9 @@ impl fmt::Display for BlockV {
 /// Formats a float so that it reads back as the same float and always looks like one.
 pub fn fmt_float(x: f64) -> String {
     let s = format!("{x:?}");
-    if s.contains('.') || s.contains('e') || s.contains("inf") || s.contains("NaN") { s } else { format!("{s}.0") }
+    if s.contains('.') || s.contains('e') || s.contains("inf") || s.contains("NaN") {
+        s
+    } else {
+        format!("{s}.0")
+    }
 }

@@ -56,6 +56,8 @@ pub enum NodeOp {
     Layer(LayerCall),
     /// Elementwise sum of operands, with broadcasting; printed `add(%a, %b)`.
     Add,
+    /// Elementwise product of exactly two operands, with broadcasting; printed `mul(%a, %b)`.
+    Mul,
     /// Concatenation along `axis`; printed `concat(%a, %b, axis: 1)`.
     Concat {
         /// The axis, counted from 0 (the batch axis).
@@ -76,7 +78,7 @@ pub enum NodeOp {
 }
 
 /// The generic node operations' names, which layer ops therefore may not use.
-pub const GENERIC_OPS: [&str; 4] = ["add", "concat", "elementwise", "scale"];
+pub const GENERIC_OPS: [&str; 5] = ["add", "concat", "elementwise", "mul", "scale"];
 
 /// A layer op applied to operands, with attributes and the parameters it reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,6 +106,7 @@ impl NodeOp {
         match self {
             NodeOp::Layer(call) => &call.op,
             NodeOp::Add => "add",
+            NodeOp::Mul => "mul",
             NodeOp::Concat { .. } => "concat",
             NodeOp::Elementwise { .. } => "elementwise",
             NodeOp::Scale { .. } => "scale",

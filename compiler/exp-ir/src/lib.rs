@@ -11,11 +11,14 @@
 //! - [`verify()`]: the verifier; its module doc lists every rule.
 //! - [`Program::compute_hash`] and [`Program::seal`]: the content hash that names a run.
 //! - [`to_json`] and [`from_json`]: the serde form (`expc ir --json`).
+//! - [`ScalarFn::eval`]: the reference interpreter for scalar functions, and lookups by name
+//!   such as [`Program::function`].
 //!
 //! Unit tests sit beside each module; the whole-program tests (round trips, one rejected
 //! mutation per verifier rule, parser robustness) are in `src/tests/`, built on hand-written
 //! programs in `src/tests/fixtures.rs`.
 
+mod eval;
 pub mod graph;
 mod hash;
 pub mod init;
@@ -40,8 +43,8 @@ pub use layer::{args_to_attrs, attrs_to_args};
 pub use parse::{parse, ParseError};
 pub use print::print;
 pub use scalar::{
-    FnOutput, GradClip, Hyper, HyperValue, Inst, InstOp, Operand, Optimizer, ScalarFn, ScalarId, Schedule, StateInit,
-    StateSlot, SCHEDULE_INPUTS, UPDATE_INPUTS,
+    FnOutput, GradClip, Hyper, HyperValue, Inst, InstOp, Operand, Optimizer, ScalarFn, ScalarId,
+    Schedule, StateInit, StateSlot, SCHEDULE_INPUTS, UPDATE_INPUTS,
 };
 pub use seed::{derive_seed, SeedPurpose, Seeds};
 pub use types::*;

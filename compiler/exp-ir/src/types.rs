@@ -6,7 +6,7 @@
 //! Sections appear in the text form in the order of the fields of [`Program`].
 
 use crate::graph::Graph;
-use crate::scalar::{Optimizer, Schedule, ScalarFn};
+use crate::scalar::{Optimizer, ScalarFn, Schedule};
 use crate::seed::Seeds;
 use crate::value::Value;
 use exp_ops::{InitSpec, Shape};
@@ -116,7 +116,9 @@ impl DType {
 
     /// The dtype printed as `name`, if any.
     pub fn from_name(name: &str) -> Option<DType> {
-        [DType::F32, DType::I64].into_iter().find(|d| d.name() == name)
+        [DType::F32, DType::I64]
+            .into_iter()
+            .find(|d| d.name() == name)
     }
 
     /// Bytes per element, used by the memory estimates.
@@ -144,7 +146,8 @@ pub struct DataPlan {
     pub source: String,
     /// The source's arguments.
     pub args: Args,
-    /// Shape of one input sample, without the batch dimension.
+    /// Shape of one input sample as the model sees it (after transforms), without the batch
+    /// dimension.
     pub x_shape: Shape,
     /// Element type of inputs: `f32`, or `i64` for token ids.
     pub x_dtype: DType,
@@ -223,7 +226,12 @@ pub enum LossKind {
 
 impl LossKind {
     /// Every loss kind.
-    pub const ALL: [LossKind; 4] = [LossKind::CrossEntropy, LossKind::Mse, LossKind::Bce, LossKind::Kl];
+    pub const ALL: [LossKind; 4] = [
+        LossKind::CrossEntropy,
+        LossKind::Mse,
+        LossKind::Bce,
+        LossKind::Kl,
+    ];
 
     /// The word used in the text form.
     pub fn name(self) -> &'static str {
@@ -242,12 +250,20 @@ impl LossKind {
 }
 
 /// How long to train and what to measure.
+///
+/// The step counts depend on the number of training examples, which for file sources (MNIST
+/// IDX files, say) is known only once the runtime reads the data; they are then `None`, and the
+/// runtime derives them from [`TrainingPlan::length`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainingPlan {
-    /// Total optimizer steps, with epochs already converted.
-    pub total_steps: u64,
-    /// Steps in one pass over the training split.
-    pub steps_per_epoch: u64,
+    /// The declared training length, `Steps(n)` or `Epochs(n)`.
+    pub length: Frequency,
+    /// Total optimizer steps, with epochs converted; `None` when the dataset size is unknown
+    /// before the data is read.
+    pub total_steps: Option<u64>,
+    /// Steps in one pass over the training split; `None` when the dataset size is unknown before
+    /// the data is read.
+    pub steps_per_epoch: Option<u64>,
     /// Batch size for evaluation passes.
     pub eval_batch: u64,
     /// Measurements, in declaration order.
@@ -288,7 +304,7 @@ pub enum ProbeKind {
     },
 }
 
-/// How often a probe runs.
+/// A number of steps or epochs: how often a probe runs, or how long training lasts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Frequency {
     /// Every N optimizer steps.
@@ -328,7 +344,12 @@ pub enum Comparison {
 
 impl Comparison {
     /// Every comparison, longest symbols first so a lexer can match greedily.
-    pub const ALL: [Comparison; 4] = [Comparison::Le, Comparison::Ge, Comparison::Lt, Comparison::Gt];
+    pub const ALL: [Comparison; 4] = [
+        Comparison::Le,
+        Comparison::Ge,
+        Comparison::Lt,
+        Comparison::Gt,
+    ];
 
     /// The operator symbol.
     pub fn symbol(self) -> &'static str {

@@ -24,52 +24,96 @@ pub(crate) enum Weight {
 pub(crate) fn describe(rule: Rule) -> (&'static str, Weight) {
     use Rule as R;
     use Weight::{Main, Minor};
+    let main = match rule {
+        R::expr
+        | R::logic
+        | R::comparison
+        | R::range
+        | R::arith
+        | R::primary
+        | R::apply_stmt
+        | R::lambda
+        | R::if_expr
+        | R::list
+        | R::paren
+        | R::repeat_expr
+        | R::not_op
+        | R::neg_op
+        | R::expr_alone => "an expression",
+        R::ident | R::word | R::lambda_params => "a name",
+        R::path | R::field_name => "a field name",
+        R::type_expr | R::list_type | R::tuple_type => "a type",
+        R::quantity => "a quantity such as `100 steps`",
+        R::int | R::float => "a number",
+        R::string => "a string",
+        R::arg => "an argument",
+        R::param | R::params => "a parameter",
+        R::signature | R::tensor_sig => "a signature",
+        R::dims => "`[`",
+        R::use_path => "a module path",
+        R::use_names | R::block_expr => "`{`",
+        R::item
+        | R::item_alone
+        | R::file
+        | R::decl
+        | R::decl_kw
+        | R::use_item
+        | R::optimizer_item
+        | R::experiment_item
+        | R::sweep_item => "an item",
+        R::exp_stmt
+        | R::opt_stmt
+        | R::sweep_stmt
+        | R::probes_stmt
+        | R::stop_stmt
+        | R::field_stmt
+        | R::state_stmt
+        | R::assign_stmt
+        | R::objective
+        | R::axis
+        | R::setting => "a statement",
+        R::let_stmt => "`let`",
+        R::probe_entry => "a probe `name = value`",
+        R::state_slot => "a state slot `name = value`",
+        R::lparen => "`(`",
+        R::rparen => "`)`",
+        R::lbrack => "`[`",
+        R::rbrack => "`]`",
+        R::lbrace => "`{`",
+        R::rbrace => "`}`",
+        R::comma => "`,`",
+        R::colon => "`:`",
+        R::assign | R::body_eq => "`=`",
+        R::arrow => "`->`",
+        R::use_glob => "`*`",
+        _ => match keyword_text(rule) {
+            Some(text) => text,
+            None => return (minor_text(rule), Minor),
+        },
+    };
+    (main, Main)
+}
+
+/// Tokens that could only continue what came before; rarely the fix for an error.
+fn minor_text(rule: Rule) -> &'static str {
+    use Rule as R;
     match rule {
-        R::expr | R::logic | R::comparison | R::range | R::arith | R::primary | R::apply_stmt => {
-            ("an expression", Main)
-        }
-        R::ident | R::word | R::lambda_params => ("a name", Main),
-        R::path | R::field_name => ("a field name", Main),
-        R::type_expr | R::list_type | R::tuple_type => ("a type", Main),
-        R::quantity => ("a quantity such as `100 steps`", Main),
-        R::int | R::float => ("a number", Main),
-        R::string => ("a string", Main),
-        R::item | R::item_alone | R::file => ("an item", Main),
-        R::exp_stmt | R::opt_stmt | R::sweep_stmt => ("a statement", Main),
-        R::probe_entry => ("a probe `name = value`", Main),
-        R::state_slot => ("a state slot `name = value`", Main),
-        R::EOI => ("the end of the item", Minor),
-        R::lparen => ("`(`", Main),
-        R::rparen => ("`)`", Main),
-        R::lbrack => ("`[`", Main),
-        R::rbrack => ("`]`", Main),
-        R::lbrace => ("`{`", Main),
-        R::rbrace => ("`}`", Main),
-        R::comma => ("`,`", Main),
-        R::colon => ("`:`", Main),
-        R::assign | R::body_eq => ("`=`", Main),
-        R::arrow => ("`->`", Main),
-        R::use_glob => ("`*`", Main),
-        R::dot => ("`.`", Minor),
-        R::semi => ("`;`", Minor),
-        R::doc_comment => ("a doc comment", Minor),
-        R::unit => ("a unit", Minor),
-        R::call | R::call_open | R::index | R::index_open | R::field | R::fat_arrow => {
-            ("an operator", Minor)
-        }
-        R::arg_colon | R::comp_clause => ("an operator", Minor),
-        R::kw_for => ("`for`", Minor),
-        _ => describe_token(rule),
+        R::EOI => "the end of the item",
+        R::semi => "`;`",
+        R::doc_comment => "a doc comment",
+        R::unit => "a unit",
+        R::kw_for | R::comp_clause => "`for`",
+        // Binary operators, postfix openers, `=>` and the named-argument colon.
+        _ => "an operator",
     }
 }
 
-/// Keywords and operators: their text in backticks.
-fn describe_token(rule: Rule) -> (&'static str, Weight) {
+/// Keywords: their text in backticks.
+fn keyword_text(rule: Rule) -> Option<&'static str> {
     use Rule as R;
-    use Weight::{Main, Minor};
-    let main = match rule {
+    Some(match rule {
         R::kw_use => "`use`",
-        R::kw_fn | R::decl_kw => "`fn`",
+        R::kw_fn => "`fn`",
         R::kw_block => "`block`",
         R::kw_data => "`data`",
         R::kw_loss => "`loss`",
@@ -95,11 +139,8 @@ fn describe_token(rule: Rule) -> (&'static str, Weight) {
         R::kw_stop => "`stop`",
         R::kw_maximize => "`maximize`",
         R::kw_minimize => "`minimize`",
-        R::not_op | R::neg_op => return ("an expression", Main),
-        // Every binary operator and anything else that can only continue an expression.
-        _ => return ("an operator", Minor),
-    };
-    (main, Main)
+        _ => return None,
+    })
 }
 
 /// Whether the rule is one of the keywords that start an item.
@@ -124,16 +165,52 @@ pub(crate) fn starts_item(rule: Rule) -> bool {
 
 /// The keywords of the language, as listed in grammar/README.md.
 pub(crate) const KEYWORDS: [&str; 31] = [
-    "use", "fn", "block", "data", "loss", "optimizer", "schedule", "probe", "metric",
-    "experiment", "sweep", "extends", "over", "in", "every", "when", "for", "repeat", "builtin",
-    "let", "state", "if", "else", "and", "or", "not", "true", "false", "stop", "maximize",
+    "use",
+    "fn",
+    "block",
+    "data",
+    "loss",
+    "optimizer",
+    "schedule",
+    "probe",
+    "metric",
+    "experiment",
+    "sweep",
+    "extends",
+    "over",
+    "in",
+    "every",
+    "when",
+    "for",
+    "repeat",
+    "builtin",
+    "let",
+    "state",
+    "if",
+    "else",
+    "and",
+    "or",
+    "not",
+    "true",
+    "false",
+    "stop",
+    "maximize",
     "minimize",
 ];
 
 /// The keywords that begin a top-level item.
 pub(crate) const ITEM_KEYWORDS: [&str; 11] = [
-    "use", "fn", "block", "data", "loss", "optimizer", "schedule", "probe", "metric",
-    "experiment", "sweep",
+    "use",
+    "fn",
+    "block",
+    "data",
+    "loss",
+    "optimizer",
+    "schedule",
+    "probe",
+    "metric",
+    "experiment",
+    "sweep",
 ];
 
 /// Whether `word` is a keyword.

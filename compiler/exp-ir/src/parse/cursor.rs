@@ -5,13 +5,14 @@
 //! Every method either consumes input and succeeds, or reports a [`ParseError`] at the current
 //! column; positions only ever advance over whole characters, so slicing cannot panic.
 
+mod literal;
+
 use super::ParseError;
 use crate::types::Origin;
-use crate::value::{Number, Unit, Value};
 use exp_ops::{Dim, Shape};
 
 /// Lists and tuples nest at most this deep, so hostile input cannot overflow the stack.
-const MAX_VALUE_DEPTH: u32 = 32;
+pub(crate) const MAX_VALUE_DEPTH: u32 = 32;
 
 /// Position within one line.
 pub(crate) struct Cursor<'a> {
@@ -30,8 +31,15 @@ impl<'a> Cursor<'a> {
 
     /// An error at the current position.
     pub(crate) fn error(&self, message: impl Into<String>) -> ParseError {
-        let column = self.text.get(..self.pos).map_or(1, |s| s.chars().count() + 1);
-        ParseError { line: self.line, column: u32::try_from(column).unwrap_or(u32::MAX), message: message.into() }
+        let column = self
+            .text
+            .get(..self.pos)
+            .map_or(1, |s| s.chars().count() + 1);
+        ParseError {
+            line: self.line,
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+            message: message.into(),
+        }
     }
 
     fn rest(&self) -> &'a str {
@@ -95,7 +103,9 @@ impl<'a> Cursor<'a> {
         if !rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
             return None;
         }
-        let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')).unwrap_or(rest.len());
+        let len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+            .unwrap_or(rest.len());
         rest.get(..len)
     }
 
@@ -123,7 +133,9 @@ impl<'a> Cursor<'a> {
     pub(crate) fn value_ref(&mut self) -> Res<&'a str> {
         self.expect("%")?;
         let rest = self.rest();
-        let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+        let len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
         if len == 0 {
             return Err(self.error("expected a value name after `%`"));
         }
@@ -175,100 +187,6 @@ impl<'a> Cursor<'a> {
         self.keyword(kw).is_ok()
     }
 
-    /// The text of the next number (`-12`, `0.5`, `1e-8`, `-inf`, `nan`), consumed.
-    fn number_text(&mut self) -> Res<&'a str> {
-        self.skip_ws();
-        let rest = self.rest();
-        let unsigned = rest.strip_prefix('-').unwrap_or(rest);
-        let sign = rest.len() - unsigned.len();
-        let len = if unsigned.starts_with("inf") || (sign == 0 && unsigned.starts_with("nan")) {
-            3
-        } else {
-            numeric_len(unsigned)
-        };
-        let word_continues = unsigned.get(len..).is_some_and(|r| r.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'));
-        if len == 0 || (word_continues && !unsigned[..len].contains(|c: char| c.is_ascii_digit())) {
-            return Err(self.unexpected("a number"));
-        }
-        self.pos += sign + len;
-        Ok(&rest[..sign + len])
-    }
-
-    /// Consumes an unsigned integer.
-    pub(crate) fn u64(&mut self) -> Res<u64> {
-        let start = self.pos;
-        let text = self.number_text()?;
-        text.parse().map_err(|_| {
-            self.pos = start;
-            self.error(format!("expected a non-negative integer, found `{text}`"))
-        })
-    }
-
-    /// Consumes an unsigned integer that fits in 32 bits.
-    pub(crate) fn u32(&mut self) -> Res<u32> {
-        let start = self.pos;
-        let n = self.u64()?;
-        u32::try_from(n).map_err(|_| {
-            self.pos = start;
-            self.error(format!("`{n}` does not fit in 32 bits"))
-        })
-    }
-
-    /// Consumes a float (which must have a `.`, an exponent, or be `inf`/`nan`).
-    pub(crate) fn f64(&mut self) -> Res<f64> {
-        let start = self.pos;
-        match self.number()? {
-            Number::Float(x) => Ok(x),
-            Number::Int(_) => {
-                self.pos = start;
-                Err(self.error("expected a float (with `.` or an exponent), found an integer"))
-            }
-        }
-    }
-
-    /// Consumes an integer or float.
-    pub(crate) fn number(&mut self) -> Res<Number> {
-        self.skip_ws();
-        let start = self.pos;
-        let text = self.number_text()?;
-        let is_float = text.contains(['.', 'e', 'E', 'i', 'n']);
-        let parsed = if is_float {
-            parse_float(text).map(Number::Float)
-        } else {
-            text.parse().ok().map(Number::Int)
-        };
-        parsed.ok_or_else(|| {
-            self.pos = start;
-            self.error(format!("`{text}` is not a valid number"))
-        })
-    }
-
-    /// Consumes a double-quoted string literal with the escapes the printer writes.
-    pub(crate) fn string(&mut self) -> Res<String> {
-        self.expect("\"")?;
-        let mut out = String::new();
-        let mut chars = self.rest().char_indices();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '"' => {
-                    self.pos += i + 1;
-                    return Ok(out);
-                }
-                '\\' => match chars.next().map(|(_, e)| e) {
-                    Some('"') => out.push('"'),
-                    Some('\\') => out.push('\\'),
-                    Some('n') => out.push('\n'),
-                    Some('t') => out.push('\t'),
-                    Some('r') => out.push('\r'),
-                    Some('u') => out.push(unicode_escape(&mut chars).ok_or_else(|| self.error("bad `\\u{...}` escape"))?),
-                    _ => return Err(self.error("unknown escape in string")),
-                },
-                c => out.push(c),
-            }
-        }
-        Err(self.error("unterminated string"))
-    }
-
     /// Consumes a shape in brackets, parsed by `exp_ops`.
     pub(crate) fn shape(&mut self) -> Res<Shape> {
         self.skip_ws();
@@ -277,9 +195,12 @@ impl<'a> Cursor<'a> {
             return Err(self.unexpected("a shape like `[B, 10]`"));
         }
         // Dims never contain brackets, so the first `]` closes the shape.
-        let end = rest.find(']').ok_or_else(|| self.error("unclosed `[` in shape"))?;
+        let end = rest
+            .find(']')
+            .ok_or_else(|| self.error("unclosed `[` in shape"))?;
         guard_nesting(&rest[..end]).map_err(|e| self.error(e))?;
-        let shape = Shape::parse(&rest[..=end]).map_err(|e| self.error(format!("bad shape: {e}")))?;
+        let shape =
+            Shape::parse(&rest[..=end]).map_err(|e| self.error(format!("bad shape: {e}")))?;
         self.pos += end + 1;
         Ok(shape)
     }
@@ -307,7 +228,8 @@ impl<'a> Cursor<'a> {
             }
         }
         guard_nesting(&rest[..end]).map_err(|e| self.error(e))?;
-        let dim = Dim::parse(&rest[..end]).map_err(|e| self.error(format!("bad dimension: {e}")))?;
+        let dim =
+            Dim::parse(&rest[..end]).map_err(|e| self.error(format!("bad dimension: {e}")))?;
         self.pos += end;
         Ok(dim)
     }
@@ -315,7 +237,9 @@ impl<'a> Cursor<'a> {
     /// Consumes an origin `@file:start..end` if one comes next.
     pub(crate) fn origin(&mut self) -> Res<Option<Origin>> {
         self.skip_ws();
-        if !self.rest().starts_with('@') || !self.rest()[1..].starts_with(|c: char| c.is_ascii_digit()) {
+        if !self.rest().starts_with('@')
+            || !self.rest()[1..].starts_with(|c: char| c.is_ascii_digit())
+        {
             return Ok(None);
         }
         self.pos += 1;
@@ -326,88 +250,6 @@ impl<'a> Cursor<'a> {
         let end = self.u32()?;
         Ok(Some(Origin { file, start, end }))
     }
-
-    /// Consumes a value (see [`Value`]).
-    pub(crate) fn value(&mut self) -> Res<Value> {
-        self.value_at_depth(0)
-    }
-
-    fn value_at_depth(&mut self, depth: u32) -> Res<Value> {
-        if depth > MAX_VALUE_DEPTH {
-            return Err(self.error("values nest too deeply"));
-        }
-        self.skip_ws();
-        let rest = self.rest();
-        if rest.starts_with('"') {
-            return self.string().map(Value::Str);
-        }
-        if self.eat("[") {
-            return self.value_items("]", depth).map(|(items, _)| Value::List(items));
-        }
-        if self.eat("(") {
-            let (items, trailing_comma) = self.value_items(")", depth)?;
-            if items.len() == 1 && !trailing_comma {
-                return Err(self.error("a one-element tuple needs a trailing comma: `(x,)`"));
-            }
-            return Ok(Value::Tuple(items));
-        }
-        match self.peek_word() {
-            Some("true") => self.keyword("true").map(|_| Value::Bool(true)),
-            Some("false") => self.keyword("false").map(|_| Value::Bool(false)),
-            _ => self.number_value(),
-        }
-    }
-
-    /// A number, optionally followed by a unit word that makes it a quantity.
-    fn number_value(&mut self) -> Res<Value> {
-        let amount = self.number()?;
-        if let Some(unit) = self.peek_word().and_then(Unit::from_name) {
-            self.pos += unit.name().len();
-            return Ok(Value::Quantity { amount, unit });
-        }
-        Ok(match amount {
-            Number::Int(i) => Value::Int(i),
-            Number::Float(x) => Value::Float(x),
-        })
-    }
-
-    /// Items up to `close`; returns whether a trailing comma was present (only tuples allow it).
-    fn value_items(&mut self, close: &str, depth: u32) -> Res<(Vec<Value>, bool)> {
-        let mut items = Vec::new();
-        if self.eat(close) {
-            return Ok((items, false));
-        }
-        loop {
-            items.push(self.value_at_depth(depth + 1)?);
-            if self.eat(close) {
-                return Ok((items, false));
-            }
-            self.expect(",")?;
-            if close == ")" && self.eat(close) {
-                return Ok((items, true));
-            }
-        }
-    }
-}
-
-/// Length of `digits ("." digits)? ([eE] [+-]? digits)?` at the start of `s`.
-fn numeric_len(s: &str) -> usize {
-    let digits = |from: usize| s.get(from..).map_or(0, |r| r.len() - r.trim_start_matches(|c: char| c.is_ascii_digit()).len());
-    let mut len = digits(0);
-    if len == 0 {
-        return 0;
-    }
-    if s[len..].starts_with('.') && digits(len + 1) > 0 {
-        len += 1 + digits(len + 1);
-    }
-    if s[len..].starts_with(['e', 'E']) {
-        let sign = usize::from(s[len + 1..].starts_with(['+', '-']));
-        let exp = digits(len + 1 + sign);
-        if exp > 0 {
-            len += 1 + sign + exp;
-        }
-    }
-    len
 }
 
 /// Rejects dimension text nested deeper than [`MAX_VALUE_DEPTH`] before it reaches the
@@ -426,29 +268,4 @@ fn guard_nesting(text: &str) -> Result<(), &'static str> {
         }
     }
     Ok(())
-}
-
-fn parse_float(text: &str) -> Option<f64> {
-    match text {
-        "inf" => Some(f64::INFINITY),
-        "-inf" => Some(f64::NEG_INFINITY),
-        "nan" => Some(f64::NAN),
-        _ => text.parse().ok(),
-    }
-}
-
-/// Reads `{hex}` after `\u`.
-fn unicode_escape(chars: &mut std::str::CharIndices<'_>) -> Option<char> {
-    if chars.next()?.1 != '{' {
-        return None;
-    }
-    let mut code = 0u32;
-    for _ in 0..7 {
-        let (_, c) = chars.next()?;
-        if c == '}' {
-            return char::from_u32(code);
-        }
-        code = code.checked_mul(16)?.checked_add(c.to_digit(16)?)?;
-    }
-    None
 }

@@ -4,14 +4,22 @@
 use super::{origin_end, parse_args, u64_item, Lines, Res};
 use crate::parse::cursor::Cursor;
 use crate::scalar::{GradClip, Hyper, HyperValue, Optimizer, Schedule, StateInit, StateSlot};
-use crate::types::{Comparison, Estimates, Frequency, Loss, LossKind, Memory, Probe, ProbeKind, StopRule, TrainingPlan};
+use crate::types::{
+    Comparison, Estimates, Frequency, Loss, LossKind, Memory, Probe, ProbeKind, StopRule,
+    TrainingPlan,
+};
 
 pub(super) fn parse_loss(lines: &mut Lines<'_>) -> Res<Loss> {
     let mut c = lines.header("loss")?;
     let name = c.ident()?;
-    let kind = LossKind::from_name(name).ok_or_else(|| c.error(format!("unknown loss `{name}`")))?;
+    let kind =
+        LossKind::from_name(name).ok_or_else(|| c.error(format!("unknown loss `{name}`")))?;
     let args = parse_args(&mut c)?;
-    Ok(Loss { kind, args, origin: origin_end(&mut c)? })
+    Ok(Loss {
+        kind,
+        args,
+        origin: origin_end(&mut c)?,
+    })
 }
 
 pub(super) fn parse_schedules(lines: &mut Lines<'_>) -> Res<Vec<Schedule>> {
@@ -22,7 +30,11 @@ pub(super) fn parse_schedules(lines: &mut Lines<'_>) -> Res<Vec<Schedule>> {
         let name = c.ident()?.to_string();
         c.expect("=")?;
         let function = fn_ref(&mut c)?;
-        schedules.push(Schedule { name, function, origin: origin_end(&mut c)? });
+        schedules.push(Schedule {
+            name,
+            function,
+            origin: origin_end(&mut c)?,
+        });
     }
     Ok(schedules)
 }
@@ -42,7 +54,11 @@ pub(super) fn parse_optimizer(lines: &mut Lines<'_>) -> Res<Optimizer> {
         let mut c = lines.expect_item("hyper")?;
         let name = c.ident()?.to_string();
         c.expect("=")?;
-        let value = if c.eat_keyword("schedule") { HyperValue::Schedule(c.ident()?.to_string()) } else { HyperValue::Const(c.f64()?) };
+        let value = if c.eat_keyword("schedule") {
+            HyperValue::Schedule(c.ident()?.to_string())
+        } else {
+            HyperValue::Const(c.f64()?)
+        };
         c.expect_end()?;
         hypers.push(Hyper { name, value });
     }
@@ -51,7 +67,10 @@ pub(super) fn parse_optimizer(lines: &mut Lines<'_>) -> Res<Optimizer> {
         let mut c = lines.expect_item("state")?;
         let name = c.ident()?.to_string();
         c.expect("=")?;
-        state.push(StateSlot { name, init: parse_state_init(&mut c)? });
+        state.push(StateSlot {
+            name,
+            init: parse_state_init(&mut c)?,
+        });
         c.expect_end()?;
     }
     let mut c = lines.expect_item("update")?;
@@ -62,10 +81,21 @@ pub(super) fn parse_optimizer(lines: &mut Lines<'_>) -> Res<Optimizer> {
         "none" => GradClip::None,
         "norm" => GradClip::Norm(c.f64()?),
         "value" => GradClip::Value(c.f64()?),
-        other => return Err(c.error(format!("expected `none`, `norm` or `value`, found `{other}`"))),
+        other => {
+            return Err(c.error(format!(
+                "expected `none`, `norm` or `value`, found `{other}`"
+            )))
+        }
     };
     c.expect_end()?;
-    Ok(Optimizer { name, hypers, state, update, clip, origin })
+    Ok(Optimizer {
+        name,
+        hypers,
+        state,
+        update,
+        clip,
+        origin,
+    })
 }
 
 fn parse_state_init(c: &mut Cursor<'_>) -> Res<StateInit> {
@@ -75,18 +105,37 @@ fn parse_state_init(c: &mut Cursor<'_>) -> Res<StateInit> {
         "copy" => match c.word()? {
             "g" => StateInit::CopyGrad,
             "p" => StateInit::CopyParam,
-            other => return Err(c.error(format!("expected `copy g` or `copy p`, found `copy {other}`"))),
+            other => {
+                return Err(c.error(format!(
+                    "expected `copy g` or `copy p`, found `copy {other}`"
+                )))
+            }
         },
-        other => return Err(c.error(format!("expected `zeros`, `const` or `copy`, found `{other}`"))),
+        other => {
+            return Err(c.error(format!(
+                "expected `zeros`, `const` or `copy`, found `{other}`"
+            )))
+        }
     })
 }
 
 pub(super) fn parse_train(lines: &mut Lines<'_>) -> Res<TrainingPlan> {
     lines.header("train")?.expect_end()?;
-    let total_steps = u64_item(lines, "steps")?;
-    let steps_per_epoch = u64_item(lines, "steps_per_epoch")?;
+    let mut c = lines.expect_item("length")?;
+    let length = parse_frequency(&mut c)?;
+    c.expect_end()?;
+    let total_steps = optional_u64_item(lines, "steps")?;
+    let steps_per_epoch = optional_u64_item(lines, "steps_per_epoch")?;
     let eval_batch = u64_item(lines, "eval_batch")?;
-    let mut plan = TrainingPlan { total_steps, steps_per_epoch, eval_batch, probes: Vec::new(), stop_rules: Vec::new() };
+    let (probes, stop_rules) = (Vec::new(), Vec::new());
+    let mut plan = TrainingPlan {
+        length,
+        total_steps,
+        steps_per_epoch,
+        eval_batch,
+        probes,
+        stop_rules,
+    };
     while lines.peek_item_word() == Some("probe") {
         let mut c = lines.expect_item("probe")?;
         plan.probes.push(parse_probe(&mut c)?);
@@ -116,25 +165,58 @@ fn parse_probe(c: &mut Cursor<'_>) -> Res<Probe> {
         let metric = c.ident()?.to_string();
         (ProbeKind::Metric(metric), parse_args(c)?)
     };
-    let split = if c.eat_keyword("on") { Some(c.ident()?.to_string()) } else { None };
-    c.keyword("every")?;
-    let n = c.u64()?;
-    let every = match c.word()? {
-        "steps" => Frequency::Steps(n),
-        "epochs" => Frequency::Epochs(n),
-        other => return Err(c.error(format!("expected `steps` or `epochs`, found `{other}`"))),
+    let split = if c.eat_keyword("on") {
+        Some(c.ident()?.to_string())
+    } else {
+        None
     };
-    Ok(Probe { name, kind, args, split, every, origin: origin_end(c)? })
+    c.keyword("every")?;
+    let every = parse_frequency(c)?;
+    Ok(Probe {
+        name,
+        kind,
+        args,
+        split,
+        every,
+        origin: origin_end(c)?,
+    })
+}
+
+/// Reads `100 steps` or `1 epochs`.
+fn parse_frequency(c: &mut Cursor<'_>) -> Res<Frequency> {
+    let n = c.u64()?;
+    match c.word()? {
+        "steps" => Ok(Frequency::Steps(n)),
+        "epochs" => Ok(Frequency::Epochs(n)),
+        other => Err(c.error(format!("expected `steps` or `epochs`, found `{other}`"))),
+    }
+}
+
+/// Reads an item line `kw N`, or `kw -` for a count known only when the data is read.
+fn optional_u64_item(lines: &mut Lines<'_>, kw: &str) -> Res<Option<u64>> {
+    let mut c = lines.expect_item(kw)?;
+    let n = if c.eat("-") { None } else { Some(c.u64()?) };
+    c.expect_end()?;
+    Ok(n)
 }
 
 fn parse_stop_rule(c: &mut Cursor<'_>) -> Res<StopRule> {
     c.keyword("when")?;
     let probe = c.ident()?.to_string();
-    let cmp = Comparison::ALL.into_iter().find(|cmp| c.eat(cmp.symbol())).ok_or_else(|| c.error("expected `<`, `<=`, `>` or `>=`"))?;
+    let cmp = Comparison::ALL
+        .into_iter()
+        .find(|cmp| c.eat(cmp.symbol()))
+        .ok_or_else(|| c.error("expected `<`, `<=`, `>` or `>=`"))?;
     let threshold = c.f64()?;
     c.keyword("for")?;
     let count = c.u32()?;
-    Ok(StopRule { probe, cmp, threshold, count, origin: origin_end(c)? })
+    Ok(StopRule {
+        probe,
+        cmp,
+        threshold,
+        count,
+        origin: origin_end(c)?,
+    })
 }
 
 pub(super) fn parse_estimates(lines: &mut Lines<'_>) -> Res<Estimates> {
@@ -149,5 +231,9 @@ pub(super) fn parse_estimates(lines: &mut Lines<'_>) -> Res<Estimates> {
         total: u64_item(lines, "memory.total")?,
     };
     let flops_per_step = u64_item(lines, "flops_per_step")?;
-    Ok(Estimates { param_count, memory, flops_per_step })
+    Ok(Estimates {
+        param_count,
+        memory,
+        flops_per_step,
+    })
 }

@@ -2,8 +2,9 @@
 //! verifier rule, and parser robustness on truncated and corrupted text.
 //! The programs are built by hand in `fixtures.rs` with the builders of `build.rs`.
 
-mod build;
-mod fixtures;
+pub(crate) mod build;
+pub(crate) mod fixtures;
 mod robust;
 mod roundtrip;
 mod rules;
+mod snapshot;

@@ -5,10 +5,10 @@
 //! The rules, by code:
 //!
 //! - `malformed-name`: every name the text form prints bare is in its lexical class
-//!   (identifiers; dotted paths for config paths, parameters and parameter roles), parameter
-//!   names are not value keywords (`true`, `false`, `inf`, `nan`), scalar-function inputs are not
-//!   named like values (`v3`), layer ops do not take a generic op's name, metrics are not called
-//!   `expr`; so a verified program always prints text that parses back.
+//!   (identifiers; dotted paths for config paths, parameters and parameter roles),
+//!   scalar-function inputs are not named like values (`v3`), layer ops do not take a generic
+//!   op's name, metrics are not called `expr`; so a verified program prints text that parses
+//!   back.
 //! - `duplicate-name`: names are unique among params and buffers together, functions, schedules,
 //!   probes, graph inputs, hyperparameters and state slots together, and the inputs and the
 //!   outputs of each function.
@@ -20,12 +20,15 @@
 //! - `ssa-undefined`: each use of a graph or scalar value (operands, outputs) comes after its
 //!   definition; scalar input references are in range.
 //! - `graph-io`: the graph has at least one input and at least one output.
-//! - `node-arity`: `add` has at least two operands, `concat` at least one, `scale` and layers
-//!   exactly one, `elementwise` one per input of its function, which has exactly one output.
-//! - `type-mismatch`: result types agree with operands where checkable: `add` broadcasts,
-//!   `concat` matches non-axis dims and sums the axis, `scale` and `elementwise` keep the
-//!   (broadcast) shape, all with one float dtype; a layer's result shape is what the op table
-//!   infers, and each parameter it reads has the shape the op table expects for its role.
+//! - `node-arity`: `add` has at least two operands, `mul` exactly two, `concat` at least one,
+//!   `scale` and layers exactly one, `elementwise` one per input of its function, which has exactly one output.
+//! - `type-mismatch`: result types agree with operands where checkable: `add` broadcasts
+//!   with one dtype, `mul` broadcasts with one float dtype, `concat` matches non-axis dims and
+//!   sums the axis with one dtype, `scale` and `elementwise` keep the (broadcast) shape with one
+//!   float dtype; a layer's result shape is what the op table
+//!   infers, and each parameter it reads has the shape the op table expects for its role;
+//!   the first graph input is `[B] ++ data.x_shape` of the data's dtype, and with cross-entropy
+//!   on `n` classes the first output is `[B, n]`.
 //! - `bad-layer`: a layer op is in the op table, its attributes build the op with every
 //!   argument filled, and it reads exactly the parameters and buffers the op table lists.
 //! - `unknown-param`: every parameter reference names a param or buffer.
@@ -44,8 +47,13 @@
 //! - `derived-probe`: a derived probe passes one probe per input to a one-output function, and
 //!   has no split or arguments.
 //! - `unknown-split`: the data has a `train` split, and each probe's split is one of the data's.
-//! - `non-positive`: batch, eval batch, total steps, steps per epoch, class count, probe
-//!   frequencies and stop-rule counts are positive, and clipping thresholds are positive.
+//! - `non-positive`: batch, eval batch, the training length's count, total steps and steps per
+//!   epoch (where known), class count, probe frequencies and stop-rule counts are positive, and
+//!   clipping thresholds are positive.
+//! - `train-length`: the step counts agree with the declared length: a length of `n steps` has
+//!   `total_steps` `n`; a length of `e epochs` with a known `steps_per_epoch` `s` has
+//!   `total_steps` `e * s`, and with an unknown one (`-`, read from the data) is not judged.
+//!   Counts already reported as `non-positive` are not judged again.
 //! - `symbol-use`: parameter, buffer and data shapes and initializer fans are non-negative
 //!   constants; graph shapes mention no symbol but the batch `B`.
 //! - `estimate-mismatch`: `param_count` is the sum of parameter sizes and `memory.total` the
@@ -63,33 +71,60 @@ use std::fmt;
 
 /// A verifier rule; see the module doc for what each checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[allow(missing_docs)] // Each variant is documented by its code in the module doc.
 pub enum Rule {
+    /// `malformed-name`.
     MalformedName,
+    /// `duplicate-name`.
     DuplicateName,
+    /// `config-order`.
     ConfigOrder,
+    /// `seed-mismatch`.
     SeedMismatch,
+    /// `origin-range`.
     OriginRange,
+    /// `ssa-redefined`.
     SsaRedefined,
+    /// `ssa-undefined`.
     SsaUndefined,
+    /// `graph-io`.
     GraphIo,
+    /// `node-arity`.
     NodeArity,
+    /// `type-mismatch`.
     TypeMismatch,
+    /// `bad-layer`.
     BadLayer,
+    /// `unknown-param`.
     UnknownParam,
+    /// `unused-param`.
     UnusedParam,
+    /// `unknown-function`.
     UnknownFunction,
+    /// `scalar-arity`.
     ScalarArity,
+    /// `fn-outputs`.
     FnOutputs,
+    /// `update-rule`.
     UpdateRule,
+    /// `schedule-fn`.
     ScheduleFn,
+    /// `unknown-schedule`.
     UnknownSchedule,
+    /// `unknown-probe`.
     UnknownProbe,
+    /// `derived-probe`.
     DerivedProbe,
+    /// `unknown-split`.
     UnknownSplit,
+    /// `non-positive`.
     NonPositive,
+    /// `train-length`.
+    TrainLength,
+    /// `symbol-use`.
     SymbolUse,
+    /// `estimate-mismatch`.
     EstimateMismatch,
+    /// `hash-mismatch`.
     HashMismatch,
 }
 
@@ -120,6 +155,7 @@ impl Rule {
             Rule::DerivedProbe => "derived-probe",
             Rule::UnknownSplit => "unknown-split",
             Rule::NonPositive => "non-positive",
+            Rule::TrainLength => "train-length",
             Rule::SymbolUse => "symbol-use",
             Rule::EstimateMismatch => "estimate-mismatch",
             Rule::HashMismatch => "hash-mismatch",
@@ -142,13 +178,24 @@ pub struct VerifyError {
 
 impl fmt::Display for VerifyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}] {}: {}", self.rule.code(), self.location, self.message)
+        write!(
+            f,
+            "[{}] {}: {}",
+            self.rule.code(),
+            self.location,
+            self.message
+        )
     }
 }
 
+impl std::error::Error for VerifyError {}
+
 /// Checks every rule of the module doc; returns all violations, in a deterministic order.
 pub fn verify(program: &Program) -> Result<(), Vec<VerifyError>> {
-    let mut cx = Cx { program, errors: Vec::new() };
+    let mut cx = Cx {
+        program,
+        errors: Vec::new(),
+    };
     plan::check_names(&mut cx);
     plan::check_header(&mut cx);
     graph::check_graph(&mut cx);
@@ -157,8 +204,12 @@ pub fn verify(program: &Program) -> Result<(), Vec<VerifyError>> {
     plan::check_data_and_params(&mut cx);
     plan::check_train(&mut cx);
     plan::check_estimates(&mut cx);
-    if program.hash != program.compute_hash() {
-        let message = format!("stored hash `{}` differs from the content hash `{}`", program.hash, program.compute_hash());
+    let hash = program.compute_hash();
+    if program.hash != hash {
+        let message = format!(
+            "stored hash `{}` differs from the content hash `{hash}`",
+            program.hash
+        );
         cx.error(Rule::HashMismatch, "header", message, None);
     }
     if cx.errors.is_empty() {
@@ -175,8 +226,19 @@ struct Cx<'a> {
 }
 
 impl Cx<'_> {
-    fn error(&mut self, rule: Rule, location: impl Into<String>, message: impl Into<String>, origin: Option<Origin>) {
-        self.errors.push(VerifyError { rule, location: location.into(), message: message.into(), origin });
+    fn error(
+        &mut self,
+        rule: Rule,
+        location: impl Into<String>,
+        message: impl Into<String>,
+        origin: Option<Origin>,
+    ) {
+        self.errors.push(VerifyError {
+            rule,
+            location: location.into(),
+            message: message.into(),
+            origin,
+        });
     }
 
     /// Reports each name of `names` seen before, as a `duplicate-name` in `what`.
@@ -184,7 +246,12 @@ impl Cx<'_> {
         let mut seen = HashSet::new();
         for name in names {
             if !seen.insert(name) {
-                self.error(Rule::DuplicateName, what, format!("`{name}` is defined more than once"), None);
+                self.error(
+                    Rule::DuplicateName,
+                    what,
+                    format!("`{name}` is defined more than once"),
+                    None,
+                );
             }
         }
     }

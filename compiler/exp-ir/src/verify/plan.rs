@@ -4,7 +4,7 @@
 use super::{Cx, Rule};
 use crate::graph::{NodeOp, GENERIC_OPS};
 use crate::init::init_fans;
-use crate::names::{is_ident, is_path, is_scalar_value_name, RESERVED};
+use crate::names::{is_ident, is_path, is_scalar_value_name};
 use crate::scalar::UPDATE_INPUTS;
 use crate::seed::SeedPurpose;
 use crate::types::{Args, Frequency, Origin, ProbeKind, Provenance, Target};
@@ -13,7 +13,12 @@ use exp_ops::Shape;
 /// Reports `name` under `malformed-name` unless `ok`.
 fn name(cx: &mut Cx<'_>, at: &str, name: &str, ok: bool) {
     if !ok {
-        cx.error(Rule::MalformedName, at, format!("`{name}` cannot be printed here as a bare name"), None);
+        cx.error(
+            Rule::MalformedName,
+            at,
+            format!("`{name}` cannot be printed here as a bare name"),
+            None,
+        );
     }
 }
 
@@ -42,13 +47,18 @@ pub(super) fn check_names(cx: &mut Cx<'_>) {
         arg_names(cx, "data", &t.args);
     }
     for param in p.params.iter().chain(&p.buffers) {
-        name(cx, "params", &param.name, is_path(&param.name) && !RESERVED.contains(&param.name.as_str()));
+        name(cx, "params", &param.name, is_path(&param.name));
     }
     for func in &p.functions {
         let at = format!("fn {}", func.name);
         name(cx, &at, &func.name, is_ident(&func.name));
         for input in &func.inputs {
-            name(cx, &at, input, is_ident(input) && !is_scalar_value_name(input));
+            name(
+                cx,
+                &at,
+                input,
+                is_ident(input) && !is_scalar_value_name(input),
+            );
         }
         for out in &func.outputs {
             name(cx, &at, &out.name, is_ident(&out.name));
@@ -67,7 +77,12 @@ fn check_graph_names(cx: &mut Cx<'_>) {
     }
     for node in &p.graph.nodes {
         if let NodeOp::Layer(call) = &node.op {
-            name(cx, "graph", &call.op, is_ident(&call.op) && !GENERIC_OPS.contains(&call.op.as_str()));
+            name(
+                cx,
+                "graph",
+                &call.op,
+                is_ident(&call.op) && !GENERIC_OPS.contains(&call.op.as_str()),
+            );
             arg_names(cx, "graph", &call.attrs);
             for r in &call.params {
                 name(cx, "graph", &r.role, is_path(&r.role));
@@ -75,7 +90,10 @@ fn check_graph_names(cx: &mut Cx<'_>) {
         }
     }
     cx.unique("graph", p.graph.inputs.iter().map(|i| i.name.as_str()));
-    cx.unique("params", p.params.iter().chain(&p.buffers).map(|x| x.name.as_str()));
+    cx.unique(
+        "params",
+        p.params.iter().chain(&p.buffers).map(|x| x.name.as_str()),
+    );
     cx.unique("functions", p.functions.iter().map(|f| f.name.as_str()));
     cx.unique("data", p.data.splits.iter().map(String::as_str));
 }
@@ -88,7 +106,12 @@ fn check_plan_names(cx: &mut Cx<'_>) {
     }
     let opt = &p.optimizer;
     name(cx, "optimizer", &opt.name, is_ident(&opt.name));
-    for n in opt.hypers.iter().map(|h| &h.name).chain(opt.state.iter().map(|s| &s.name)) {
+    for n in opt
+        .hypers
+        .iter()
+        .map(|h| &h.name)
+        .chain(opt.state.iter().map(|s| &s.name))
+    {
         name(cx, "optimizer", n, is_ident(n));
     }
     for probe in &p.train.probes {
@@ -99,7 +122,11 @@ fn check_plan_names(cx: &mut Cx<'_>) {
         }
     }
     cx.unique("schedules", p.schedules.iter().map(|s| s.name.as_str()));
-    let opt_names = opt.hypers.iter().map(|h| h.name.as_str()).chain(opt.state.iter().map(|s| s.name.as_str()));
+    let opt_names = opt
+        .hypers
+        .iter()
+        .map(|h| h.name.as_str())
+        .chain(opt.state.iter().map(|s| s.name.as_str()));
     cx.unique("optimizer", UPDATE_INPUTS.into_iter().chain(opt_names));
     cx.unique("train", p.train.probes.iter().map(|x| x.name.as_str()));
 }
@@ -109,18 +136,37 @@ pub(super) fn check_header(cx: &mut Cx<'_>) {
     let p = cx.program;
     for pair in p.config.windows(2) {
         if pair[0].path >= pair[1].path {
-            cx.error(Rule::ConfigOrder, "config", format!("`{}` must come after `{}`", pair[0].path, pair[1].path), None);
+            cx.error(
+                Rule::ConfigOrder,
+                "config",
+                format!("`{}` must come after `{}`", pair[0].path, pair[1].path),
+                None,
+            );
         }
     }
     for purpose in SeedPurpose::ALL {
         let want = crate::seed::derive_seed(p.seeds.base, purpose);
         if p.seeds.get(purpose) != want {
-            cx.error(Rule::SeedMismatch, "seeds", format!("`{}` is not derived from base {}", purpose.name(), p.seeds.base), None);
+            cx.error(
+                Rule::SeedMismatch,
+                "seeds",
+                format!(
+                    "`{}` is not derived from base {}",
+                    purpose.name(),
+                    p.seeds.base
+                ),
+                None,
+            );
         }
     }
     for origin in all_origins(cx) {
         if origin.file as usize >= p.files.len() || origin.start > origin.end {
-            cx.error(Rule::OriginRange, "origins", format!("`{origin}` is not a range of a listed file"), Some(origin));
+            cx.error(
+                Rule::OriginRange,
+                "origins",
+                format!("`{origin}` is not a range of a listed file"),
+                Some(origin),
+            );
         }
     }
 }
@@ -140,14 +186,24 @@ fn all_origins(cx: &Cx<'_>) -> Vec<Origin> {
 
 fn positive(cx: &mut Cx<'_>, at: &str, what: &str, n: u64) {
     if n == 0 {
-        cx.error(Rule::NonPositive, at, format!("{what} must be positive"), None);
+        cx.error(
+            Rule::NonPositive,
+            at,
+            format!("{what} must be positive"),
+            None,
+        );
     }
 }
 
 /// Reports a shape that is not made of non-negative constants.
 fn constant_shape(cx: &mut Cx<'_>, at: &str, shape: &Shape, origin: Option<Origin>) {
     if !shape.0.iter().all(|d| d.as_const().is_some_and(|c| c >= 0)) {
-        cx.error(Rule::SymbolUse, at, format!("shape `{shape}` must be made of non-negative constants"), origin);
+        cx.error(
+            Rule::SymbolUse,
+            at,
+            format!("shape `{shape}` must be made of non-negative constants"),
+            origin,
+        );
     }
 }
 
@@ -161,13 +217,26 @@ pub(super) fn check_data_and_params(cx: &mut Cx<'_>) {
         Target::Regression(shape) => constant_shape(cx, "data", shape, d.origin),
     }
     if !d.splits.iter().any(|s| s == "train") {
-        cx.error(Rule::UnknownSplit, "data", "the data has no `train` split", d.origin);
+        cx.error(
+            Rule::UnknownSplit,
+            "data",
+            "the data has no `train` split",
+            d.origin,
+        );
     }
     for param in p.params.iter().chain(&p.buffers) {
         let at = format!("param {}", param.name);
         constant_shape(cx, &at, &param.shape, param.origin);
-        if init_fans(&param.init).iter().any(|f| f.as_const().is_none()) {
-            cx.error(Rule::SymbolUse, &at, "initializer fans must be constants", param.origin);
+        if init_fans(&param.init)
+            .iter()
+            .any(|f| f.as_const().is_none())
+        {
+            cx.error(
+                Rule::SymbolUse,
+                &at,
+                "initializer fans must be constants",
+                param.origin,
+            );
         }
     }
 }
@@ -175,49 +244,140 @@ pub(super) fn check_data_and_params(cx: &mut Cx<'_>) {
 pub(super) fn check_train(cx: &mut Cx<'_>) {
     let p = cx.program;
     let t = &p.train;
-    positive(cx, "train", "the total number of steps", t.total_steps);
-    positive(cx, "train", "the number of steps per epoch", t.steps_per_epoch);
+    let (Frequency::Steps(length) | Frequency::Epochs(length)) = t.length;
+    positive(cx, "train", "the training length", length);
+    if let Some(n) = t.total_steps {
+        positive(cx, "train", "the total number of steps", n);
+    }
+    if let Some(n) = t.steps_per_epoch {
+        positive(cx, "train", "the number of steps per epoch", n);
+    }
     positive(cx, "train", "the evaluation batch size", t.eval_batch);
+    check_length(cx);
     for (i, probe) in t.probes.iter().enumerate() {
         let at = format!("probe {}", probe.name);
         let (Frequency::Steps(n) | Frequency::Epochs(n)) = probe.every;
         positive(cx, &at, "the probe frequency", n);
         if let Some(split) = probe.split.as_ref().filter(|s| !p.data.splits.contains(s)) {
-            cx.error(Rule::UnknownSplit, &at, format!("the data has no split `{split}`"), probe.origin);
+            cx.error(
+                Rule::UnknownSplit,
+                &at,
+                format!("the data has no split `{split}`"),
+                probe.origin,
+            );
         }
-        let ProbeKind::Derived { function, inputs } = &probe.kind else { continue };
-        for input in inputs.iter().filter(|x| !t.probes[..i].iter().any(|q| &q.name == *x)) {
-            cx.error(Rule::UnknownProbe, &at, format!("`{input}` is not a probe declared before this one"), probe.origin);
-        }
-        let Some(func) = p.functions.iter().find(|f| &f.name == function) else {
-            cx.error(Rule::UnknownFunction, &at, format!("no function `@{function}`"), probe.origin);
+        let ProbeKind::Derived { function, inputs } = &probe.kind else {
             continue;
         };
-        if func.inputs.len() != inputs.len() || func.outputs.len() != 1 || probe.split.is_some() || !probe.args.is_empty() {
+        for input in inputs
+            .iter()
+            .filter(|x| !t.probes[..i].iter().any(|q| &q.name == *x))
+        {
+            cx.error(
+                Rule::UnknownProbe,
+                &at,
+                format!("`{input}` is not a probe declared before this one"),
+                probe.origin,
+            );
+        }
+        let Some(func) = p.functions.iter().find(|f| &f.name == function) else {
+            cx.error(
+                Rule::UnknownFunction,
+                &at,
+                format!("no function `@{function}`"),
+                probe.origin,
+            );
+            continue;
+        };
+        if func.inputs.len() != inputs.len()
+            || func.outputs.len() != 1
+            || probe.split.is_some()
+            || !probe.args.is_empty()
+        {
             let message = format!("a derived probe passes one probe per input of `@{function}`, which needs one output");
             cx.error(Rule::DerivedProbe, &at, message, probe.origin);
         }
     }
     for rule in &t.stop_rules {
         if !t.probes.iter().any(|q| q.name == rule.probe) {
-            cx.error(Rule::UnknownProbe, "stop rule", format!("no probe `{}`", rule.probe), rule.origin);
+            cx.error(
+                Rule::UnknownProbe,
+                "stop rule",
+                format!("no probe `{}`", rule.probe),
+                rule.origin,
+            );
         }
         positive(cx, "stop rule", "the `for` count", u64::from(rule.count));
+    }
+}
+
+/// The step counts agree with the declared length, where both are known; a zero count was
+/// reported as `non-positive` and is not judged again.
+fn check_length(cx: &mut Cx<'_>) {
+    let t = &cx.program.train;
+    let (Frequency::Steps(length) | Frequency::Epochs(length)) = t.length;
+    if [Some(length), t.total_steps, t.steps_per_epoch].contains(&Some(0)) {
+        return;
+    }
+    let (want, why) = match (t.length, t.steps_per_epoch) {
+        (Frequency::Steps(n), _) => (Some(n), format!("the length is {n} steps")),
+        (Frequency::Epochs(e), Some(s)) => (
+            e.checked_mul(s),
+            format!("the length is {e} epochs of {s} steps"),
+        ),
+        // The runtime counts the steps once it has read the data.
+        (Frequency::Epochs(_), None) => return,
+    };
+    if want.is_none() || t.total_steps != want {
+        let overflow = if want.is_none() {
+            ", which overflows"
+        } else {
+            ""
+        };
+        let message = format!(
+            "total_steps is {}, but {why}{overflow}",
+            crate::print::optional(t.total_steps)
+        );
+        cx.error(Rule::TrainLength, "train", message, None);
     }
 }
 
 pub(super) fn check_estimates(cx: &mut Cx<'_>) {
     let p = cx.program;
     let e = &p.estimates;
-    let sizes: Option<Vec<i64>> = p.params.iter().map(|x| x.shape.numel().as_const()).collect();
-    let count = sizes.and_then(|s| s.into_iter().try_fold(0u64, |acc, n| acc.checked_add(u64::try_from(n).ok()?)));
+    let sizes: Option<Vec<i64>> = p
+        .params
+        .iter()
+        .map(|x| x.shape.numel().as_const())
+        .collect();
+    let count = sizes.and_then(|s| {
+        s.into_iter()
+            .try_fold(0u64, |acc, n| acc.checked_add(u64::try_from(n).ok()?))
+    });
     if count.is_some_and(|c| c != e.param_count) {
-        let message = format!("param_count is {}, but the parameters hold {}", e.param_count, count.unwrap_or(0));
+        let message = format!(
+            "param_count is {}, but the parameters hold {}",
+            e.param_count,
+            count.unwrap_or(0)
+        );
         cx.error(Rule::EstimateMismatch, "estimates", message, None);
     }
     let m = &e.memory;
-    let sum = [m.params, m.buffers, m.grads, m.optimizer_state, m.activations].into_iter().try_fold(0u64, u64::checked_add);
+    let sum = [
+        m.params,
+        m.buffers,
+        m.grads,
+        m.optimizer_state,
+        m.activations,
+    ]
+    .into_iter()
+    .try_fold(0u64, u64::checked_add);
     if sum != Some(m.total) {
-        cx.error(Rule::EstimateMismatch, "estimates", format!("memory.total is {}, not the sum of its categories", m.total), None);
+        cx.error(
+            Rule::EstimateMismatch,
+            "estimates",
+            format!("memory.total is {}, not the sum of its categories", m.total),
+            None,
+        );
     }
 }

@@ -32,20 +32,34 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    /// The pair's span in file coordinates.
+    /// The pair's span in file coordinates, without trailing whitespace and comments.
     pub fn span(self, pair: &Pair<'_>) -> Span {
-        let s = pair.as_span();
-        Span::new(s.start() + self.offset, s.end() + self.offset)
+        Span::new(
+            pair.as_span().start() + self.offset,
+            token_end(pair) + self.offset,
+        )
     }
 
     /// The pair's text as an identifier.
     pub fn ident(self, pair: &Pair<'_>) -> Ident {
-        Ident { name: pair.as_str().to_string(), span: self.span(pair) }
+        Ident {
+            name: pair.as_str().to_string(),
+            span: self.span(pair),
+        }
     }
 
     /// An error at the pair.
-    pub fn error(self, pair: &Pair<'_>, message: impl Into<String>, help: Option<String>) -> SyntaxError {
-        SyntaxError { span: self.span(pair), message: message.into(), help }
+    pub fn error(
+        self,
+        pair: &Pair<'_>,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> SyntaxError {
+        SyntaxError {
+            span: self.span(pair),
+            message: message.into(),
+            help,
+        }
     }
 
     /// The error for a pair shape the grammar should have ruled out.
@@ -59,6 +73,23 @@ impl Ctx {
     }
 }
 
+/// Where the last token of `pair` ends.
+///
+/// pest's span of a rule that ends in an optional or repeated part includes the implicit
+/// whitespace and comments skipped before that part failed to match (`seed = 0 // c` would
+/// cover the comment). The last token's end is the real end: every literal of the grammar is
+/// inside an atomic rule or a rule of its own, so a non-atomic rule always ends with a child.
+fn token_end(pair: &Pair<'_>) -> usize {
+    let mut p = pair.clone();
+    while let Some(last) = p.clone().into_inner().next_back() {
+        if last.as_rule() == Rule::EOI {
+            break;
+        }
+        p = last;
+    }
+    p.as_span().end()
+}
+
 /// The children of a pair, without the tokens that carry no information (punctuation and
 /// most keywords), with `expect` that reports a missing child instead of panicking.
 pub(crate) struct Kids<'i> {
@@ -70,7 +101,11 @@ pub(crate) struct Kids<'i> {
 impl<'i> Kids<'i> {
     /// The meaningful children of `pair`.
     pub fn of(cx: Ctx, pair: Pair<'i>) -> Kids<'i> {
-        Kids { it: pair.clone().into_inner(), cx, parent: pair }
+        Kids {
+            it: pair.clone().into_inner(),
+            cx,
+            parent: pair,
+        }
     }
 
     /// The next meaningful child, if any.
@@ -80,14 +115,18 @@ impl<'i> Kids<'i> {
 
     /// The next meaningful child, which the grammar guarantees.
     pub fn expect(&mut self) -> Res<Pair<'i>> {
-        let parent = &self.parent;
-        let cx = self.cx;
-        self.next().ok_or_else(|| cx.internal(parent))
+        match self.next() {
+            Some(p) => Ok(p),
+            None => Err(self.cx.internal(&self.parent)),
+        }
     }
 
     /// The rule of the next meaningful child, without consuming it.
     pub fn peek(&self) -> Option<Rule> {
-        self.it.clone().find(|p| !is_noise(p.as_rule())).map(|p| p.as_rule())
+        self.it
+            .clone()
+            .find(|p| !is_noise(p.as_rule()))
+            .map(|p| p.as_rule())
     }
 
     /// The next child if it has this rule.
@@ -146,4 +185,9 @@ fn is_noise(rule: Rule) -> bool {
             | R::kw_probe
             | R::EOI
     )
+}
+
+/// Whether `word` is a unit of quantities (`steps`, `GiB`, ...).
+pub(crate) fn is_unit(word: &str) -> bool {
+    lits::unit(word).is_some()
 }

@@ -12,7 +12,7 @@ fn error_messages() {
     let conv =
         |list: &[(&str, ArgValue)], input| call("conv2d", list, input).unwrap_err().to_string();
     let k = |v| ("kernel", int(v));
-    let out = ("out_channels", int(4));
+    let out = ("out", int(4));
     let table = [
         (conv(&[out.clone(), k(3)], "[B, 784]"), "`conv2d` expects a rank-4 input `[B, C, H, W]`, found `[B, 784]`"),
         (conv(&[out.clone(), k(5)], "[B, 1, 3, 3]"), "`conv2d` needs a positive output height, found `-1`"),
@@ -21,7 +21,7 @@ fn error_messages() {
         (conv(&[out.clone(), ("kernel", ArgValue::ints(&[1, 2, 3]))], "[B, 1, 9, 9]"), "`conv2d` argument `kernel` expects an int or a pair of ints"),
         (conv(&[out.clone(), ("kernel", ArgValue::Float(3.0))], "[B, 1, 9, 9]"), "`conv2d` argument `kernel` expects an int or a pair of ints"),
         (conv(&[out.clone(), k(3), ("padding", int(-1))], "[B, 1, 9, 9]"), "`conv2d` argument `padding` must be non-negative"),
-        (conv(&[k(3)], "[B, 1, 9, 9]"), "`conv2d` is missing its argument `out_channels`"),
+        (conv(&[k(3)], "[B, 1, 9, 9]"), "`conv2d` is missing its argument `out`"),
         (conv(&[out.clone(), k(3), ("size", int(1))], "[B, 1, 9, 9]"), "`conv2d` has no argument `size`"),
         (call("linear", &[("out", int(3))], "[B]").unwrap_err().to_string(), "`linear` expects a rank-2 or higher input `[B, ..., in]`, found `[B]`"),
         (call("batch_norm", &[], "[B, 1, 2, 3, 4, 5]").unwrap_err().to_string(), "`batch_norm` expects a rank-2 to rank-5 input `[B, C, ...]`, found `[B, 1, 2, 3, 4, 5]`"),
@@ -142,11 +142,9 @@ fn elementwise_and_deserialized_ops() {
     assert_eq!((info.output, info.flops), (s("[B, 10]"), dim("10 * B")));
     assert!(relu.to_args().is_empty());
     // An op read from IR with a 2-d kernel but 1-d stride is reported, not indexed blindly.
-    let LayerOp::Conv2d(mut conv) = LayerOp::from_args(
-        "conv2d",
-        &args(&[("out_channels", int(2)), ("kernel", int(3))]),
-    )
-    .unwrap() else {
+    let LayerOp::Conv2d(mut conv) =
+        LayerOp::from_args("conv2d", &args(&[("out", int(2)), ("kernel", int(3))])).unwrap()
+    else {
         panic!()
     };
     conv.stride.pop();

@@ -126,7 +126,7 @@ impl Args<'_> {
 
     pub(super) fn conv(&self, n: usize) -> Result<Conv, ShapeError> {
         Ok(Conv {
-            out_channels: self.positive("out_channels")?,
+            out_channels: self.positive("out")?,
             kernel: self.spatial("kernel", n, 1)?,
             stride: self.spatial("stride", n, 1)?,
             padding: self.spatial("padding", n, 0)?,

@@ -144,7 +144,7 @@ macro_rules! arg {
 macro_rules! conv_args {
     ($k:ident) => {
         &[
-            arg!(out_channels: Int),
+            arg!(out: Int),
             arg!(kernel: $k),
             arg!(stride: $k = Int(1)),
             arg!(padding: $k = Int(0)),
@@ -167,10 +167,10 @@ const LAYER_OPS: &[LayerOpSpec] = &[
         doc: "Affine map of the last axis: `[B, ..., in] -> [B, ..., out]`.",
         args: &[arg!(out: Int), arg!(bias: Bool = Bool(true))],
     },
-    LayerOpSpec { name: "conv1d", doc: "1-d convolution: `[B, C, L] -> [B, out_channels, L']`.", args: conv_args!(Int) },
+    LayerOpSpec { name: "conv1d", doc: "1-d convolution: `[B, C, L] -> [B, out, L']`.", args: conv_args!(Int) },
     LayerOpSpec {
         name: "conv2d",
-        doc: "2-d convolution: `[B, C, H, W] -> [B, out_channels, H', W']`.",
+        doc: "2-d convolution: `[B, C, H, W] -> [B, out, H', W']`.",
         args: conv_args!(IntOrPair),
     },
     LayerOpSpec { name: "max_pool1d", doc: "1-d max pooling over `[B, C, L]`.", args: pool_args!(Int) },

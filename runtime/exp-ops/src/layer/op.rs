@@ -218,7 +218,7 @@ impl LayerOp {
                 put("bias", ArgValue::Bool(*bias));
             }
             LayerOp::Conv1d(c) | LayerOp::Conv2d(c) => {
-                put("out_channels", ArgValue::Int(c.out_channels.clone()));
+                put("out", ArgValue::Int(c.out_channels.clone()));
                 put("groups", ArgValue::Int(c.groups.clone()));
                 put("bias", ArgValue::Bool(c.bias));
                 for (name, v) in [

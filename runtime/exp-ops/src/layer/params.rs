@@ -250,11 +250,7 @@ mod tests {
         }
         let conv = call(
             "conv2d",
-            &[
-                ("out_channels", int(16)),
-                ("kernel", int(3)),
-                ("groups", int(2)),
-            ],
+            &[("out", int(16)), ("kernel", int(3)), ("groups", int(2))],
             "[B, 4, 8, 8]",
         )
         .unwrap();

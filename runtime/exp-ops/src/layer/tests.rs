@@ -68,22 +68,14 @@ fn cases() -> Vec<Case> {
         ),
         (
             "conv2d",
-            vec![
-                ("out_channels", int(16)),
-                ("kernel", int(3)),
-                ("padding", int(1)),
-            ],
+            vec![("out", int(16)), ("kernel", int(3)), ("padding", int(1))],
             "[B, 1, 28, 28]",
             "[B, 16, 28, 28]",
             "160",
         ),
         (
             "conv2d",
-            vec![
-                ("out_channels", int(32)),
-                ("kernel", int(5)),
-                ("stride", int(2)),
-            ],
+            vec![("out", int(32)), ("kernel", int(5)), ("stride", int(2))],
             "[B, 16, 28, 28]",
             "[B, 32, 12, 12]",
             "12832",
@@ -91,7 +83,7 @@ fn cases() -> Vec<Case> {
         (
             "conv2d",
             vec![
-                ("out_channels", int(8)),
+                ("out", int(8)),
                 ("kernel", ArgValue::ints(&[3, 5])),
                 ("padding", ArgValue::ints(&[1, 2])),
             ],
@@ -101,11 +93,7 @@ fn cases() -> Vec<Case> {
         ),
         (
             "conv2d",
-            vec![
-                ("out_channels", int(8)),
-                ("kernel", int(3)),
-                ("stride", int(2)),
-            ],
+            vec![("out", int(8)), ("kernel", int(3)), ("stride", int(2))],
             "[B, 3, H, W]",
             "[B, 8, (H - 1) / 2, (W - 1) / 2]",
             "224",
@@ -113,7 +101,7 @@ fn cases() -> Vec<Case> {
         (
             "conv2d",
             vec![
-                ("out_channels", int(6)),
+                ("out", int(6)),
                 ("kernel", int(3)),
                 ("dilation", int(2)),
                 ("groups", int(2)),
@@ -125,7 +113,7 @@ fn cases() -> Vec<Case> {
         (
             "conv2d",
             vec![
-                ("out_channels", int(4)),
+                ("out", int(4)),
                 ("kernel", int(1)),
                 ("bias", ArgValue::Bool(false)),
             ],
@@ -135,7 +123,7 @@ fn cases() -> Vec<Case> {
         ),
         (
             "conv1d",
-            vec![("out_channels", int(8)), ("kernel", int(3))],
+            vec![("out", int(8)), ("kernel", int(3))],
             "[B, 3, L]",
             "[B, 8, L - 2]",
             "80",
@@ -281,11 +269,7 @@ fn flops_and_activations() {
     assert_eq!(seq.flops, dim("2 * B * T * I * O"));
     let conv = call(
         "conv2d",
-        &[
-            ("out_channels", int(16)),
-            ("kernel", int(3)),
-            ("padding", int(1)),
-        ],
+        &[("out", int(16)), ("kernel", int(3)), ("padding", int(1))],
         "[B, 1, 28, 28]",
     )
     .unwrap();

@@ -1,0 +1,389 @@
+//! The commands. Each returns what it printed and its exit code:
+//! 0 success, 1 user error (diagnostics printed), 2 usage error.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use exp_db::{RootDb, SourceFile};
+use exp_diagnostics::{render, to_json, Code, Diagnostic, RenderStyle, Severity};
+use exp_hir::{DefKind, Elaborated};
+
+use crate::load::{expand, load};
+use crate::sources::sources;
+
+/// What a command printed, and its exit code.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// The exit code.
+    pub code: i32,
+}
+
+impl Outcome {
+    fn usage(msg: String) -> Outcome {
+        Outcome {
+            stderr: format!("error: {msg}\n"),
+            code: 2,
+            ..Outcome::default()
+        }
+    }
+}
+
+/// How diagnostics are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Rendered for people, with source snippets.
+    #[default]
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+fn style() -> RenderStyle {
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    RenderStyle {
+        color,
+        ..RenderStyle::default()
+    }
+}
+
+/// Prints diagnostics in the chosen format; returns whether any is an error.
+fn report(db: &RootDb, diags: &[Diagnostic], format: Format, out: &mut Outcome) -> bool {
+    let srcs = sources(db);
+    match format {
+        Format::Json => {
+            for d in diags {
+                out.stdout.push_str(&to_json(d, &srcs).to_string());
+                out.stdout.push('\n');
+            }
+        }
+        Format::Human if !diags.is_empty() => {
+            out.stderr.push_str(&render(diags, &srcs, style()));
+            let errors = diags
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count();
+            let warnings = diags.len() - errors;
+            out.stderr
+                .push_str(&format!("{errors} error(s), {warnings} warning(s)\n"));
+        }
+        Format::Human => {}
+    }
+    diags.iter().any(|d| d.severity == Severity::Error)
+}
+
+/// `expc check PATH...`: every diagnostic of the named files (directories are searched for
+/// `.exp` files). Exit 1 on any error.
+pub fn check(paths: &[PathBuf], format: Format) -> Outcome {
+    let mut out = Outcome::default();
+    let names = match expand(paths) {
+        Ok(n) => n,
+        Err(e) => return Outcome::usage(format!("cannot read `{}`: {}", e.path, e.error)),
+    };
+    if names.is_empty() {
+        return Outcome::usage("no `.exp` files to check".into());
+    }
+    let mut db = RootDb::default();
+    let files = match load(&mut db, &names) {
+        Ok(f) => f,
+        Err(e) => return Outcome::usage(format!("cannot read `{}`: {}", e.path, e.error)),
+    };
+    let diags: Vec<Diagnostic> = files
+        .iter()
+        .flat_map(|f| exp_hir::file_diagnostics(&db, *f))
+        .collect();
+    let failed = report(&db, &diags, format, &mut out);
+    if format == Format::Human && diags.is_empty() {
+        out.stderr
+            .push_str(&format!("checked {} file(s): no problems\n", files.len()));
+    }
+    out.code = i32::from(failed);
+    out
+}
+
+/// Loads one file and elaborates one experiment with overrides, or reports why not.
+fn elaborate_one(
+    db: &mut RootDb,
+    path: &PathBuf,
+    experiment: Option<&str>,
+    sets: &[String],
+    format: Format,
+    out: &mut Outcome,
+) -> Option<Elaborated> {
+    let name = path.to_string_lossy().replace('\\', "/");
+    let files = match load(db, &[name]) {
+        Ok(f) => f,
+        Err(e) => {
+            *out = Outcome::usage(format!("cannot read `{}`: {}", e.path, e.error));
+            return None;
+        }
+    };
+    let file = files[0];
+    let overrides = match crate::overrides::parse_set(db, sets) {
+        Ok(o) => o,
+        Err(msg) => {
+            *out = Outcome::usage(msg);
+            return None;
+        }
+    };
+    let diags = exp_hir::file_diagnostics(db, file);
+    let errors: Vec<Diagnostic> = diags
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    if !errors.is_empty() {
+        report(db, &errors, format, out);
+        out.code = 1;
+        return None;
+    }
+    let key = match pick_experiment(db, file, experiment) {
+        Ok(k) => k,
+        Err(d) => {
+            report(db, &[d], format, out);
+            out.code = 1;
+            return None;
+        }
+    };
+    let el = exp_hir::elaborate(db, file, &key, &overrides);
+    if el.has_errors() {
+        let diags: Vec<Diagnostic> = el
+            .diags
+            .iter()
+            .map(|d| exp_hir::to_diagnostic(db, d))
+            .collect();
+        report(db, &diags, format, out);
+        out.code = 1;
+        return None;
+    }
+    Some(el)
+}
+
+fn pick_experiment(
+    db: &RootDb,
+    file: SourceFile,
+    wanted: Option<&str>,
+) -> Result<String, Diagnostic> {
+    let exps: Vec<String> = exp_hir::file_items(db, file)
+        .iter()
+        .filter(|it| DefKind::of(it.ast(db)) == Some(DefKind::Experiment))
+        .map(|it| it.key(db).clone())
+        .collect();
+    let path = file.path(db).as_str();
+    let span = exp_syntax::Span::point(0);
+    match wanted {
+        Some(w) if exps.iter().any(|e| e == w) => Ok(w.to_string()),
+        Some(w) => {
+            let d = Diagnostic::error(
+                Code::UnknownExperiment,
+                format!("no experiment `{w}` in `{path}`"),
+                path,
+                span,
+                "in this file",
+            );
+            Err(d.with_help(if exps.is_empty() {
+                "this file declares no experiment".to_string()
+            } else {
+                format!(
+                    "the experiments are {}",
+                    exps.iter()
+                        .map(|e| format!("`{e}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }))
+        }
+        None if exps.len() == 1 => Ok(exps[0].clone()),
+        None => {
+            let d = Diagnostic::error(
+                Code::UnknownExperiment,
+                format!("`{path}` declares {} experiments; name one", exps.len()),
+                path,
+                span,
+                "in this file",
+            );
+            Err(d.with_help(if exps.is_empty() {
+                "declare one with `experiment name { ... }`".to_string()
+            } else {
+                format!(
+                    "the experiments are {}",
+                    exps.iter()
+                        .map(|e| format!("`{e}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }))
+        }
+    }
+}
+
+/// `expc ir FILE [EXPERIMENT]`: the IR text, or its JSON form.
+pub fn ir(
+    path: &PathBuf,
+    experiment: Option<&str>,
+    sets: &[String],
+    json: bool,
+    format: Format,
+) -> Outcome {
+    let mut out = Outcome::default();
+    let mut db = RootDb::default();
+    let Some(el) = elaborate_one(&mut db, path, experiment, sets, format, &mut out) else {
+        return out;
+    };
+    match lower_verified(&db, &el) {
+        Ok(program) => {
+            out.stdout = if json {
+                exp_ir::to_json(&program)
+            } else {
+                exp_ir::print(&program)
+            }
+        }
+        Err(msg) => out = internal(msg),
+    }
+    out
+}
+
+/// Lowers and verifies; a failure here is a compiler bug, not a user error.
+pub fn lower_verified(db: &RootDb, el: &Elaborated) -> Result<exp_ir::Program, String> {
+    let program = exp_lower::lower(db, el).map_err(|e| e.to_string())?;
+    exp_ir::verify(&program).map_err(|errs| {
+        let lines: Vec<String> = errs
+            .iter()
+            .map(|e| format!("  [{}] {}: {}", e.rule.code(), e.location, e.message))
+            .collect();
+        format!(
+            "the IR of `{}` fails verification:\n{}",
+            el.name,
+            lines.join("\n")
+        )
+    })?;
+    Ok(program)
+}
+
+fn internal(msg: String) -> Outcome {
+    Outcome { stderr: format!("internal error: {msg}\nthis is a bug in expc; please report it with the input that caused it\n"), code: 101, ..Outcome::default() }
+}
+
+/// `expc estimate FILE [EXPERIMENT]`: parameters, memory by category, FLOPs per step.
+pub fn estimate(
+    path: &PathBuf,
+    experiment: Option<&str>,
+    sets: &[String],
+    json: bool,
+    format: Format,
+) -> Outcome {
+    let mut out = Outcome::default();
+    let mut db = RootDb::default();
+    let Some(el) = elaborate_one(&mut db, path, experiment, sets, format, &mut out) else {
+        return out;
+    };
+    let Some(e) = &el.estimates else {
+        return Outcome {
+            stderr: "error: the model could not be sized\n".into(),
+            code: 1,
+            ..Outcome::default()
+        };
+    };
+    let batch = el.field("batch").map(|b| b.to_string()).unwrap_or_default();
+    if json {
+        let v = serde_json::json!({
+            "experiment": el.name,
+            "batch": batch.parse::<i64>().ok(),
+            "params": e.params,
+            "memory": {
+                "params": e.param_bytes, "grads": e.grad_bytes, "optimizer_state": e.state_bytes,
+                "activations": e.activation_bytes, "total": e.total_bytes(),
+            },
+            "flops_per_step": e.flops_per_step,
+        });
+        out.stdout = format!("{v:#}\n");
+    } else {
+        let b = exp_hir::bytes;
+        out.stdout = format!(
+            "experiment {}\nparameters       {}\nmemory at batch {batch}\n  parameters     {}\n  gradients      {}\n  optimizer      {}\n  activations    {}\n  total          {}\nFLOPs per step   {}\n",
+            el.name,
+            group(e.params),
+            b(e.param_bytes as f64),
+            b(e.grad_bytes as f64),
+            b(e.state_bytes as f64),
+            b(e.activation_bytes as f64),
+            b(e.total_bytes() as f64),
+            group(e.flops_per_step),
+        );
+    }
+    out
+}
+
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push('_');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `expc fmt [--check] PATH...`: rewrites files in the canonical style, or with `--check`
+/// lists the files that are not (exit 1).
+pub fn fmt(paths: &[PathBuf], check_only: bool) -> Outcome {
+    let mut out = Outcome::default();
+    let names = match expand(paths) {
+        Ok(n) => n,
+        Err(e) => return Outcome::usage(format!("cannot read `{}`: {}", e.path, e.error)),
+    };
+    for name in names {
+        let text = match std::fs::read_to_string(&name) {
+            Ok(t) => t,
+            Err(e) => return Outcome::usage(format!("cannot read `{name}`: {e}")),
+        };
+        let parsed = exp_syntax::parse(&text);
+        if !parsed.errors.is_empty() {
+            out.stderr.push_str(&format!(
+                "{name}: not formatted: it has syntax errors (see `expc check {name}`)\n"
+            ));
+            out.code = 1;
+            continue;
+        }
+        let formatted = exp_syntax::format(&parsed, &text);
+        if formatted == text {
+            continue;
+        }
+        if check_only {
+            out.stdout.push_str(&format!("{name}\n"));
+            out.code = 1;
+        } else if let Err(e) = write_atomic(&name, &formatted) {
+            out.stderr
+                .push_str(&format!("error: cannot write `{name}`: {e}\n"));
+            out.code = 1;
+        }
+    }
+    out
+}
+
+fn write_atomic(path: &str, text: &str) -> std::io::Result<()> {
+    let tmp = format!("{path}.fmt-tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// `expc explain CODE`: the page for a diagnostic code.
+pub fn explain(code: &str) -> Outcome {
+    match exp_diagnostics::explain(code) {
+        Some(page) => Outcome {
+            stdout: page,
+            ..Outcome::default()
+        },
+        None => {
+            let codes: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+            Outcome::usage(format!(
+                "unknown code `{code}`; the codes are: {}",
+                codes.join(", ")
+            ))
+        }
+    }
+}

@@ -1,0 +1,565 @@
+//! The training plan: data, parameters, the graph, loss, optimizer, probes, stop rules,
+//! configuration and estimates.
+
+use exp_hir::{
+    Applied, Elaborated, NodeOp as HOp, ProbeKind as HProbe, Provenance as HProv, UnitKind, Val,
+};
+use exp_ir::{
+    ConfigEntry, DType, DataPlan, Estimates, Frequency, GradClip, Graph, GraphInput, LayerCall,
+    Loss, LossKind, Memory, Node, NodeOp, Number, Optimizer, Param, ParamRef, Probe, ProbeKind,
+    Program, Provenance, Seeds, StopRule, Target, TensorType, TrainingPlan, Transform, Unit, Value,
+    ValueId,
+};
+use exp_ops::{Dim, InitSpec, Shape};
+use exp_syntax::ast::{BinOp, ExprKind};
+
+use crate::scalar::{lower_expr, FnBuilder, SVal, Scope};
+use crate::{LowerError, Lowering};
+
+/// A constant number from a value, for activation hyperparameters.
+pub fn const_of(v: &Val) -> Option<f64> {
+    match v {
+        Val::Float(x) => Some(*x),
+        Val::Int(d) => d.as_const().map(|i| i as f64),
+        Val::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+        Val::Qty(x, _) => Some(*x),
+        _ => None,
+    }
+}
+
+/// An IR value for a configuration or argument value; non-data values print as text.
+fn value(v: &Val) -> Value {
+    match v {
+        Val::Int(d) => d
+            .as_const()
+            .map_or_else(|| Value::Str(d.to_string()), Value::Int),
+        Val::Float(x) => Value::Float(*x),
+        Val::Bool(b) => Value::Bool(*b),
+        Val::Str(s) => Value::Str(s.clone()),
+        Val::Qty(x, u) => {
+            let unit = match u {
+                UnitKind::Steps => Unit::Steps,
+                UnitKind::Epochs => Unit::Epochs,
+                UnitKind::Samples => Unit::Samples,
+                UnitKind::Bytes | UnitKind::Probes => Unit::Bytes,
+            };
+            let amount = if x.fract() == 0.0 && x.abs() < 9e15 {
+                Number::Int(*x as i64)
+            } else {
+                Number::Float(*x)
+            };
+            if *u == UnitKind::Probes {
+                Value::Int(*x as i64)
+            } else {
+                Value::Quantity { amount, unit }
+            }
+        }
+        Val::List(items) => Value::List(items.iter().map(value).collect()),
+        Val::Tuple(items) => Value::Tuple(items.iter().map(value).collect()),
+        other => Value::Str(other.to_string()),
+    }
+}
+
+fn args(a: &Applied) -> Vec<(String, Value)> {
+    a.args.iter().map(|(n, v)| (n.clone(), value(v))).collect()
+}
+
+fn int_of(v: Option<&Val>) -> Option<i64> {
+    match v? {
+        Val::Int(d) => d.as_const(),
+        _ => None,
+    }
+}
+
+fn tensor(shape: &Shape, ids: bool) -> TensorType {
+    TensorType {
+        dtype: if ids { DType::I64 } else { DType::F32 },
+        shape: shape.clone(),
+    }
+}
+
+/// Builds everything but the file table, functions and schedules (owned by [`Lowering`]).
+pub fn program(lw: &mut Lowering<'_>, el: &Elaborated) -> Result<Program, LowerError> {
+    let missing = |what: &str| LowerError(format!("checked experiment has no {what}"));
+    let data = el.data.clone().ok_or_else(|| missing("data"))?;
+    let batch = int_of(el.field("batch")).ok_or_else(|| missing("batch"))? as u64;
+    let eval_batch = int_of(el.field("eval_batch")).map_or(batch, |b| b as u64);
+    let seed = int_of(el.field("seed")).unwrap_or(0);
+    let shuffle = !matches!(el.field("shuffle"), Some(Val::Bool(false)));
+    let origin = lw.origin(&data.source.at);
+    let transforms = data
+        .transforms
+        .iter()
+        .map(|t| Transform {
+            name: t.def.key.clone(),
+            args: args(t),
+            origin: lw.origin(&t.at),
+        })
+        .collect();
+    let target = match (&data.classes, &data.target) {
+        (Some(c), _) => Target::Classes(
+            c.as_const()
+                .ok_or_else(|| missing("constant class count"))? as u64,
+        ),
+        (None, Some(t)) => Target::Regression(t.clone()),
+        (None, None) => return Err(missing("target")),
+    };
+    let data_plan = DataPlan {
+        source: data.source.def.key.clone(),
+        args: args(&data.source),
+        x_shape: data.sample.clone(),
+        x_dtype: if data.ids { DType::I64 } else { DType::F32 },
+        target,
+        splits: data.splits.clone(),
+        transforms,
+        batch,
+        shuffle,
+        origin,
+    };
+    let init = match el.field("init") {
+        Some(Val::Decl(a)) => Some(a.clone()),
+        _ => None,
+    };
+    let mut params = Vec::new();
+    for p in &el.graph.params {
+        let init =
+            custom_init(init.as_deref(), &p.name, &p.shape).unwrap_or_else(|| p.init.clone());
+        params.push(Param {
+            name: p.name.clone(),
+            shape: p.shape.clone(),
+            dtype: DType::F32,
+            init,
+            origin: lw.origin(&p.at),
+        });
+    }
+    let mut buffers = Vec::new();
+    for p in &el.graph.buffers {
+        buffers.push(Param {
+            name: p.name.clone(),
+            shape: p.shape.clone(),
+            dtype: DType::F32,
+            init: p.init.clone(),
+            origin: lw.origin(&p.at),
+        });
+    }
+    let graph = graph(lw, el)?;
+    let loss_a = match el.field("loss") {
+        Some(Val::Decl(a)) => a.clone(),
+        _ => return Err(missing("loss")),
+    };
+    let kind = LossKind::from_name(&loss_a.def.key)
+        .ok_or_else(|| LowerError(format!("loss `{}` has no runtime kernel", loss_a.name)))?;
+    let loss = Loss {
+        kind,
+        args: args(&loss_a),
+        origin: lw.origin(&loss_a.at),
+    };
+    let opt_a = match el.field("optimizer") {
+        Some(Val::Decl(a)) => a.clone(),
+        _ => return Err(missing("optimizer")),
+    };
+    let (hypers, state, update) = crate::optim::lower_optimizer(lw, &opt_a)?;
+    let update_name = update.name.clone();
+    lw.functions.push(update);
+    let clip = match el.field("clip") {
+        Some(Val::Float(c)) => GradClip::Norm(*c),
+        Some(Val::Int(d)) => GradClip::Norm(d.as_const().unwrap_or(0) as f64),
+        _ => GradClip::None,
+    };
+    let optimizer = Optimizer {
+        name: opt_a.name.clone(),
+        hypers,
+        state,
+        update: update_name,
+        clip,
+        origin: lw.origin(&opt_a.at),
+    };
+    let train = training(lw, el, &data, batch, eval_batch)?;
+    let config = el
+        .config
+        .iter()
+        .map(|c| ConfigEntry {
+            path: c.path.clone(),
+            value: value(&c.val),
+            provenance: match &c.provenance {
+                HProv::Default => Provenance::Default,
+                HProv::Declaration => Provenance::Declaration,
+                HProv::Extends(n) => Provenance::Extends(n.clone()),
+                HProv::CommandLine => Provenance::CommandLine,
+            },
+        })
+        .collect::<Vec<_>>();
+    let mut config = config;
+    config.sort_by(|a, b| a.path.cmp(&b.path));
+    config.dedup_by(|a, b| a.path == b.path);
+    let est = el.estimates.clone().unwrap_or_default();
+    let buffer_bytes: u64 = el
+        .graph
+        .buffers
+        .iter()
+        .map(|b| 4 * b.shape.numel().as_const().unwrap_or(0) as u64)
+        .sum();
+    let memory = Memory {
+        params: est.param_bytes,
+        buffers: buffer_bytes,
+        grads: est.grad_bytes,
+        optimizer_state: est.state_bytes,
+        activations: est.activation_bytes,
+        total: est.param_bytes
+            + buffer_bytes
+            + est.grad_bytes
+            + est.state_bytes
+            + est.activation_bytes,
+    };
+    let estimates = Estimates {
+        param_count: est.params,
+        memory,
+        flops_per_step: est.flops_per_step,
+    };
+    Ok(Program {
+        name: el.name.clone(),
+        hash: String::new(),
+        files: Vec::new(),
+        config,
+        seeds: Seeds::from_base(seed as u64),
+        data: data_plan,
+        params,
+        buffers,
+        functions: Vec::new(),
+        graph,
+        loss,
+        schedules: Vec::new(),
+        optimizer,
+        train,
+        estimates,
+    })
+}
+
+/// The initializer chosen by `init = ...` for a weight (rank ≥ 2); biases become zeros.
+fn custom_init(init: Option<&Applied>, name: &str, shape: &Shape) -> Option<InitSpec> {
+    let a = init?;
+    let arg = |n: &str| a.arg(n).and_then(const_of);
+    let scale = arg("scale").unwrap_or(1.0);
+    if shape.rank() < 2 {
+        return name.ends_with("bias").then_some(InitSpec::Zeros);
+    }
+    let fan_in: i64 = shape.0[1..]
+        .iter()
+        .map(|d| d.as_const().unwrap_or(1))
+        .product();
+    let fan_out: i64 = shape.0[0].as_const().unwrap_or(1)
+        * shape.0[2..]
+            .iter()
+            .map(|d| d.as_const().unwrap_or(1))
+            .product::<i64>();
+    let fi = fan_in as f64;
+    Some(match a.def.key.as_str() {
+        "pytorch_default" => return None,
+        "lecun_normal" => InitSpec::Normal {
+            mean: 0.0,
+            std: scale / fi.sqrt(),
+        },
+        "kaiming_normal" => {
+            let a_ = arg("a").unwrap_or(0.0);
+            InitSpec::Normal {
+                mean: 0.0,
+                std: scale * (2.0 / (1.0 + a_ * a_)).sqrt() / fi.sqrt(),
+            }
+        }
+        "kaiming_uniform" if scale == 1.0 => InitSpec::KaimingUniform {
+            a: arg("a").unwrap_or(0.0),
+            fan_in: Dim::constant(fan_in),
+        },
+        "kaiming_uniform" => {
+            let a_ = arg("a").unwrap_or(0.0);
+            let bound = scale * (6.0 / ((1.0 + a_ * a_) * fi)).sqrt();
+            InitSpec::Uniform {
+                low: -bound,
+                high: bound,
+            }
+        }
+        "xavier_uniform" => InitSpec::XavierUniform {
+            gain: scale * arg("gain").unwrap_or(1.0),
+            fan_in: Dim::constant(fan_in),
+            fan_out: Dim::constant(fan_out),
+        },
+        "xavier_normal" => InitSpec::Normal {
+            mean: 0.0,
+            std: scale * arg("gain").unwrap_or(1.0) * (2.0 / (fi + fan_out as f64)).sqrt(),
+        },
+        "gaussian" => InitSpec::Normal {
+            mean: scale * arg("mean").unwrap_or(0.0),
+            std: scale * arg("std").unwrap_or(0.01),
+        },
+        "uniform" => InitSpec::Uniform {
+            low: scale * arg("low").unwrap_or(-0.05),
+            high: scale * arg("high").unwrap_or(0.05),
+        },
+        _ => return None,
+    })
+}
+
+fn graph(lw: &mut Lowering<'_>, el: &Elaborated) -> Result<Graph, LowerError> {
+    let mut inputs = Vec::new();
+    let mut nodes = Vec::new();
+    for (i, n) in el.graph.nodes.iter().enumerate() {
+        let id = ValueId(i as u32);
+        let ty = tensor(&n.shape, n.ids);
+        let operands = n.inputs.iter().map(|&j| ValueId(j as u32)).collect();
+        let op = match &n.op {
+            HOp::Input => {
+                inputs.push(GraphInput {
+                    id,
+                    name: "x".into(),
+                    ty,
+                });
+                continue;
+            }
+            HOp::Layer { name, args } => {
+                let attrs = exp_ir::args_to_attrs(args)
+                    .ok_or_else(|| LowerError(format!("`{name}` has a symbolic argument")))?;
+                NodeOp::Layer(LayerCall {
+                    op: name.clone(),
+                    attrs,
+                    params: n
+                        .params
+                        .iter()
+                        .map(|(role, name)| ParamRef {
+                            role: role.clone(),
+                            name: name.clone(),
+                        })
+                        .collect(),
+                })
+            }
+            HOp::Act(a) => NodeOp::Elementwise {
+                function: lw.activation(a)?,
+            },
+            HOp::Add => NodeOp::Add,
+            HOp::Mul => NodeOp::Mul,
+            HOp::Scale(c) => NodeOp::Scale { factor: *c },
+            HOp::Concat(axis) => NodeOp::Concat { axis: *axis as u32 },
+        };
+        nodes.push(Node {
+            result: id,
+            op,
+            operands,
+            ty,
+            origin: lw.origin(&n.at),
+        });
+    }
+    let out = el
+        .output
+        .as_ref()
+        .ok_or_else(|| LowerError("no model output".into()))?;
+    Ok(Graph {
+        inputs,
+        nodes,
+        outputs: vec![ValueId(out.node as u32)],
+    })
+}
+
+/// The number of training examples, when the source tells it statically.
+fn train_examples(data: &exp_hir::DataV) -> Option<u64> {
+    let a = &data.source;
+    let frac = a.arg("train_fraction").and_then(const_of).unwrap_or(1.0);
+    let n = match a.def.key.as_str() {
+        "modular" => {
+            let p = int_of(a.arg("p"))?;
+            p * p
+        }
+        _ => int_of(a.arg("n"))?,
+    };
+    Some(((n as f64) * frac).floor() as u64)
+}
+
+fn training(
+    lw: &mut Lowering<'_>,
+    el: &Elaborated,
+    data: &exp_hir::DataV,
+    batch: u64,
+    eval_batch: u64,
+) -> Result<TrainingPlan, LowerError> {
+    let steps_per_epoch = train_examples(data).map(|n| n.div_ceil(batch).max(1));
+    let length = match el.field("train") {
+        Some(Val::Qty(x, UnitKind::Steps)) => Frequency::Steps(*x as u64),
+        Some(Val::Qty(x, UnitKind::Epochs)) => Frequency::Epochs(*x as u64),
+        _ => return Err(LowerError("training length".into())),
+    };
+    let total_steps = match length {
+        Frequency::Steps(n) => Some(n),
+        Frequency::Epochs(e) => steps_per_epoch.map(|s| s * e),
+    };
+    let mut probes = Vec::new();
+    for p in &el.probes {
+        let every = match p.every {
+            (n, UnitKind::Epochs) => Frequency::Epochs(n),
+            (n, _) => Frequency::Steps(n),
+        };
+        let origin = lw.origin(&p.at);
+        let (kind, args, split) = match &p.kind {
+            HProbe::Measure(a) => {
+                let split = a.args.iter().find_map(|(_, v)| {
+                    if let Val::Split(_, s) = v {
+                        Some(s.clone())
+                    } else {
+                        None
+                    }
+                });
+                let rest = a
+                    .args
+                    .iter()
+                    .filter(|(_, v)| !matches!(v, Val::Split(..)))
+                    .map(|(n, v)| (n.clone(), value(v)))
+                    .collect();
+                (ProbeKind::Metric(a.def.key.clone()), rest, split)
+            }
+            HProbe::Derived(expr) => {
+                let (function, inputs) =
+                    derived(lw, el, &format!("probe_{}", p.name), expr, &p.at)?;
+                (ProbeKind::Derived { function, inputs }, Vec::new(), None)
+            }
+        };
+        probes.push(Probe {
+            name: p.name.clone(),
+            kind,
+            args,
+            split,
+            every,
+            origin,
+        });
+    }
+    let mut stop_rules = Vec::new();
+    for (i, s) in el.stops.iter().enumerate() {
+        let origin = lw.origin(&s.at);
+        let simple = match &s.cond.kind {
+            ExprKind::Binary { op, lhs, rhs } => match (&lhs.kind, cmp(*op), &rhs.kind) {
+                (ExprKind::Name(n), Some(c), ExprKind::Float(x)) => Some((n.name.clone(), c, *x)),
+                (ExprKind::Name(n), Some(c), ExprKind::Int(x)) => {
+                    Some((n.name.clone(), c, *x as f64))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let (probe, cmp, threshold) = match simple {
+            Some(s) => s,
+            None => {
+                // A compound condition becomes a derived probe that is 1 when it holds.
+                let name = format!("stop_{i}");
+                let (function, inputs) = derived(lw, el, &name, &s.cond, &s.at)?;
+                let every = probes
+                    .last()
+                    .map_or(Frequency::Steps(1), |p: &Probe| p.every);
+                probes.push(Probe {
+                    name: name.clone(),
+                    kind: ProbeKind::Derived { function, inputs },
+                    args: Vec::new(),
+                    split: None,
+                    every,
+                    origin,
+                });
+                (name, exp_ir::Comparison::Ge, 0.5)
+            }
+        };
+        stop_rules.push(StopRule {
+            probe,
+            cmp,
+            threshold,
+            count: s.for_count as u32,
+            origin,
+        });
+    }
+    Ok(TrainingPlan {
+        length,
+        total_steps,
+        steps_per_epoch,
+        eval_batch,
+        probes,
+        stop_rules,
+    })
+}
+
+fn cmp(op: BinOp) -> Option<exp_ir::Comparison> {
+    Some(match op {
+        BinOp::Lt => exp_ir::Comparison::Lt,
+        BinOp::Le => exp_ir::Comparison::Le,
+        BinOp::Gt => exp_ir::Comparison::Gt,
+        BinOp::Ge => exp_ir::Comparison::Ge,
+        _ => return None,
+    })
+}
+
+/// A scalar function of probe values, for derived probes and compound stop conditions.
+fn derived(
+    lw: &mut Lowering<'_>,
+    el: &Elaborated,
+    name: &str,
+    expr: &exp_syntax::ast::Expr,
+    at: &exp_hir::Loc,
+) -> Result<(String, Vec<String>), LowerError> {
+    let mut names = Vec::new();
+    exp_hir::names_in(expr, &mut names);
+    let mut inputs: Vec<String> = Vec::new();
+    for (n, _) in names {
+        if el.probes.iter().any(|p| p.name == n) && !inputs.contains(&n) {
+            inputs.push(n);
+        }
+    }
+    let mut b = FnBuilder::new(inputs.clone());
+    let mut scope = Scope {
+        file: at.file,
+        env: Vec::new(),
+    };
+    for n in &inputs {
+        let op = b.input(n);
+        scope.env.push((n.clone(), SVal::Op(op)));
+    }
+    let SVal::Op(out) = lower_expr(lw.db, &mut b, &mut scope, expr, 0)? else {
+        return Err(LowerError("derived probe is a tuple".into()));
+    };
+    let origin = lw.origin(at);
+    let f = b.finish(name, vec![("value".into(), out)], origin);
+    let fname = f.name.clone();
+    lw.functions.push(f);
+    Ok((fname, inputs))
+}
+
+/// Lowers a schedule applied to its arguments; returns the function's name.
+pub fn schedule_fn(lw: &mut Lowering<'_>, name: &str, a: &Applied) -> Result<String, LowerError> {
+    let item = exp_hir::items::lookup(lw.db, a.def.file, &a.def.key)
+        .ok_or_else(|| LowerError("lost schedule".into()))?;
+    let ast = item.ast(lw.db).clone();
+    let exp_syntax::ast::ItemKind::Decl(d) = &ast.kind else {
+        return Err(LowerError("schedule is not a declaration".into()));
+    };
+    let exp_syntax::ast::Body::Expr(body) = &d.body else {
+        return Err(LowerError("builtin schedule".into()));
+    };
+    let mut b = FnBuilder::new(exp_ir::SCHEDULE_INPUTS.map(String::from));
+    let mut scope = Scope {
+        file: a.def.file,
+        env: Vec::new(),
+    };
+    for (n, v) in &a.args {
+        let c = const_of(v)
+            .ok_or_else(|| LowerError(format!("schedule argument `{n}` is not a number")))?;
+        let op = b.konst(c);
+        scope.env.push((n.clone(), SVal::Op(op)));
+    }
+    for (var, input) in [
+        ("step", "step"),
+        ("epoch", "epoch"),
+        ("progress", "progress"),
+        ("total", "total_steps"),
+    ] {
+        let op = b.input(input);
+        scope.env.push((var.into(), SVal::Op(op)));
+    }
+    let SVal::Op(out) = lower_expr(lw.db, &mut b, &mut scope, body, 0)? else {
+        return Err(LowerError("schedule returns a tuple".into()));
+    };
+    let origin = lw.origin(&a.at);
+    let f = b.finish(name, vec![("value".into(), out)], origin);
+    lw.functions.push(f);
+    Ok(name.to_string())
+}

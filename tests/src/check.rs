@@ -1,0 +1,79 @@
+//! The check corpus: `tests/check/*.exp`, each a program with mistakes annotated inline.
+//!
+//! A line that should carry a diagnostic ends with `//~ code` (several codes separated by
+//! spaces). The test asserts that the diagnostics of the file are exactly those codes on
+//! those lines (by the primary label's start line), and snapshots the rendered output so a
+//! reviewer can judge message, labels and help together.
+
+use std::collections::BTreeSet;
+
+use exp_tests::{corpus, db_with, render, stem};
+
+fn expected(text: &str) -> BTreeSet<(usize, String)> {
+    let mut out = BTreeSet::new();
+    for (i, line) in text.lines().enumerate() {
+        if let Some((_, codes)) = line.split_once("//~") {
+            for c in codes.split_whitespace() {
+                out.insert((i + 1, c.to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn check_corpus() {
+    let files = corpus("check");
+    assert!(files.len() >= 40, "the check corpus should hold at least 40 cases, found {}", files.len());
+    let mut failures = Vec::new();
+    let mut codes = BTreeSet::new();
+    for path in &files {
+        let text = std::fs::read_to_string(path).expect("corpus file is readable");
+        let name = format!("check/{}", path.file_name().unwrap().to_string_lossy());
+        let (db, file) = db_with(&name, &text, path.parent());
+        let diags: Vec<_> = exp_hir::file_diagnostics(&db, file).into_iter().filter(|d| d.primary.file.as_ref() == name).collect();
+        let got: BTreeSet<(usize, String)> = diags.iter().map(|d| (exp_syntax::line_col(&text, d.primary.span.start as usize).0, d.code.as_str().to_string())).collect();
+        let want = expected(&text);
+        if got != want {
+            failures.push(format!("{name}:\n  expected {want:?}\n  found    {got:?}\n{}", render(&db, &diags)));
+        }
+        codes.extend(want.into_iter().map(|(_, c)| c));
+        insta::assert_snapshot!(format!("check__{}", stem(path)), format!("{text}\n---- diagnostics ----\n{}", render(&db, &diags)));
+    }
+    assert!(failures.is_empty(), "{} of {} check cases differ:\n{}", failures.len(), files.len(), failures.join("\n"));
+    assert!(codes.len() >= 20, "the corpus should exercise at least 20 distinct codes, found {}: {codes:?}", codes.len());
+}
+
+#[test]
+fn clean_programs_have_no_diagnostics() {
+    for dir in ["../examples", "../stdlib"] {
+        let base = exp_tests::root().join(dir.trim_start_matches("../"));
+        let mut paths = Vec::new();
+        for entry in walk(&base) {
+            paths.push(entry);
+        }
+        for path in paths {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let name = path.strip_prefix(exp_tests::root()).unwrap().to_string_lossy().replace('\\', "/");
+            let (db, file) = db_with(&name, &text, path.parent());
+            let diags = exp_hir::file_diagnostics(&db, file);
+            assert!(diags.is_empty(), "{name} should check cleanly:\n{}", render(&db, &diags));
+        }
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else if p.extension().is_some_and(|e| e == "exp") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -1,0 +1,74 @@
+//! Incrementality: an edit inside one item's body re-checks that item and the items that
+//! use it, and nothing else. Salsa's executed queries are recorded and counted.
+
+use exp_db::RootDb;
+
+const PROGRAM: &str = r#"
+use std.probes.accuracy
+
+/// A scalar function nobody else uses.
+fn twice(x) = 2.0 * x
+
+fn halve(x) = x / 2.0
+
+block net(classes: Int): [B, D] -> [B, classes] {
+    flatten >> linear(32) >> relu >> linear(classes)
+}
+
+data blobs = gaussian_mixture(dim: 4, classes: 3, n: 300)
+
+experiment small {
+    data = blobs
+    model = net(classes: 3)
+    loss = cross_entropy
+    optimizer = sgd(lr: 0.1)
+    batch = 32
+    train = 100 steps
+    probe every 10 steps { acc = accuracy(on: blobs.test) }
+}
+"#;
+
+fn executed(db: &RootDb, query: &str) -> usize {
+    db.take_log().iter().filter(|l| l.starts_with(&format!("{query}("))).count()
+}
+
+fn check_all(db: &RootDb) -> usize {
+    let file = db.file("main.exp").expect("file was added");
+    exp_hir::file_diagnostics(db, file).len()
+}
+
+#[test]
+fn editing_one_body_rechecks_only_that_item() {
+    let mut db = RootDb::default();
+    db.set_file("main.exp", PROGRAM);
+    assert_eq!(check_all(&db), 0, "the program is clean");
+    db.start_logging();
+    assert_eq!(check_all(&db), 0);
+    assert_eq!(executed(&db, "check_item"), 0, "nothing changed, nothing re-runs");
+
+    // A longer body in `twice` moves every later item; their relative ASTs are unchanged.
+    db.set_file("main.exp", &PROGRAM.replace("2.0 * x", "2.0 * x + 0.0"));
+    assert_eq!(check_all(&db), 0);
+    let log = db.take_log();
+    let checks = log.iter().filter(|l| l.starts_with("check_item(")).count();
+    assert_eq!(checks, 1, "only `twice` is re-checked, executed: {log:#?}");
+
+    // Editing the block re-checks the block and the experiment that instantiates it.
+    db.set_file("main.exp", &PROGRAM.replace("linear(32)", "linear(64)"));
+    assert_eq!(check_all(&db), 0);
+    assert_eq!(executed(&db, "check_item"), 2);
+}
+
+#[test]
+fn an_edit_that_breaks_an_item_reports_only_there() {
+    let mut db = RootDb::default();
+    db.set_file("main.exp", PROGRAM);
+    check_all(&db);
+    db.start_logging();
+    db.set_file("main.exp", &PROGRAM.replace("x / 2.0", "x / y"));
+    let file = db.file("main.exp").unwrap();
+    let diags = exp_hir::file_diagnostics(&db, file);
+    assert_eq!(diags.len(), 1);
+    assert_eq!(diags[0].code.as_str(), "unknown-name");
+    assert_eq!(executed(&db, "check_item"), 1);
+}
