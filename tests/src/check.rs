@@ -27,21 +27,36 @@ fn check_corpus() {
     assert!(files.len() >= 40, "the check corpus should hold at least 40 cases, found {}", files.len());
     let mut failures = Vec::new();
     let mut codes = BTreeSet::new();
+    let mut snapshots = Vec::new();
     for path in &files {
         let text = std::fs::read_to_string(path).expect("corpus file is readable");
         let name = format!("check/{}", path.file_name().unwrap().to_string_lossy());
         let (db, file) = db_with(&name, &text, path.parent());
-        let diags: Vec<_> = exp_hir::file_diagnostics(&db, file).into_iter().filter(|d| d.primary.file.as_ref() == name).collect();
-        let got: BTreeSet<(usize, String)> = diags.iter().map(|d| (exp_syntax::line_col(&text, d.primary.span.start as usize).0, d.code.as_str().to_string())).collect();
+        let diags: Vec<_> =
+            exp_hir::file_diagnostics(&db, file).into_iter().filter(|d| d.primary.file.as_ref() == name).collect();
+        let got: BTreeSet<(usize, String)> = diags
+            .iter()
+            .map(|d| (exp_syntax::line_col(&text, d.primary.span.start as usize).0, d.code.as_str().to_string()))
+            .collect();
         let want = expected(&text);
+        let rendered = render(&db, &diags);
         if got != want {
-            failures.push(format!("{name}:\n  expected {want:?}\n  found    {got:?}\n{}", render(&db, &diags)));
+            failures.push(format!("{name}:\n  expected {want:?}\n  found    {got:?}\n{rendered}"));
         }
         codes.extend(want.into_iter().map(|(_, c)| c));
-        insta::assert_snapshot!(format!("check__{}", stem(path)), format!("{text}\n---- diagnostics ----\n{}", render(&db, &diags)));
+        snapshots.push((stem(path), format!("{text}\n---- diagnostics ----\n{rendered}")));
     }
     assert!(failures.is_empty(), "{} of {} check cases differ:\n{}", failures.len(), files.len(), failures.join("\n"));
-    assert!(codes.len() >= 20, "the corpus should exercise at least 20 distinct codes, found {}: {codes:?}", codes.len());
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        for (name, text) in snapshots {
+            insta::assert_snapshot!(format!("check__{name}"), text);
+        }
+    });
+    assert!(
+        codes.len() >= 20,
+        "the corpus should exercise at least 20 distinct codes, found {}: {codes:?}",
+        codes.len()
+    );
 }
 
 #[test]

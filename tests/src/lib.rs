@@ -10,10 +10,7 @@ use exp_diagnostics::{Diagnostic, RenderStyle};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is inside the workspace")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
 }
 
 /// The `.exp` files of a corpus directory (relative to `tests/`), sorted.
@@ -61,20 +58,10 @@ pub fn sources(db: &RootDb) -> HashMap<String, Arc<str>> {
 
 /// Diagnostics rendered without colour at a fixed width, for snapshots.
 pub fn render(db: &RootDb, diags: &[Diagnostic]) -> String {
-    exp_diagnostics::render(
-        diags,
-        &sources(db),
-        RenderStyle {
-            color: false,
-            unicode: true,
-            width: 100,
-        },
-    )
+    exp_diagnostics::render(diags, &sources(db), RenderStyle { color: false, unicode: true, width: 100 })
 }
 
 /// The file name of a path, for snapshot names.
 pub fn stem(p: &Path) -> String {
-    p.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }

@@ -81,20 +81,11 @@ impl Default for RootDb {
                 }
             }
         })));
-        let mut db = RootDb {
-            storage,
-            workspace: None,
-            log,
-        };
+        let mut db = RootDb { storage, workspace: None, log };
         let stdlib = exp_stdlib::FILES
             .iter()
             .map(|(module, path, text)| {
-                SourceFile::new(
-                    &db,
-                    path.to_string(),
-                    text.to_string(),
-                    Some(module.to_string()),
-                )
+                SourceFile::new(&db, path.to_string(), text.to_string(), Some(module.to_string()))
             })
             .collect();
         let prelude = exp_stdlib::PRELUDE.iter().map(|m| m.to_string()).collect();
@@ -109,8 +100,7 @@ impl salsa::Database for RootDb {}
 #[salsa::db]
 impl Db for RootDb {
     fn workspace(&self) -> Workspace {
-        self.workspace
-            .expect("the workspace is created in RootDb::default")
+        self.workspace.expect("the workspace is created in RootDb::default")
     }
 }
 
@@ -119,12 +109,7 @@ impl RootDb {
     pub fn set_file(&mut self, path: &str, text: &str) -> SourceFile {
         use salsa::Setter;
         let ws = self.workspace();
-        if let Some(file) = ws
-            .files(self)
-            .iter()
-            .copied()
-            .find(|f| f.path(self) == path)
-        {
+        if let Some(file) = ws.files(self).iter().copied().find(|f| f.path(self) == path) {
             if file.text(self) != text {
                 file.set_text(self).to(text.to_string());
             }
@@ -139,11 +124,7 @@ impl RootDb {
 
     /// The user file with this path, if it was added.
     pub fn file(&self, path: &str) -> Option<SourceFile> {
-        self.workspace()
-            .files(self)
-            .iter()
-            .copied()
-            .find(|f| f.path(self) == path)
+        self.workspace().files(self).iter().copied().find(|f| f.path(self) == path)
     }
 
     /// Starts recording executed queries, dropping anything recorded before.

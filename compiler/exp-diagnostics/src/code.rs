@@ -126,20 +126,13 @@ impl FromStr for Code {
 
     /// Parses the kebab-case spelling; a linear scan is fine for a table this small.
     fn from_str(s: &str) -> Result<Code, UnknownCode> {
-        Code::ALL
-            .iter()
-            .copied()
-            .find(|code| code.as_str() == s)
-            .ok_or_else(|| UnknownCode(s.to_owned()))
+        Code::ALL.iter().copied().find(|code| code.as_str() == s).ok_or_else(|| UnknownCode(s.to_owned()))
     }
 }
 
 /// The page for a code given as text, as `expc explain CODE` needs it; `None` if no such code.
 pub fn explain(code: &str) -> Option<String> {
-    code.trim()
-        .parse::<Code>()
-        .ok()
-        .map(|code| code.page().to_owned())
+    code.trim().parse::<Code>().ok().map(|code| code.page().to_owned())
 }
 
 #[cfg(test)]
@@ -153,10 +146,7 @@ mod tests {
             assert_eq!(code.as_str().parse::<Code>(), Ok(code));
             assert_eq!(code.to_string(), code.as_str());
         }
-        assert_eq!(
-            "shape_mismatch".parse::<Code>(),
-            Err(UnknownCode("shape_mismatch".into()))
-        );
+        assert_eq!("shape_mismatch".parse::<Code>(), Err(UnknownCode("shape_mismatch".into())));
     }
 
     #[test]
@@ -164,9 +154,7 @@ mod tests {
         let mut seen = HashSet::new();
         for &code in Code::ALL {
             let name = code.as_str();
-            let words_ok = name
-                .split('-')
-                .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()));
+            let words_ok = name.split('-').all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()));
             assert!(words_ok, "`{name}` is not kebab-case");
             assert!(seen.insert(name), "`{name}` appears twice");
         }
@@ -175,10 +163,7 @@ mod tests {
     #[test]
     fn serde_uses_the_kebab_spelling() {
         for &code in Code::ALL {
-            assert_eq!(
-                serde_json::to_value(code).unwrap(),
-                serde_json::json!(code.as_str())
-            );
+            assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(code.as_str()));
         }
     }
 
@@ -186,23 +171,14 @@ mod tests {
     fn summaries_are_one_lowercase_line_without_full_stop() {
         for &code in Code::ALL {
             let s = code.summary();
-            assert!(
-                !s.contains('\n') && !s.ends_with('.'),
-                "summary of `{code}`: {s}"
-            );
-            assert!(
-                s.starts_with(|c: char| c.is_lowercase() || c == '`'),
-                "summary of `{code}`: {s}"
-            );
+            assert!(!s.contains('\n') && !s.ends_with('.'), "summary of `{code}`: {s}");
+            assert!(s.starts_with(|c: char| c.is_lowercase() || c == '`'), "summary of `{code}`: {s}");
         }
     }
 
     #[test]
     fn only_unused_import_is_a_warning_by_default() {
-        let warnings: Vec<_> = Code::ALL
-            .iter()
-            .filter(|c| c.default_severity() == Severity::Warning)
-            .collect();
+        let warnings: Vec<_> = Code::ALL.iter().filter(|c| c.default_severity() == Severity::Warning).collect();
         assert_eq!(warnings, [&Code::UnusedImport]);
     }
 
@@ -211,27 +187,13 @@ mod tests {
         for &code in Code::ALL {
             let page = code.page();
             let title = format!("# {code}\n");
-            assert!(
-                page.starts_with(&title),
-                "page of `{code}` must start with `{title}`"
-            );
-            for section in [
-                "## What it means",
-                "## Why it is an error",
-                "## Example",
-                "## How to fix",
-            ] {
+            assert!(page.starts_with(&title), "page of `{code}` must start with `{title}`");
+            for section in ["## What it means", "## Why it is an error", "## Example", "## How to fix"] {
                 assert!(page.contains(section), "page of `{code}` lacks `{section}`");
             }
-            assert!(
-                page.contains("```exp\n"),
-                "page of `{code}` lacks an ```exp example"
-            );
+            assert!(page.contains("```exp\n"), "page of `{code}` lacks an ```exp example");
             let lines = page.lines().count();
-            assert!(
-                (10..=30).contains(&lines),
-                "page of `{code}` has {lines} lines"
-            );
+            assert!((10..=30).contains(&lines), "page of `{code}` has {lines} lines");
         }
     }
 
@@ -241,23 +203,14 @@ mod tests {
         for entry in std::fs::read_dir(dir).unwrap() {
             let name = entry.unwrap().file_name().into_string().unwrap();
             let code = name.strip_suffix(".md").unwrap_or(&name);
-            assert!(
-                code.parse::<Code>().is_ok(),
-                "`docs/{name}` is not the page of any code"
-            );
+            assert!(code.parse::<Code>().is_ok(), "`docs/{name}` is not the page of any code");
         }
     }
 
     #[test]
     fn explain_finds_pages_by_name_only() {
-        assert_eq!(
-            explain("unit-mismatch").as_deref(),
-            Some(Code::UnitMismatch.page())
-        );
-        assert_eq!(
-            explain(" unused-import\n").as_deref(),
-            Some(Code::UnusedImport.page())
-        );
+        assert_eq!(explain("unit-mismatch").as_deref(), Some(Code::UnitMismatch.page()));
+        assert_eq!(explain(" unused-import\n").as_deref(), Some(Code::UnusedImport.page()));
         assert_eq!(explain("UnitMismatch"), None);
         assert_eq!(explain(""), None);
     }

@@ -51,11 +51,7 @@ pub struct Label {
 impl Label {
     /// Makes a label.
     pub fn new(file: impl Into<FileName>, span: Span, message: impl Into<String>) -> Label {
-        Label {
-            file: file.into(),
-            span,
-            message: message.into(),
-        }
+        Label { file: file.into(), span, message: message.into() }
     }
 }
 
@@ -103,10 +99,7 @@ impl Diagnostic {
         span: Span,
         label: impl Into<String>,
     ) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Error,
-            ..Diagnostic::new(code, message, file, span, label)
-        }
+        Diagnostic { severity: Severity::Error, ..Diagnostic::new(code, message, file, span, label) }
     }
 
     /// A warning, whatever the code's default severity.
@@ -117,19 +110,11 @@ impl Diagnostic {
         span: Span,
         label: impl Into<String>,
     ) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::new(code, message, file, span, label)
-        }
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::new(code, message, file, span, label) }
     }
 
     /// Adds a secondary label; labels keep the order in which they were added.
-    pub fn with_secondary(
-        mut self,
-        file: impl Into<FileName>,
-        span: Span,
-        message: impl Into<String>,
-    ) -> Diagnostic {
+    pub fn with_secondary(mut self, file: impl Into<FileName>, span: Span, message: impl Into<String>) -> Diagnostic {
         self.secondary.push(Label::new(file, span, message));
         self
     }
@@ -161,10 +146,7 @@ mod tests {
         assert_eq!(d.severity, Severity::Error);
         let d = Diagnostic::warning(Code::TypeMismatch, "m", "a.exp", span, "");
         assert_eq!(d.severity, Severity::Warning);
-        assert_eq!(
-            Diagnostic::new(Code::TypeMismatch, "m", "a.exp", span, "").severity,
-            Severity::Error
-        );
+        assert_eq!(Diagnostic::new(Code::TypeMismatch, "m", "a.exp", span, "").severity, Severity::Error);
     }
 
     #[test]
@@ -186,13 +168,7 @@ mod tests {
         let base = Diagnostic::error(Code::UnknownName, "m", "a.exp", Span::new(1, 2), "l");
         assert_eq!(base, base.clone());
         assert_ne!(base, base.clone().with_help("h"));
-        assert_ne!(
-            base,
-            base.clone().with_secondary("a.exp", Span::new(0, 0), "")
-        );
-        assert_ne!(
-            base,
-            Diagnostic::error(Code::UnknownName, "m", "a.exp", Span::new(1, 3), "l")
-        );
+        assert_ne!(base, base.clone().with_secondary("a.exp", Span::new(0, 0), ""));
+        assert_ne!(base, Diagnostic::error(Code::UnknownName, "m", "a.exp", Span::new(1, 3), "l"));
     }
 }

@@ -46,10 +46,7 @@ fn label_json(label: &Label, sources: &dyn SourceLookup) -> Value {
 
 /// Start and end of a label as (line, column, end line, end column), all `None` without text.
 /// The end is the position just past the last character, as in LSP ranges.
-fn position(
-    label: &Label,
-    sources: &dyn SourceLookup,
-) -> (Option<usize>, Option<usize>, Option<usize>, Option<usize>) {
+fn position(label: &Label, sources: &dyn SourceLookup) -> (Option<usize>, Option<usize>, Option<usize>, Option<usize>) {
     let Some(text) = sources.source(&label.file) else {
         return (None, None, None, None);
     };

@@ -12,9 +12,7 @@ use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 
 use exp_syntax::Span;
-use miette::{
-    GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode, SourceSpan,
-};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode, SourceSpan};
 
 use crate::{Diagnostic, Label, Severity};
 
@@ -54,11 +52,7 @@ impl Default for RenderStyle {
     /// Unicode without colour at 100 columns: the style of snapshot tests and of output that is
     /// not a terminal.
     fn default() -> RenderStyle {
-        RenderStyle {
-            color: false,
-            unicode: true,
-            width: 100,
-        }
+        RenderStyle { color: false, unicode: true, width: 100 }
     }
 }
 
@@ -127,10 +121,7 @@ struct Report {
 
 impl Report {
     /// The main report and, in order of first mention, the notes for other files.
-    fn new<'d>(
-        diag: &'d Diagnostic,
-        sources: &dyn SourceLookup,
-    ) -> (Report, Vec<(&'d str, Report)>) {
+    fn new<'d>(diag: &'d Diagnostic, sources: &dyn SourceLookup) -> (Report, Vec<(&'d str, Report)>) {
         let file = &diag.primary.file;
         let text = sources.source(file);
         let mut labels = vec![labeled(text.as_deref(), &diag.primary, true)];
@@ -152,10 +143,7 @@ impl Report {
             source: text.map(|t| NamedSource::new(file, t).with_language("exp")),
             labels: labels.into_iter().flatten().collect(),
         };
-        let notes = others
-            .into_iter()
-            .map(|(f, ls)| (f, Report::note(f, &ls, sources)))
-            .collect();
+        let notes = others.into_iter().map(|(f, ls)| (f, Report::note(f, &ls, sources))).collect();
         (main, notes)
     }
 
@@ -166,22 +154,10 @@ impl Report {
         let text = sources.source(file);
         let (message, labels) = match labels {
             [one] if !one.message.is_empty() => {
-                let bare = Label {
-                    message: String::new(),
-                    ..(*one).clone()
-                };
-                (
-                    one.message.clone(),
-                    vec![labeled(text.as_deref(), &bare, false)],
-                )
+                let bare = Label { message: String::new(), ..(*one).clone() };
+                (one.message.clone(), vec![labeled(text.as_deref(), &bare, false)])
             }
-            _ => (
-                format!("in `{file}`"),
-                labels
-                    .iter()
-                    .map(|l| labeled(text.as_deref(), l, false))
-                    .collect(),
-            ),
+            _ => (format!("in `{file}`"), labels.iter().map(|l| labeled(text.as_deref(), l, false)).collect()),
         };
         Report {
             header: None,
@@ -221,11 +197,7 @@ fn labeled(text: Option<&str>, label: &Label, primary: bool) -> Option<LabeledSp
 /// file") is moved onto that newline: miette would otherwise put it on the empty line after
 /// it and draw no label at all.
 fn clamp(text: &str, span: Span) -> SourceSpan {
-    let end_of_text = if text.ends_with('\n') {
-        text.len() - 1
-    } else {
-        text.len()
-    };
+    let end_of_text = if text.ends_with('\n') { text.len() - 1 } else { text.len() };
     let floor = |mut i: usize| {
         i = i.min(end_of_text);
         while !text.is_char_boundary(i) {
@@ -248,9 +220,7 @@ impl std::error::Error for Report {}
 
 impl miette::Diagnostic for Report {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.header
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.header.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn severity(&self) -> Option<miette::Severity> {
@@ -258,9 +228,7 @@ impl miette::Diagnostic for Report {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -268,7 +236,6 @@ impl miette::Diagnostic for Report {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        (!self.labels.is_empty())
-            .then(|| Box::new(self.labels.iter().cloned()) as Box<dyn Iterator<Item = _>>)
+        (!self.labels.is_empty()).then(|| Box::new(self.labels.iter().cloned()) as Box<dyn Iterator<Item = _>>)
     }
 }

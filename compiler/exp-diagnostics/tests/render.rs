@@ -23,32 +23,17 @@ optimizer adamw(lr = 1e-3, betas = (0.9, 0.999), eps = 1e-8, weight_decay = 0.01
 ";
 
 fn sources() -> HashMap<&'static str, Arc<str>> {
-    HashMap::from([
-        ("main.exp", Arc::from(MAIN)),
-        ("std/optim.exp", Arc::from(OPTIM)),
-    ])
+    HashMap::from([("main.exp", Arc::from(MAIN)), ("std/optim.exp", Arc::from(OPTIM))])
 }
 
 /// The span of the `nth` occurrence (0-based) of `needle` in `text`.
 fn find(text: &str, needle: &str, nth: usize) -> Span {
-    let start = text
-        .match_indices(needle)
-        .nth(nth)
-        .expect("needle in text")
-        .0;
+    let start = text.match_indices(needle).nth(nth).expect("needle in text").0;
     Span::new(start, start + needle.len())
 }
 
 fn plain(diags: &[Diagnostic]) -> String {
-    render(
-        diags,
-        &sources(),
-        RenderStyle {
-            color: false,
-            unicode: true,
-            width: 80,
-        },
-    )
+    render(diags, &sources(), RenderStyle { color: false, unicode: true, width: 80 })
 }
 
 #[test]
@@ -90,11 +75,7 @@ fn secondary_in_another_file() {
         find(MAIN, "momentum", 0),
         "unknown argument",
     )
-    .with_secondary(
-        "std/optim.exp",
-        find(OPTIM, "adamw", 0),
-        "`adamw` is declared here",
-    )
+    .with_secondary("std/optim.exp", find(OPTIM, "adamw", 0), "`adamw` is declared here")
     .with_help("the parameters of `adamw` are `lr`, `betas`, `eps` and `weight_decay`");
     insta::assert_snapshot!(plain(std::slice::from_ref(&d)), @r"
     error[unknown-argument]
@@ -117,15 +98,7 @@ fn secondary_in_another_file() {
      3 │     state m = 0, v = 0
        ╰────
     ");
-    let ascii = render(
-        &[d],
-        &sources(),
-        RenderStyle {
-            color: false,
-            unicode: false,
-            width: 80,
-        },
-    );
+    let ascii = render(&[d], &sources(), RenderStyle { color: false, unicode: false, width: 80 });
     insta::assert_snapshot!(ascii, @r"
     error[unknown-argument]
 
@@ -158,20 +131,8 @@ fn warnings_and_several_diagnostics() {
         find(MAIN, "accuracy", 0),
         "never used",
     );
-    let e = Diagnostic::error(
-        Code::InvalidValue,
-        "`batch` must be positive",
-        "main.exp",
-        Span::point(3),
-        "",
-    );
-    let m = Diagnostic::error(
-        Code::UnknownName,
-        "unknown name `x`",
-        "gone.exp",
-        Span::new(3, 4),
-        "here",
-    );
+    let e = Diagnostic::error(Code::InvalidValue, "`batch` must be positive", "main.exp", Span::point(3), "");
+    let m = Diagnostic::error(Code::UnknownName, "unknown name `x`", "gone.exp", Span::new(3, 4), "here");
     insta::assert_snapshot!(plain(&[w, e, m]), @r"
     warning[unused-import]
 
@@ -208,16 +169,8 @@ fn several_labels_in_another_file_keep_their_texts() {
         find(MAIN, "adamw", 0),
         "used here",
     )
-    .with_secondary(
-        "std/optim.exp",
-        find(OPTIM, "adamw", 0),
-        "first declaration",
-    )
-    .with_secondary(
-        "std/optim.exp",
-        find(OPTIM, "state", 0),
-        "state of the first",
-    )
+    .with_secondary("std/optim.exp", find(OPTIM, "adamw", 0), "first declaration")
+    .with_secondary("std/optim.exp", find(OPTIM, "state", 0), "state of the first")
     .with_secondary("std/gone.exp", Span::new(0, 4), "second declaration");
     insta::assert_snapshot!(plain(&[d]), @r"
     error[duplicate-definition]
@@ -274,35 +227,21 @@ fn spans_past_the_end_of_stale_text_still_render() {
 
 #[test]
 fn style_selects_colour_and_width() {
-    let d = Diagnostic::error(Code::InvalidValue, "`batch` must be positive", "main.exp", find(MAIN, "128", 0), "not positive")
-        .with_help("a batch size is a number of samples, so it must be at least 1; try `batch = 64` or any other positive integer");
-    let coloured = render(
-        std::slice::from_ref(&d),
-        &sources(),
-        RenderStyle {
-            color: true,
-            unicode: true,
-            width: 80,
-        },
+    let d = Diagnostic::error(
+        Code::InvalidValue,
+        "`batch` must be positive",
+        "main.exp",
+        find(MAIN, "128", 0),
+        "not positive",
+    )
+    .with_help(
+        "a batch size is a number of samples, so it must be at least 1; try `batch = 64` or any other positive integer",
     );
-    assert!(
-        coloured.contains("\u{1b}["),
-        "no ANSI escape in {coloured:?}"
-    );
-    let narrow = render(
-        &[d],
-        &sources(),
-        RenderStyle {
-            color: false,
-            unicode: true,
-            width: 40,
-        },
-    );
+    let coloured = render(std::slice::from_ref(&d), &sources(), RenderStyle { color: true, unicode: true, width: 80 });
+    assert!(coloured.contains("\u{1b}["), "no ANSI escape in {coloured:?}");
+    let narrow = render(&[d], &sources(), RenderStyle { color: false, unicode: true, width: 40 });
     assert!(!narrow.contains('\u{1b}'));
-    let help: Vec<_> = narrow
-        .lines()
-        .skip_while(|l| !l.contains("help:"))
-        .collect();
+    let help: Vec<_> = narrow.lines().skip_while(|l| !l.contains("help:")).collect();
     assert!(help.len() > 2, "help should wrap at 40 columns: {narrow}");
     assert!(help.iter().all(|l| l.chars().count() <= 40), "{narrow}");
 }

@@ -24,11 +24,7 @@ pub struct Outcome {
 
 impl Outcome {
     fn usage(msg: String) -> Outcome {
-        Outcome {
-            stderr: format!("error: {msg}\n"),
-            code: 2,
-            ..Outcome::default()
-        }
+        Outcome { stderr: format!("error: {msg}\n"), code: 2, ..Outcome::default() }
     }
 }
 
@@ -44,10 +40,7 @@ pub enum Format {
 
 fn style() -> RenderStyle {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    RenderStyle {
-        color,
-        ..RenderStyle::default()
-    }
+    RenderStyle { color, ..RenderStyle::default() }
 }
 
 /// Prints diagnostics in the chosen format; returns whether any is an error.
@@ -62,13 +55,9 @@ fn report(db: &RootDb, diags: &[Diagnostic], format: Format, out: &mut Outcome) 
         }
         Format::Human if !diags.is_empty() => {
             out.stderr.push_str(&render(diags, &srcs, style()));
-            let errors = diags
-                .iter()
-                .filter(|d| d.severity == Severity::Error)
-                .count();
+            let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
             let warnings = diags.len() - errors;
-            out.stderr
-                .push_str(&format!("{errors} error(s), {warnings} warning(s)\n"));
+            out.stderr.push_str(&format!("{errors} error(s), {warnings} warning(s)\n"));
         }
         Format::Human => {}
     }
@@ -91,14 +80,10 @@ pub fn check(paths: &[PathBuf], format: Format) -> Outcome {
         Ok(f) => f,
         Err(e) => return Outcome::usage(format!("cannot read `{}`: {}", e.path, e.error)),
     };
-    let diags: Vec<Diagnostic> = files
-        .iter()
-        .flat_map(|f| exp_hir::file_diagnostics(&db, *f))
-        .collect();
+    let diags: Vec<Diagnostic> = files.iter().flat_map(|f| exp_hir::file_diagnostics(&db, *f)).collect();
     let failed = report(&db, &diags, format, &mut out);
     if format == Format::Human && diags.is_empty() {
-        out.stderr
-            .push_str(&format!("checked {} file(s): no problems\n", files.len()));
+        out.stderr.push_str(&format!("checked {} file(s): no problems\n", files.len()));
     }
     out.code = i32::from(failed);
     out
@@ -130,10 +115,7 @@ fn elaborate_one(
         }
     };
     let diags = exp_hir::file_diagnostics(db, file);
-    let errors: Vec<Diagnostic> = diags
-        .into_iter()
-        .filter(|d| d.severity == Severity::Error)
-        .collect();
+    let errors: Vec<Diagnostic> = diags.into_iter().filter(|d| d.severity == Severity::Error).collect();
     if !errors.is_empty() {
         report(db, &errors, format, out);
         out.code = 1;
@@ -149,11 +131,7 @@ fn elaborate_one(
     };
     let el = exp_hir::elaborate(db, file, &key, &overrides);
     if el.has_errors() {
-        let diags: Vec<Diagnostic> = el
-            .diags
-            .iter()
-            .map(|d| exp_hir::to_diagnostic(db, d))
-            .collect();
+        let diags: Vec<Diagnostic> = el.diags.iter().map(|d| exp_hir::to_diagnostic(db, d)).collect();
         report(db, &diags, format, out);
         out.code = 1;
         return None;
@@ -161,11 +139,7 @@ fn elaborate_one(
     Some(el)
 }
 
-fn pick_experiment(
-    db: &RootDb,
-    file: SourceFile,
-    wanted: Option<&str>,
-) -> Result<String, Diagnostic> {
+fn pick_experiment(db: &RootDb, file: SourceFile, wanted: Option<&str>) -> Result<String, Diagnostic> {
     let exps: Vec<String> = exp_hir::file_items(db, file)
         .iter()
         .filter(|it| DefKind::of(it.ast(db)) == Some(DefKind::Experiment))
@@ -186,13 +160,7 @@ fn pick_experiment(
             Err(d.with_help(if exps.is_empty() {
                 "this file declares no experiment".to_string()
             } else {
-                format!(
-                    "the experiments are {}",
-                    exps.iter()
-                        .map(|e| format!("`{e}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                format!("the experiments are {}", exps.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", "))
             }))
         }
         None if exps.len() == 1 => Ok(exps[0].clone()),
@@ -207,39 +175,21 @@ fn pick_experiment(
             Err(d.with_help(if exps.is_empty() {
                 "declare one with `experiment name { ... }`".to_string()
             } else {
-                format!(
-                    "the experiments are {}",
-                    exps.iter()
-                        .map(|e| format!("`{e}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                format!("the experiments are {}", exps.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", "))
             }))
         }
     }
 }
 
 /// `expc ir FILE [EXPERIMENT]`: the IR text, or its JSON form.
-pub fn ir(
-    path: &PathBuf,
-    experiment: Option<&str>,
-    sets: &[String],
-    json: bool,
-    format: Format,
-) -> Outcome {
+pub fn ir(path: &PathBuf, experiment: Option<&str>, sets: &[String], json: bool, format: Format) -> Outcome {
     let mut out = Outcome::default();
     let mut db = RootDb::default();
     let Some(el) = elaborate_one(&mut db, path, experiment, sets, format, &mut out) else {
         return out;
     };
     match lower_verified(&db, &el) {
-        Ok(program) => {
-            out.stdout = if json {
-                exp_ir::to_json(&program)
-            } else {
-                exp_ir::print(&program)
-            }
-        }
+        Ok(program) => out.stdout = if json { exp_ir::to_json(&program) } else { exp_ir::print(&program) },
         Err(msg) => out = internal(msg),
     }
     out
@@ -249,42 +199,32 @@ pub fn ir(
 pub fn lower_verified(db: &RootDb, el: &Elaborated) -> Result<exp_ir::Program, String> {
     let program = exp_lower::lower(db, el).map_err(|e| e.to_string())?;
     exp_ir::verify(&program).map_err(|errs| {
-        let lines: Vec<String> = errs
-            .iter()
-            .map(|e| format!("  [{}] {}: {}", e.rule.code(), e.location, e.message))
-            .collect();
-        format!(
-            "the IR of `{}` fails verification:\n{}",
-            el.name,
-            lines.join("\n")
-        )
+        let lines: Vec<String> =
+            errs.iter().map(|e| format!("  [{}] {}: {}", e.rule.code(), e.location, e.message)).collect();
+        format!("the IR of `{}` fails verification:\n{}", el.name, lines.join("\n"))
     })?;
     Ok(program)
 }
 
 fn internal(msg: String) -> Outcome {
-    Outcome { stderr: format!("internal error: {msg}\nthis is a bug in expc; please report it with the input that caused it\n"), code: 101, ..Outcome::default() }
+    Outcome {
+        stderr: format!(
+            "internal error: {msg}\nthis is a bug in expc; please report it with the input that caused it\n"
+        ),
+        code: 101,
+        ..Outcome::default()
+    }
 }
 
 /// `expc estimate FILE [EXPERIMENT]`: parameters, memory by category, FLOPs per step.
-pub fn estimate(
-    path: &PathBuf,
-    experiment: Option<&str>,
-    sets: &[String],
-    json: bool,
-    format: Format,
-) -> Outcome {
+pub fn estimate(path: &PathBuf, experiment: Option<&str>, sets: &[String], json: bool, format: Format) -> Outcome {
     let mut out = Outcome::default();
     let mut db = RootDb::default();
     let Some(el) = elaborate_one(&mut db, path, experiment, sets, format, &mut out) else {
         return out;
     };
     let Some(e) = &el.estimates else {
-        return Outcome {
-            stderr: "error: the model could not be sized\n".into(),
-            code: 1,
-            ..Outcome::default()
-        };
+        return Outcome { stderr: "error: the model could not be sized\n".into(), code: 1, ..Outcome::default() };
     };
     let batch = el.field("batch").map(|b| b.to_string()).unwrap_or_default();
     if json {
@@ -343,9 +283,7 @@ pub fn fmt(paths: &[PathBuf], check_only: bool) -> Outcome {
         };
         let parsed = exp_syntax::parse(&text);
         if !parsed.errors.is_empty() {
-            out.stderr.push_str(&format!(
-                "{name}: not formatted: it has syntax errors (see `expc check {name}`)\n"
-            ));
+            out.stderr.push_str(&format!("{name}: not formatted: it has syntax errors (see `expc check {name}`)\n"));
             out.code = 1;
             continue;
         }
@@ -357,8 +295,7 @@ pub fn fmt(paths: &[PathBuf], check_only: bool) -> Outcome {
             out.stdout.push_str(&format!("{name}\n"));
             out.code = 1;
         } else if let Err(e) = write_atomic(&name, &formatted) {
-            out.stderr
-                .push_str(&format!("error: cannot write `{name}`: {e}\n"));
+            out.stderr.push_str(&format!("error: cannot write `{name}`: {e}\n"));
             out.code = 1;
         }
     }
@@ -374,16 +311,10 @@ fn write_atomic(path: &str, text: &str) -> std::io::Result<()> {
 /// `expc explain CODE`: the page for a diagnostic code.
 pub fn explain(code: &str) -> Outcome {
     match exp_diagnostics::explain(code) {
-        Some(page) => Outcome {
-            stdout: page,
-            ..Outcome::default()
-        },
+        Some(page) => Outcome { stdout: page, ..Outcome::default() },
         None => {
             let codes: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
-            Outcome::usage(format!(
-                "unknown code `{code}`; the codes are: {}",
-                codes.join(", ")
-            ))
+            Outcome::usage(format!("unknown code `{code}`; the codes are: {}", codes.join(", ")))
         }
     }
 }

@@ -23,10 +23,7 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<String>, LoadError> {
     for p in paths {
         if p.is_dir() {
             let mut found = Vec::new();
-            walk(p, &mut found).map_err(|error| LoadError {
-                path: p.display().to_string(),
-                error,
-            })?;
+            walk(p, &mut found).map_err(|error| LoadError { path: p.display().to_string(), error })?;
             found.sort();
             out.extend(found);
         } else {
@@ -77,9 +74,6 @@ fn load_one(db: &mut RootDb, path: &str) -> Result<SourceFile, LoadError> {
     if let Some(f) = db.file(path) {
         return Ok(f);
     }
-    let text = std::fs::read_to_string(path).map_err(|error| LoadError {
-        path: path.to_string(),
-        error,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|error| LoadError { path: path.to_string(), error })?;
     Ok(db.set_file(path, &text))
 }

@@ -7,11 +7,7 @@ use clap::{Parser, Subcommand};
 use exp_driver::Format;
 
 #[derive(Parser)]
-#[command(
-    name = "expc",
-    version,
-    about = "Compile, check and run deep-learning experiments written in `.exp`"
-)]
+#[command(name = "expc", version, about = "Compile, check and run deep-learning experiments written in `.exp`")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -98,24 +94,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> exp_driver::Outcome {
     match cli.command {
-        Command::Check {
-            paths,
-            message_format,
-        } => exp_driver::check(&paths, message_format),
-        Command::Ir {
-            file,
-            experiment,
-            sets,
-            json,
-            message_format,
-        } => exp_driver::ir(&file, experiment.as_deref(), &sets, json, message_format),
-        Command::Estimate {
-            file,
-            experiment,
-            sets,
-            json,
-            message_format,
-        } => exp_driver::estimate(&file, experiment.as_deref(), &sets, json, message_format),
+        Command::Check { paths, message_format } => exp_driver::check(&paths, message_format),
+        Command::Ir { file, experiment, sets, json, message_format } => {
+            exp_driver::ir(&file, experiment.as_deref(), &sets, json, message_format)
+        }
+        Command::Estimate { file, experiment, sets, json, message_format } => {
+            exp_driver::estimate(&file, experiment.as_deref(), &sets, json, message_format)
+        }
         Command::Fmt { paths, check } => exp_driver::fmt(&paths, check),
         Command::Explain { code } => exp_driver::explain(&code),
     }

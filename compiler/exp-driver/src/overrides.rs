@@ -11,23 +11,11 @@ pub fn parse_set(db: &mut RootDb, sets: &[String]) -> Result<Vec<FieldDef>, Stri
     let mut out = Vec::new();
     for (i, s) in sets.iter().enumerate() {
         let Some((path, value)) = s.split_once('=') else {
-            return Err(format!(
-                "`--set {s}` needs the form `path=value`, e.g. `--set optimizer.lr=3e-4`"
-            ));
+            return Err(format!("`--set {s}` needs the form `path=value`, e.g. `--set optimizer.lr=3e-4`"));
         };
-        let path: Vec<String> = path
-            .trim()
-            .split('.')
-            .map(|p| p.trim().to_string())
-            .collect();
-        if path
-            .iter()
-            .any(|p| p.is_empty() || !p.chars().all(|c| c.is_alphanumeric() || c == '_'))
-        {
-            return Err(format!(
-                "`--set {s}`: `{}` is not a dotted path of names",
-                path.join(".")
-            ));
+        let path: Vec<String> = path.trim().split('.').map(|p| p.trim().to_string()).collect();
+        if path.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_alphanumeric() || c == '_')) {
+            return Err(format!("`--set {s}`: `{}` is not a dotted path of names", path.join(".")));
         }
         let name = format!("<--set {}>", i + 1);
         let file = db.set_file(&name, value);
@@ -36,16 +24,7 @@ pub fn parse_set(db: &mut RootDb, sets: &[String]) -> Result<Vec<FieldDef>, Stri
             Err(e) => return Err(format!("`--set {s}`: {}", e.message)),
         };
         let span = Span::new(0, value.len());
-        out.push(FieldDef {
-            path,
-            expr,
-            at: Loc {
-                file,
-                item: None,
-                span,
-            },
-            provenance: Provenance::CommandLine,
-        });
+        out.push(FieldDef { path, expr, at: Loc { file, item: None, span }, provenance: Provenance::CommandLine });
     }
     Ok(out)
 }

@@ -47,11 +47,7 @@ pub fn binary(cx: &mut Cx<'_>, span: Span, op: BinOp, a: Val, b: Val, ls: Span, 
             BinOp::Add | BinOp::Mul => match broadcast_add(&x.shape, &y.shape) {
                 Ok(shape) => {
                     let node = Node {
-                        op: if op == BinOp::Add {
-                            NodeOp::Add
-                        } else {
-                            NodeOp::Mul
-                        },
+                        op: if op == BinOp::Add { NodeOp::Add } else { NodeOp::Mul },
                         inputs: vec![x.node, y.node],
                         params: vec![],
                         shape: shape.clone(),
@@ -94,18 +90,11 @@ pub fn binary(cx: &mut Cx<'_>, span: Span, op: BinOp, a: Val, b: Val, ls: Span, 
             };
             Tensor(cx.graph.push(node))
         }
-        (Str(x), Str(y)) if matches!(op, BinOp::Eq | BinOp::Ne) => {
-            Bool((x == y) == (op == BinOp::Eq))
-        }
+        (Str(x), Str(y)) if matches!(op, BinOp::Eq | BinOp::Ne) => Bool((x == y) == (op == BinOp::Eq)),
         (a, b) => {
             let d = HDiag::new(
                 Code::TypeMismatch,
-                format!(
-                    "cannot apply `{}` to `{}` and `{}`",
-                    op.text(),
-                    a.type_name(),
-                    b.type_name()
-                ),
+                format!("cannot apply `{}` to `{}` and `{}`", op.text(), a.type_name(), b.type_name()),
                 cx.loc(span),
                 "unsupported operands",
             );
@@ -121,12 +110,7 @@ fn ints(cx: &mut Cx<'_>, span: Span, op: BinOp, x: Dim, y: Dim, rs: Span) -> Val
         BinOp::Sub => Val::Int(x - y),
         BinOp::Mul => Val::Int(x * y),
         BinOp::Div | BinOp::Rem => match consts {
-            (_, Some(0)) => cx.error(HDiag::new(
-                Code::InvalidValue,
-                "division by zero",
-                cx.loc(rs),
-                "this is zero",
-            )),
+            (_, Some(0)) => cx.error(HDiag::new(Code::InvalidValue, "division by zero", cx.loc(rs), "this is zero")),
             (Some(a), Some(b)) if op == BinOp::Rem => Val::Int(Dim::constant(a.rem_euclid(b))),
             (Some(a), Some(b)) if a % b == 0 => Val::Int(Dim::constant(a / b)),
             (Some(a), Some(b)) => Val::Float(a as f64 / b as f64),
@@ -134,11 +118,9 @@ fn ints(cx: &mut Cx<'_>, span: Span, op: BinOp, x: Dim, y: Dim, rs: Span) -> Val
             _ => Val::Unknown,
         },
         BinOp::Pow => match consts {
-            (Some(a), Some(b)) if (0..63).contains(&b) => a
-                .checked_pow(b as u32)
-                .map_or(Val::Float((a as f64).powf(b as f64)), |v| {
-                    Val::Int(Dim::constant(v))
-                }),
+            (Some(a), Some(b)) if (0..63).contains(&b) => {
+                a.checked_pow(b as u32).map_or(Val::Float((a as f64).powf(b as f64)), |v| Val::Int(Dim::constant(v)))
+            }
             (Some(a), Some(b)) => Val::Float((a as f64).powf(b as f64)),
             _ => Val::Unknown,
         },
@@ -173,9 +155,7 @@ fn floats(cx: &mut Cx<'_>, span: Span, op: BinOp, x: f64, y: f64) -> Val {
         BinOp::Div => Val::Float(x / y),
         BinOp::Rem => Val::Float(x.rem_euclid(y)),
         BinOp::Pow => Val::Float(x.powf(y)),
-        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-            Val::Bool(compare(op, x, y))
-        }
+        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => Val::Bool(compare(op, x, y)),
         BinOp::And | BinOp::Or | BinOp::Then => cx.type_error(span, "`Bool`", &Val::Float(x)),
     }
 }
@@ -192,11 +172,7 @@ fn quantities(
         return cx.error(
             HDiag::new(
                 Code::UnitMismatch,
-                format!(
-                    "`{}` and `{}` cannot be combined",
-                    u.type_name(),
-                    v.type_name()
-                ),
+                format!("`{}` and `{}` cannot be combined", u.type_name(), v.type_name()),
                 cx.loc(rs),
                 format!("this is in {}", v.word()),
             )
@@ -208,9 +184,7 @@ fn quantities(
         BinOp::Add => Val::Qty(x + y, u),
         BinOp::Sub => Val::Qty(x - y, u),
         BinOp::Div => Val::Float(x / y),
-        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-            Val::Bool(compare(op, x, y))
-        }
+        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => Val::Bool(compare(op, x, y)),
         _ => cx.error(HDiag::new(
             Code::UnitMismatch,
             format!("cannot apply `{}` to two quantities", op.text()),
@@ -221,16 +195,7 @@ fn quantities(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn qty_num(
-    cx: &mut Cx<'_>,
-    span: Span,
-    op: BinOp,
-    q: f64,
-    u: UnitKind,
-    n: Val,
-    nspan: Span,
-    num_first: bool,
-) -> Val {
+fn qty_num(cx: &mut Cx<'_>, span: Span, op: BinOp, q: f64, u: UnitKind, n: Val, nspan: Span, num_first: bool) -> Val {
     let k = match n {
         Val::Int(d) => match d.as_const() {
             Some(i) => i as f64,
@@ -245,19 +210,11 @@ fn qty_num(
         _ => cx.error(
             HDiag::new(
                 Code::UnitMismatch,
-                format!(
-                    "cannot combine `{}` with a plain number using `{}`",
-                    u.type_name(),
-                    op.text()
-                ),
+                format!("cannot combine `{}` with a plain number using `{}`", u.type_name(), op.text()),
                 cx.loc(nspan),
                 "this number has no unit",
             )
-            .with_help(format!(
-                "give the number a unit, e.g. `{} {}`",
-                crate::value::fmt_float(k),
-                u.word()
-            ))
+            .with_help(format!("give the number a unit, e.g. `{} {}`", crate::value::fmt_float(k), u.word()))
             .with_secondary(cx.loc(span), "in this expression"),
         ),
     }

@@ -3,9 +3,7 @@
 use exp_db::{Db, SourceFile};
 use exp_diagnostics::{Code, Diagnostic};
 use exp_ops::{ArgDefault, ArgKind, Dim, Shape};
-use exp_syntax::ast::{
-    Body, Decl, DeclKind, ExprKind, ItemKind, OptStmt, OptimizerDecl, Signature,
-};
+use exp_syntax::ast::{Body, Decl, DeclKind, ExprKind, ItemKind, OptStmt, OptimizerDecl, Signature};
 
 use crate::decls::{decl_signature, ParamInfo};
 use crate::diag::{to_diagnostic, HDiag, Loc};
@@ -37,17 +35,8 @@ pub const BUILTIN_PROBES: &[&str] = &["accuracy", "loss", "weight_norm"];
 /// Built-in metrics.
 pub const BUILTIN_METRICS: &[&str] = &["top_k"];
 /// Built-in data sources and transforms.
-pub const BUILTIN_DATA: &[&str] = &[
-    "modular",
-    "gaussian_mixture",
-    "teacher_student",
-    "two_spirals",
-    "idx",
-    "csv",
-    "npy",
-    "scale",
-    "normalize",
-];
+pub const BUILTIN_DATA: &[&str] =
+    &["modular", "gaussian_mixture", "teacher_student", "two_spirals", "idx", "csv", "npy", "scale", "normalize"];
 
 /// Checks one item. Reads the item's own AST and, through name resolution, only the
 /// signatures (and, for experiments, the bodies) of what it uses.
@@ -56,17 +45,12 @@ pub fn check_item<'db>(db: &'db dyn Db, item: ItemDef<'db>) -> Vec<HDiag> {
     let ast = item.ast(db).clone();
     let file = item.file(db);
     let key = item.key(db).clone();
-    let mut diags = decl_signature(db, item)
-        .as_ref()
-        .map(|(_, d)| d.clone())
-        .unwrap_or_default();
+    let mut diags = decl_signature(db, item).as_ref().map(|(_, d)| d.clone()).unwrap_or_default();
     match &ast.kind {
         ItemKind::Use(_) => {}
         ItemKind::Decl(d) => diags.extend(check_decl(db, file, &key, d)),
         ItemKind::Optimizer(o) => diags.extend(check_optimizer(db, file, &key, o)),
-        ItemKind::Experiment(_) => {
-            diags.extend(crate::experiment::elaborate(db, file, &key, &[]).diags)
-        }
+        ItemKind::Experiment(_) => diags.extend(crate::experiment::elaborate(db, file, &key, &[]).diags),
         ItemKind::Sweep(s) => diags.extend(crate::sweep::check_sweep(db, file, &key, s)),
     }
     diags
@@ -80,13 +64,7 @@ pub fn file_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
         .errors
         .iter()
         .map(|e| {
-            let d = Diagnostic::error(
-                Code::SyntaxError,
-                e.message.clone(),
-                path.as_str(),
-                e.span,
-                "here",
-            );
+            let d = Diagnostic::error(Code::SyntaxError, e.message.clone(), path.as_str(), e.span, "here");
             match &e.help {
                 Some(h) => d.with_help(h.clone()),
                 None => d,
@@ -105,46 +83,26 @@ pub fn file_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
             let mut d = HDiag::new(
                 Code::DuplicateDefinition,
                 format!("`{name}` is defined more than once"),
-                Loc {
-                    file,
-                    item: Some(key.clone()),
-                    span,
-                },
+                Loc { file, item: Some(key.clone()), span },
                 "defined again here",
             )
             .with_help("rename one of the definitions");
             if let Some(first) = first {
                 let fspan = first.ast(db).name().map_or(first.ast(db).span, |n| n.span);
-                d = d.with_secondary(
-                    Loc {
-                        file,
-                        item: Some(name.to_string()),
-                        span: fspan,
-                    },
-                    "first defined here",
-                );
+                d = d.with_secondary(Loc { file, item: Some(name.to_string()), span: fspan }, "first defined here");
             }
             hdiags.push(d);
         }
         hdiags.extend(check_item(db, *item).iter().cloned());
     }
     let mut seen = std::collections::HashSet::new();
-    out.extend(
-        hdiags
-            .iter()
-            .filter(|d| seen.insert((*d).clone()))
-            .map(|d| to_diagnostic(db, d)),
-    );
+    out.extend(hdiags.iter().filter(|d| seen.insert((*d).clone())).map(|d| to_diagnostic(db, d)));
     out.sort_by_key(|d| (d.primary.file.to_string(), d.primary.span.start));
     out
 }
 
 fn check_decl(db: &dyn Db, file: SourceFile, key: &str, d: &Decl) -> Vec<HDiag> {
-    let at = |span| Loc {
-        file,
-        item: Some(key.to_string()),
-        span,
-    };
+    let at = |span| Loc { file, item: Some(key.to_string()), span };
     if let Body::Builtin(span) = d.body {
         return check_builtin(db, file, key, d, at(span));
     }
@@ -220,13 +178,7 @@ fn scalar_ty(t: Option<&exp_syntax::ast::TypeExpr>) -> STy {
 }
 
 /// A placeholder value for a parameter while a declaration is checked on its own.
-fn placeholder(
-    cx: &mut Cx<'_>,
-    p: &ParamInfo,
-    file: SourceFile,
-    key: &str,
-    earlier: &[(String, Val)],
-) -> Val {
+fn placeholder(cx: &mut Cx<'_>, p: &ParamInfo, file: SourceFile, key: &str, earlier: &[(String, Val)]) -> Val {
     if let Some(d) = &p.default {
         let v = cx.in_item(file, key, earlier.to_vec(), |cx| cx.eval(d));
         return cx.coerce(v, &p.ty, d.span, &p.name, key);
@@ -235,10 +187,7 @@ fn placeholder(
         Ty::Int => Val::Int(Dim::symbol(&p.name)),
         Ty::Float => Val::Float(1.0),
         Ty::Bool => Val::Bool(false),
-        Ty::Block => Val::Block(BlockV::Named(
-            p.name.clone(),
-            Box::new(BlockV::Opaque(p.name.clone())),
-        )),
+        Ty::Block => Val::Block(BlockV::Named(p.name.clone(), Box::new(BlockV::Opaque(p.name.clone())))),
         Ty::List(inner) if **inner == Ty::Block => Val::List(vec![Val::Block(BlockV::Named(
             format!("{}.0", p.name),
             Box::new(BlockV::Opaque(p.name.clone())),
@@ -250,11 +199,8 @@ fn placeholder(
 /// Checks a block, data, loss, probe or metric declaration with placeholder arguments; a
 /// block with a tensor signature is applied to a symbolic input of that shape.
 fn check_generic(db: &dyn Db, file: SourceFile, key: &str, d: &Decl) -> Vec<HDiag> {
-    let Some((info, _)) = decl_signature(
-        db,
-        crate::items::lookup(db, file, key).expect("checked item exists"),
-    )
-    .clone() else {
+    let Some((info, _)) = decl_signature(db, crate::items::lookup(db, file, key).expect("checked item exists")).clone()
+    else {
         return vec![];
     };
     let mut cx = Cx::new(db, file, key);
@@ -297,16 +243,8 @@ fn check_generic(db: &dyn Db, file: SourceFile, key: &str, d: &Decl) -> Vec<HDia
             let at = cx.loc(d.name.span);
             let out = crate::model::apply(&mut cx, &block, x, at);
             if let Val::Tensor(t) = out {
-                let want: Vec<Dim> = output
-                    .iter()
-                    .filter_map(|e| {
-                        if let Val::Int(d) = cx.eval(e) {
-                            Some(d)
-                        } else {
-                            None
-                        }
-                    })
-                    .collect();
+                let want: Vec<Dim> =
+                    output.iter().filter_map(|e| if let Val::Int(d) = cx.eval(e) { Some(d) } else { None }).collect();
                 if want.len() == output.len() && Shape::new(want.clone()) != t.shape {
                     let span = output[0].span.cover(output[output.len() - 1].span);
                     let want = Shape::new(want);
@@ -353,9 +291,7 @@ fn check_builtin(db: &dyn Db, file: SourceFile, key: &str, d: &Decl, at: Loc) ->
         at,
         "declared as builtin",
     )
-    .with_help(
-        "only the standard library's primitives can be `builtin`; write the body in the language",
-    )]
+    .with_help("only the standard library's primitives can be `builtin`; write the body in the language")]
 }
 
 fn check_layer_builtin(db: &dyn Db, file: SourceFile, key: &str, d: &Decl, at: Loc) -> Vec<HDiag> {
@@ -369,11 +305,7 @@ fn check_layer_builtin(db: &dyn Db, file: SourceFile, key: &str, d: &Decl, at: L
         )
         .with_help(format!(
             "the layers are {}",
-            exp_ops::layer_ops()
-                .iter()
-                .map(|s| s.name)
-                .collect::<Vec<_>>()
-                .join(", ")
+            exp_ops::layer_ops().iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
         ))];
     };
     let params: Vec<_> = d.params.iter().flatten().collect();
@@ -398,25 +330,15 @@ fn check_layer_builtin(db: &dyn Db, file: SourceFile, key: &str, d: &Decl, at: L
     }
     let mut cx = Cx::new(db, file, key);
     for (p, a) in params.iter().zip(spec.args) {
-        let ploc = Loc {
-            file,
-            item: Some(key.to_string()),
-            span: p.span,
-        };
+        let ploc = Loc { file, item: Some(key.to_string()), span: p.span };
         let same_as = matches!((&a.default, p.default.as_ref().map(|e| &e.kind)), (Some(ArgDefault::SameAs(o)), Some(ExprKind::Name(id))) if id.name == *o);
-        let default = if same_as {
-            None
-        } else {
-            p.default.as_ref().map(|e| cx.eval(e))
-        };
+        let default = if same_as { None } else { p.default.as_ref().map(|e| cx.eval(e)) };
         let ok = same_as
             || match (&a.default, &default) {
                 (None, None) => true,
                 (Some(ArgDefault::Int(i)), Some(Val::Int(d))) => d.as_const() == Some(*i),
                 (Some(ArgDefault::Float(x)), Some(Val::Float(y))) => x == y,
-                (Some(ArgDefault::Float(x)), Some(Val::Int(d))) => {
-                    d.as_const().map(|v| v as f64) == Some(*x)
-                }
+                (Some(ArgDefault::Float(x)), Some(Val::Int(d))) => d.as_const().map(|v| v as f64) == Some(*x),
                 (Some(ArgDefault::Bool(x)), Some(Val::Bool(y))) => x == y,
                 _ => false,
             };
@@ -436,10 +358,7 @@ fn check_layer_builtin(db: &dyn Db, file: SourceFile, key: &str, d: &Decl, at: L
             };
             out.push(HDiag::new(
                 Code::BuiltinMismatch,
-                format!(
-                    "parameter `{}` of `{name}` disagrees with the op table",
-                    a.name
-                ),
+                format!("parameter `{}` of `{name}` disagrees with the op table", a.name),
                 ploc,
                 format!("the op table says {} with {want}", a.kind),
             ));
@@ -483,8 +402,17 @@ fn check_optimizer(db: &dyn Db, file: SourceFile, key: &str, o: &OptimizerDecl) 
             OptStmt::Assign(id, e, span) => {
                 let t = cx.expr(e);
                 if !(id.name == "p" || id.name == "g" || state.contains(&id.name)) {
-                    let d = HDiag::new(Code::InvalidAssignment, format!("cannot assign to `{}`", id.name), cx.loc(id.span), "not `p`, `g` or a state slot")
-                        .with_help(if cx.local(&id.name).is_some() { format!("declare it as state (`state {} = 0`) to keep it across steps, or use `let`", id.name) } else { format!("use `let {} = ...` for a local value", id.name) });
+                    let d = HDiag::new(
+                        Code::InvalidAssignment,
+                        format!("cannot assign to `{}`", id.name),
+                        cx.loc(id.span),
+                        "not `p`, `g` or a state slot",
+                    )
+                    .with_help(if cx.local(&id.name).is_some() {
+                        format!("declare it as state (`state {} = 0`) to keep it across steps, or use `let`", id.name)
+                    } else {
+                        format!("use `let {} = ...` for a local value", id.name)
+                    });
                     cx.diags.push(d);
                 } else if !matches!(t, STy::Float | STy::Unknown) {
                     let d = HDiag::new(
@@ -505,9 +433,7 @@ fn check_optimizer(db: &dyn Db, file: SourceFile, key: &str, o: &OptimizerDecl) 
                         cx.loc(e.span),
                         "not an `Optimizer` parameter",
                     )
-                    .with_help(
-                        "declare a parameter `base: Optimizer` and write `base` on its own line",
-                    );
+                    .with_help("declare a parameter `base: Optimizer` and write `base` on its own line");
                     cx.diags.push(d);
                 }
             }

@@ -18,26 +18,17 @@ impl Cx<'_> {
             Ok(v) => v,
             Err(v) => {
                 let (code, help) = match (ty, &v) {
-                    (Ty::Qty(u), Val::Int(_) | Val::Float(_)) => (
-                        Code::UnitMismatch,
-                        Some(format!("give the number a unit: `{v} {}`", u.word())),
-                    ),
-                    (Ty::Qty(u), Val::Qty(_, w)) => (
-                        Code::UnitMismatch,
-                        Some(format!(
-                            "`{param}` is measured in {}, not {}",
-                            u.word(),
-                            w.word()
-                        )),
-                    ),
+                    (Ty::Qty(u), Val::Int(_) | Val::Float(_)) => {
+                        (Code::UnitMismatch, Some(format!("give the number a unit: `{v} {}`", u.word())))
+                    }
+                    (Ty::Qty(u), Val::Qty(_, w)) => {
+                        (Code::UnitMismatch, Some(format!("`{param}` is measured in {}, not {}", u.word(), w.word())))
+                    }
                     _ => (Code::TypeMismatch, None),
                 };
                 let d = HDiag::new(
                     code,
-                    format!(
-                        "`{param}` of `{callee}` expects `{ty}`, found `{}`",
-                        v.type_name()
-                    ),
+                    format!("`{param}` of `{callee}` expects `{ty}`, found `{}`", v.type_name()),
                     self.loc(span),
                     format!("this is `{}`", v.type_name()),
                 )
@@ -62,18 +53,10 @@ impl Cx<'_> {
             (Ty::Bool, v @ Val::Bool(_)) => v,
             (Ty::Str, v @ Val::Str(_)) => v,
             (Ty::Qty(u), Val::Qty(x, w)) if *u == w => Val::Qty(x, w),
-            (Ty::Shape, Val::List(items))
-                if items
-                    .iter()
-                    .all(|i| matches!(i, Val::Int(_) | Val::Unknown)) =>
-            {
+            (Ty::Shape, Val::List(items)) if items.iter().all(|i| matches!(i, Val::Int(_) | Val::Unknown)) => {
                 Val::List(items)
             }
-            (Ty::Shape, Val::Tuple(items))
-                if items
-                    .iter()
-                    .all(|i| matches!(i, Val::Int(_) | Val::Unknown)) =>
-            {
+            (Ty::Shape, Val::Tuple(items)) if items.iter().all(|i| matches!(i, Val::Int(_) | Val::Unknown)) => {
                 Val::List(items)
             }
             (Ty::Block, v @ Val::Block(_)) => v,

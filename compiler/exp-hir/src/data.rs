@@ -54,34 +54,34 @@ fn source(cx: &mut Cx<'_>, a: Applied) -> Val {
     let key = a.def.key.as_str();
     let (sample, ids, classes, target) = match key {
         "modular" => (Shape::new([Dim::constant(2)]), true, int_arg(&a, "p"), None),
-        "two_spirals" => (
-            Shape::new([Dim::constant(2)]),
-            false,
-            Some(Dim::constant(2)),
-            None,
-        ),
+        "two_spirals" => (Shape::new([Dim::constant(2)]), false, Some(Dim::constant(2)), None),
         _ => {
-            let sample = match (a.arg("shape"), int_arg(&a, "dim").or_else(|| int_arg(&a, "features"))) {
-                (Some(Val::List(items)), _) => {
-                    let dims: Option<Vec<Dim>> = items.iter().map(|i| if let Val::Int(d) = i { Some(d.clone()) } else { None }).collect();
-                    match dims {
-                        Some(d) => Shape::new(d),
-                        None => return Val::Unknown,
+            let sample =
+                match (a.arg("shape"), int_arg(&a, "dim").or_else(|| int_arg(&a, "features"))) {
+                    (Some(Val::List(items)), _) => {
+                        let dims: Option<Vec<Dim>> =
+                            items.iter().map(|i| if let Val::Int(d) = i { Some(d.clone()) } else { None }).collect();
+                        match dims {
+                            Some(d) => Shape::new(d),
+                            None => return Val::Unknown,
+                        }
                     }
-                }
-                (_, Some(d)) => Shape::new([d]),
-                _ => {
-                    return cx.error(
-                        HDiag::new(Code::InvalidDataSource, format!("cannot tell the example shape of `{key}`"), a.at.clone(), "no `shape` or `dim` argument")
-                            .with_help("data sources declare `shape: [..]` or `dim: N` so the model can be checked before loading"),
-                    )
-                }
-            };
+                    (_, Some(d)) => Shape::new([d]),
+                    _ => return cx.error(
+                        HDiag::new(
+                            Code::InvalidDataSource,
+                            format!("cannot tell the example shape of `{key}`"),
+                            a.at.clone(),
+                            "no `shape` or `dim` argument",
+                        )
+                        .with_help(
+                            "data sources declare `shape: [..]` or `dim: N` so the model can be checked before loading",
+                        ),
+                    ),
+                };
             let classes = int_arg(&a, "classes");
             let target = if classes.is_none() {
-                Some(Shape::new([
-                    int_arg(&a, "outputs").unwrap_or_else(|| Dim::constant(1))
-                ]))
+                Some(Shape::new([int_arg(&a, "outputs").unwrap_or_else(|| Dim::constant(1))]))
             } else {
                 None
             };
@@ -134,20 +134,13 @@ pub fn transform(cx: &mut Cx<'_>, d: Arc<DataV>, t: Val, span: Span) -> Val {
         v => cx.error(
             HDiag::new(
                 Code::TypeMismatch,
-                format!(
-                    "expected a data transform after `>>`, found `{}`",
-                    v.type_name()
-                ),
+                format!("expected a data transform after `>>`, found `{}`", v.type_name()),
                 cx.loc(span),
                 "not a transform",
             )
             .with_help(format!(
                 "the transforms are {}",
-                TRANSFORMS
-                    .iter()
-                    .map(|t| format!("`{t}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                TRANSFORMS.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
             )),
         ),
     }

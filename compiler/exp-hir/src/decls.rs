@@ -37,16 +37,9 @@ pub struct DeclInfo {
 
 /// The signature and body of a declaration, with problems in its parameter types.
 #[salsa::tracked(returns(ref))]
-pub fn decl_signature<'db>(
-    db: &'db dyn Db,
-    item: ItemDef<'db>,
-) -> Option<(Arc<DeclInfo>, Vec<HDiag>)> {
+pub fn decl_signature<'db>(db: &'db dyn Db, item: ItemDef<'db>) -> Option<(Arc<DeclInfo>, Vec<HDiag>)> {
     let ast = item.ast(db);
-    let at = |span| Loc {
-        file: item.file(db),
-        item: Some(item.key(db).clone()),
-        span,
-    };
+    let at = |span| Loc { file: item.file(db), item: Some(item.key(db).clone()), span };
     let mut diags = Vec::new();
     let mut convert = |params: &[exp_syntax::ast::Param]| -> Vec<ParamInfo> {
         let mut seen: Vec<&str> = Vec::new();
@@ -73,19 +66,12 @@ pub fn decl_signature<'db>(
                                 at(id.span),
                                 "not a type",
                             )
-                            .with_help_opt(crate::diag::did_you_mean(
-                                &id.name,
-                                TYPE_NAMES.iter().copied(),
-                            )),
+                            .with_help_opt(crate::diag::did_you_mean(&id.name, TYPE_NAMES.iter().copied())),
                         );
                         Ty::Any
                     }
                 };
-                ParamInfo {
-                    name: p.name.name.clone(),
-                    ty,
-                    default: p.default.clone(),
-                }
+                ParamInfo { name: p.name.name.clone(), ty, default: p.default.clone() }
             })
             .collect()
     };
@@ -96,12 +82,9 @@ pub fn decl_signature<'db>(
             signature: d.signature.clone(),
             loc: at(d.name.span),
         },
-        ItemKind::Optimizer(o) => DeclInfo {
-            params: Some(convert(&o.params)),
-            body: None,
-            signature: None,
-            loc: at(o.name.span),
-        },
+        ItemKind::Optimizer(o) => {
+            DeclInfo { params: Some(convert(&o.params)), body: None, signature: None, loc: at(o.name.span) }
+        }
         _ => return None,
     };
     Some((Arc::new(info), diags))
@@ -110,7 +93,5 @@ pub fn decl_signature<'db>(
 /// The [`DeclInfo`] of a resolved name.
 pub fn decl_info(db: &dyn Db, def: &DefRef) -> Option<Arc<DeclInfo>> {
     let item = lookup(db, def.file, &def.key)?;
-    decl_signature(db, item)
-        .as_ref()
-        .map(|(info, _)| info.clone())
+    decl_signature(db, item).as_ref().map(|(info, _)| info.clone())
 }

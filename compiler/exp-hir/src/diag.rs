@@ -75,24 +75,14 @@ impl HDiag {
 
 /// The file path and absolute span of a location.
 pub fn absolute(db: &dyn Db, loc: &Loc) -> (String, Span) {
-    let offset = loc
-        .item
-        .as_deref()
-        .and_then(|key| items::lookup(db, loc.file, key))
-        .map_or(0, |it| it.offset(db));
+    let offset = loc.item.as_deref().and_then(|key| items::lookup(db, loc.file, key)).map_or(0, |it| it.offset(db));
     (loc.file.path(db).clone(), loc.span.shift(offset as usize))
 }
 
 /// Converts to the reportable form with absolute spans.
 pub fn to_diagnostic(db: &dyn Db, d: &HDiag) -> Diagnostic {
     let (file, span) = absolute(db, &d.primary);
-    let mut out = Diagnostic::error(
-        d.code,
-        d.message.clone(),
-        file.as_str(),
-        span,
-        d.label.clone(),
-    );
+    let mut out = Diagnostic::error(d.code, d.message.clone(), file.as_str(), span, d.label.clone());
     out.severity = d.severity;
     for (loc, label) in &d.secondary {
         let (file, span) = absolute(db, loc);
@@ -119,9 +109,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
+            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(d[i - 2][j - 2] + 1);
             }
@@ -144,10 +132,7 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// "did you mean `x`?" for the closest candidate.
-pub fn did_you_mean<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     closest(name, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 

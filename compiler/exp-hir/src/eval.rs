@@ -54,10 +54,7 @@ impl<'a> Cx<'a> {
             db,
             diags: Vec::new(),
             graph: Graph::default(),
-            frames: vec![Frame {
-                file,
-                item: item.to_string(),
-            }],
+            frames: vec![Frame { file, item: item.to_string() }],
             env: Vec::new(),
             instantiating: Vec::new(),
         }
@@ -70,11 +67,7 @@ impl<'a> Cx<'a> {
     /// A location in the current item.
     pub fn loc(&self, span: Span) -> Loc {
         let f = self.frame();
-        Loc {
-            file: f.file,
-            item: Some(f.item.clone()),
-            span,
-        }
+        Loc { file: f.file, item: Some(f.item.clone()), span }
     }
 
     /// Records a diagnostic and returns [`Val::Unknown`].
@@ -89,11 +82,7 @@ impl<'a> Cx<'a> {
     }
 
     fn local(&self, name: &str) -> Option<Val> {
-        self.env
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
+        self.env.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone())
     }
 
     /// Runs `f` in the context of another item with a fresh environment.
@@ -104,10 +93,7 @@ impl<'a> Cx<'a> {
         env: Vec<(String, Val)>,
         f: impl FnOnce(&mut Self) -> T,
     ) -> T {
-        self.frames.push(Frame {
-            file,
-            item: item.to_string(),
-        });
+        self.frames.push(Frame { file, item: item.to_string() });
         let saved = std::mem::replace(&mut self.env, env);
         let out = f(self);
         self.env = saved;
@@ -149,23 +135,11 @@ impl<'a> Cx<'a> {
                     (UnOp::Neg, Val::Float(x)) => Val::Float(-x),
                     (UnOp::Not, Val::Bool(b)) => Val::Bool(!b),
                     (_, Val::Unknown) => Val::Unknown,
-                    (_, v) => self.type_error(
-                        expr.span,
-                        if *op == UnOp::Not {
-                            "`Bool`"
-                        } else {
-                            "a number"
-                        },
-                        &v,
-                    ),
+                    (_, v) => self.type_error(expr.span, if *op == UnOp::Not { "`Bool`" } else { "a number" }, &v),
                 }
             }
             ExprKind::Binary { op, lhs, rhs } => self.binary(e.span, *op, lhs, rhs),
-            ExprKind::If {
-                cond,
-                then,
-                otherwise,
-            } => match self.eval(cond) {
+            ExprKind::If { cond, then, otherwise } => match self.eval(cond) {
                 Val::Bool(true) => self.eval(then),
                 Val::Bool(false) => self.eval(otherwise),
                 Val::Unknown => Val::Unknown,
@@ -198,9 +172,7 @@ impl<'a> Cx<'a> {
                 let b = self.eval(body);
                 let b = self.to_block(b, body.span);
                 match (n, b) {
-                    (Val::Int(d), Some(b)) => {
-                        Val::Block(BlockV::Repeat(d, Box::new(b), self.loc(e.span)))
-                    }
+                    (Val::Int(d), Some(b)) => Val::Block(BlockV::Repeat(d, Box::new(b), self.loc(e.span))),
                     (Val::Unknown, _) | (_, None) => Val::Unknown,
                     (v, _) => self.type_error(count.span, "`Int`", &v),
                 }
@@ -210,9 +182,7 @@ impl<'a> Cx<'a> {
                 for l in lets {
                     let v = self.eval(&l.value);
                     let v = match v {
-                        Val::Block(b) => {
-                            Val::Block(BlockV::Named(l.name.name.clone(), Box::new(b)))
-                        }
+                        Val::Block(b) => Val::Block(BlockV::Named(l.name.name.clone(), Box::new(b))),
                         other => other,
                     };
                     self.bind(&l.name.name, v);
@@ -242,9 +212,7 @@ impl<'a> Cx<'a> {
             _ => return self.type_error(value.span, "a number literal", &Val::Unknown),
         };
         match unit {
-            Unit::Bytes(scale) => {
-                Val::Qty(x * f64::from(1u32 << (10 * scale.min(3))), UnitKind::Bytes)
-            }
+            Unit::Bytes(scale) => Val::Qty(x * f64::from(1u32 << (10 * scale.min(3))), UnitKind::Bytes),
             u => Val::Qty(x, UnitKind::of(u)),
         }
     }
@@ -348,9 +316,7 @@ impl<'a> Cx<'a> {
                 d.name = Some(name.to_string());
                 Val::Data(Arc::new(d))
             }
-            Val::Block(b) if def.kind == DefKind::Block => {
-                Val::Block(BlockV::Named(name.to_string(), Box::new(b)))
-            }
+            Val::Block(b) if def.kind == DefKind::Block => Val::Block(BlockV::Named(name.to_string(), Box::new(b))),
             v => v,
         }
     }
@@ -432,11 +398,7 @@ impl<'a> Cx<'a> {
         if vals.len() != c.params.len() {
             return self.error(HDiag::new(
                 Code::WrongArity,
-                format!(
-                    "this function takes {} argument(s), found {}",
-                    c.params.len(),
-                    vals.len()
-                ),
+                format!("this function takes {} argument(s), found {}", c.params.len(), vals.len()),
                 self.loc(span),
                 "called here",
             ));
@@ -448,14 +410,7 @@ impl<'a> Cx<'a> {
     }
 
     /// Calls a declaration with written arguments.
-    fn call_decl(
-        &mut self,
-        def: DefRef,
-        info: &DeclInfo,
-        name: &str,
-        span: Span,
-        args: &[Arg],
-    ) -> Val {
+    fn call_decl(&mut self, def: DefRef, info: &DeclInfo, name: &str, span: Span, args: &[Arg]) -> Val {
         if def.kind == DefKind::Fn && args.len() == 1 && args[0].name.is_none() {
             if let v @ Val::Tensor(_) = self.eval(&args[0].value) {
                 let f = self.apply_decl(def, info, name, span, &[]);
@@ -468,14 +423,7 @@ impl<'a> Cx<'a> {
     }
 
     /// Binds arguments to a declaration's parameters, checks them, and builds its value.
-    pub(crate) fn apply_decl(
-        &mut self,
-        def: DefRef,
-        info: &DeclInfo,
-        name: &str,
-        span: Span,
-        args: &[Arg],
-    ) -> Val {
+    pub(crate) fn apply_decl(&mut self, def: DefRef, info: &DeclInfo, name: &str, span: Span, args: &[Arg]) -> Val {
         let params = info.params.clone().unwrap_or_default();
         let is_fn = def.kind == DefKind::Fn;
         let mut slots: Vec<Option<(Val, ArgOrigin)>> = vec![None; params.len()];
@@ -488,17 +436,12 @@ impl<'a> Cx<'a> {
                     Some(i) => i,
                     None => {
                         self.eval(&a.value);
-                        let help = did_you_mean(&n.name, params.iter().map(|p| p.name.as_str()))
-                            .or_else(|| {
-                                Some(format!(
-                                    "the parameters of `{name}` are: {}",
-                                    params
-                                        .iter()
-                                        .map(|p| format!("`{}`", p.name))
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                ))
-                            });
+                        let help = did_you_mean(&n.name, params.iter().map(|p| p.name.as_str())).or_else(|| {
+                            Some(format!(
+                                "the parameters of `{name}` are: {}",
+                                params.iter().map(|p| format!("`{}`", p.name)).collect::<Vec<_>>().join(", ")
+                            ))
+                        });
                         self.error(
                             HDiag::new(
                                 Code::UnknownArgument,
@@ -522,10 +465,7 @@ impl<'a> Cx<'a> {
                 self.error(
                     HDiag::new(
                         Code::WrongArity,
-                        format!(
-                            "`{name}` takes {} argument(s), found more",
-                            params.len() - first
-                        ),
+                        format!("`{name}` takes {} argument(s), found more", params.len() - first),
                         self.loc(a.span),
                         "extra argument",
                     )
@@ -577,13 +517,7 @@ impl<'a> Cx<'a> {
             bound.push((p.name.clone(), v));
             origins.push(origin);
         }
-        let applied = Applied {
-            def,
-            name: name.to_string(),
-            args: bound,
-            origins,
-            at: self.loc(span),
-        };
+        let applied = Applied { def, name: name.to_string(), args: bound, origins, at: self.loc(span) };
         self.finish(applied, info)
     }
 
@@ -630,11 +564,7 @@ impl<'a> Cx<'a> {
                     )
                 }
             }
-            Val::Tuple(items) => match field
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| items.get(i).cloned())
-            {
+            Val::Tuple(items) => match field.parse::<usize>().ok().and_then(|i| items.get(i).cloned()) {
                 Some(v) => v,
                 None => self.error(HDiag::new(
                     Code::UnknownField,
@@ -670,19 +600,17 @@ impl<'a> Cx<'a> {
     fn index(&mut self, base: Val, index: Val, span: Span) -> Val {
         match (base, index) {
             (Val::Unknown, _) | (_, Val::Unknown) => Val::Unknown,
-            (Val::List(items), Val::Int(i)) => match i
-                .as_const()
-                .and_then(|i| usize::try_from(i).ok())
-                .and_then(|i| items.get(i).cloned())
-            {
-                Some(v) => v,
-                None => self.error(HDiag::new(
-                    Code::InvalidValue,
-                    format!("index `{i}` is out of range for a list of {}", items.len()),
-                    self.loc(span),
-                    "out of range",
-                )),
-            },
+            (Val::List(items), Val::Int(i)) => {
+                match i.as_const().and_then(|i| usize::try_from(i).ok()).and_then(|i| items.get(i).cloned()) {
+                    Some(v) => v,
+                    None => self.error(HDiag::new(
+                        Code::InvalidValue,
+                        format!("index `{i}` is out of range for a list of {}", items.len()),
+                        self.loc(span),
+                        "out of range",
+                    )),
+                }
+            }
             (Val::List(_), v) => self.type_error(span, "`Int`", &v),
             (v, _) => self.type_error(span, "a list", &v),
         }
@@ -712,8 +640,7 @@ impl<'a> Cx<'a> {
             }
             a => {
                 let b = self.eval(rhs);
-                let (Some(x), Some(y)) = (self.to_block(a, span), self.to_block(b, rhs.span))
-                else {
+                let (Some(x), Some(y)) = (self.to_block(a, span), self.to_block(b, rhs.span)) else {
                     return Val::Unknown;
                 };
                 let mut items = Vec::new();

@@ -142,17 +142,12 @@ pub struct Elaborated {
 impl Elaborated {
     /// The value of a root field.
     pub fn field(&self, name: &str) -> Option<&Val> {
-        self.fields
-            .iter()
-            .find(|(n, _, _)| n == name)
-            .map(|(_, v, _)| v)
+        self.fields.iter().find(|(n, _, _)| n == name).map(|(_, v, _)| v)
     }
 
     /// Whether elaboration found errors.
     pub fn has_errors(&self) -> bool {
-        self.diags
-            .iter()
-            .any(|d| d.severity == exp_diagnostics::Severity::Error)
+        self.diags.iter().any(|d| d.severity == exp_diagnostics::Severity::Error)
     }
 }
 
@@ -170,11 +165,7 @@ fn collect(
     diags: &mut Vec<HDiag>,
     chain: &mut Vec<(SourceFile, String)>,
 ) -> Collected {
-    let mut out = Collected {
-        fields: Vec::new(),
-        probe_blocks: Vec::new(),
-        stops: Vec::new(),
-    };
+    let mut out = Collected { fields: Vec::new(), probe_blocks: Vec::new(), stops: Vec::new() };
     let Some(item) = lookup(db, file, key) else {
         return out;
     };
@@ -182,17 +173,9 @@ fn collect(
     let ItemKind::Experiment(e) = &ast.kind else {
         return out;
     };
-    let at = |span| Loc {
-        file,
-        item: Some(key.to_string()),
-        span,
-    };
+    let at = |span| Loc { file, item: Some(key.to_string()), span };
     chain.push((file, key.to_string()));
-    let own = if chain.len() == 1 {
-        Provenance::Declaration
-    } else {
-        Provenance::Extends(e.name.name.clone())
-    };
+    let own = if chain.len() == 1 { Provenance::Declaration } else { Provenance::Extends(e.name.name.clone()) };
     if let Some(base) = &e.extends {
         match resolve(db, file, &base.name) {
             Some(def) if def.kind == DefKind::Experiment => {
@@ -213,11 +196,7 @@ fn collect(
             }
             Some(def) => diags.push(HDiag::new(
                 Code::TypeMismatch,
-                format!(
-                    "`{}` is a {}, not an experiment",
-                    base.name,
-                    def.kind.keyword()
-                ),
+                format!("`{}` is a {}, not an experiment", base.name, def.kind.keyword()),
                 at(base.span),
                 "cannot extend this",
             )),
@@ -253,29 +232,13 @@ fn collect(
                     continue;
                 }
                 seen.push((p.clone(), *span));
-                out.fields.push(FieldDef {
-                    path: p,
-                    expr: value.clone(),
-                    at: at(*span),
-                    provenance: own.clone(),
-                });
+                out.fields.push(FieldDef { path: p, expr: value.clone(), at: at(*span), provenance: own.clone() });
             }
-            ExpStmt::Probes {
-                every,
-                probes,
-                span,
-            } => {
-                let entries = probes
-                    .iter()
-                    .map(|(n, e)| (n.name.clone(), e.clone(), n.span))
-                    .collect();
+            ExpStmt::Probes { every, probes, span } => {
+                let entries = probes.iter().map(|(n, e)| (n.name.clone(), e.clone(), n.span)).collect();
                 out.probe_blocks.push((at(*span), every.clone(), entries));
             }
-            ExpStmt::Stop {
-                cond,
-                for_count,
-                span,
-            } => out.stops.push((at(*span), cond.clone(), for_count.clone())),
+            ExpStmt::Stop { cond, for_count, span } => out.stops.push((at(*span), cond.clone(), for_count.clone())),
         }
     }
     chain.pop();
@@ -296,21 +259,12 @@ pub fn elaborate(db: &dyn Db, file: SourceFile, key: &str, cli: &[FieldDef]) -> 
         let root = &f.path[0];
         let Some(ty) = field_ty(root) else {
             let names: Vec<&str> = FIELDS.iter().map(|(n, _, _)| *n).collect();
-            let code = if f.provenance == Provenance::CommandLine {
-                Code::InvalidOverride
-            } else {
-                Code::UnknownField
-            };
+            let code = if f.provenance == Provenance::CommandLine { Code::InvalidOverride } else { Code::UnknownField };
             let help = did_you_mean(root, names.iter().copied())
                 .unwrap_or_else(|| format!("the fields are {}", names.join(", ")));
             cx.error(
-                HDiag::new(
-                    code,
-                    format!("experiments have no field `{root}`"),
-                    path_loc(f),
-                    "unknown field",
-                )
-                .with_help(help),
+                HDiag::new(code, format!("experiments have no field `{root}`"), path_loc(f), "unknown field")
+                    .with_help(help),
             );
             continue;
         };
@@ -319,11 +273,7 @@ pub fn elaborate(db: &dyn Db, file: SourceFile, key: &str, cli: &[FieldDef]) -> 
             let v = cx.eval(&f.expr);
             cx.coerce(v, &ty, f.expr.span, root, "experiment")
         });
-        let loc = Loc {
-            file: f.at.file,
-            item: f.at.item.clone(),
-            span: f.expr.span,
-        };
+        let loc = Loc { file: f.at.file, item: f.at.item.clone(), span: f.expr.span };
         fields.retain(|(n, _, _)| n != root);
         origins.retain(|(n, _)| n != root);
         fields.push((root.clone(), v, loc));
@@ -337,18 +287,12 @@ pub fn elaborate(db: &dyn Db, file: SourceFile, key: &str, cli: &[FieldDef]) -> 
                 fields[i].1 = apply_override(&mut cx, v, &f.path[1..], f);
             }
             None => {
-                let code = if f.provenance == Provenance::CommandLine {
-                    Code::InvalidOverride
-                } else {
-                    Code::UnknownField
-                };
+                let code =
+                    if f.provenance == Provenance::CommandLine { Code::InvalidOverride } else { Code::UnknownField };
                 cx.error(
                     HDiag::new(
                         code,
-                        format!(
-                            "cannot set `{}`: the experiment has no `{root}` to refine",
-                            f.path.join(".")
-                        ),
+                        format!("cannot set `{}`: the experiment has no `{root}` to refine", f.path.join(".")),
                         path_loc(f),
                         "nothing to refine",
                     )
@@ -360,9 +304,7 @@ pub fn elaborate(db: &dyn Db, file: SourceFile, key: &str, cli: &[FieldDef]) -> 
     let at_item = Loc {
         file,
         item: Some(key.to_string()),
-        span: lookup(db, file, key)
-            .map(|i| i.ast(db).name().map_or(i.ast(db).span, |n| n.span))
-            .unwrap_or_default(),
+        span: lookup(db, file, key).map(|i| i.ast(db).name().map_or(i.ast(db).span, |n| n.span)).unwrap_or_default(),
     };
     for (name, ty, required) in FIELDS {
         if *required && !fields.iter().any(|(n, _, _)| n == name) {

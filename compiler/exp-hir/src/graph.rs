@@ -94,11 +94,7 @@ impl Default for Graph {
 impl Graph {
     /// Adds a node and returns the tensor it produces.
     pub fn push(&mut self, node: Node) -> TVal {
-        let t = TVal {
-            node: self.nodes.len(),
-            shape: node.shape.clone(),
-            ids: node.ids,
-        };
+        let t = TVal { node: self.nodes.len(), shape: node.shape.clone(), ids: node.ids };
         self.nodes.push(node);
         t
     }
@@ -123,17 +119,9 @@ impl Graph {
     /// Registers a parameter; a name seen before is shared if its shape agrees.
     /// Returns the full name, or `Err` with the earlier shape on a conflict.
     pub fn param(&mut self, rec: ParamRec, buffer: bool) -> Result<String, Shape> {
-        let list = if buffer {
-            &mut self.buffers
-        } else {
-            &mut self.params
-        };
+        let list = if buffer { &mut self.buffers } else { &mut self.params };
         if let Some(old) = list.iter().find(|p| p.name == rec.name) {
-            return if old.shape == rec.shape {
-                Ok(rec.name)
-            } else {
-                Err(old.shape.clone())
-            };
+            return if old.shape == rec.shape { Ok(rec.name) } else { Err(old.shape.clone()) };
         }
         let name = rec.name.clone();
         list.push(rec);

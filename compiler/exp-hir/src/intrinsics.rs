@@ -81,40 +81,21 @@ fn tensors(cx: &mut Cx<'_>, v: &Val, span: Span) -> Option<Vec<TVal>> {
 
 fn sum(cx: &mut Cx<'_>, span: Span, list: &Val, lspan: Span) -> Val {
     if let Val::List(items) = list {
-        if items
-            .iter()
-            .all(|i| matches!(i, Val::Int(_) | Val::Float(_)))
-        {
-            return items
-                .iter()
-                .cloned()
-                .fold(Val::Int(Dim::constant(0)), |acc, x| {
-                    crate::arith::binary(cx, span, exp_syntax::ast::BinOp::Add, acc, x, span, span)
-                });
+        if items.iter().all(|i| matches!(i, Val::Int(_) | Val::Float(_))) {
+            return items.iter().cloned().fold(Val::Int(Dim::constant(0)), |acc, x| {
+                crate::arith::binary(cx, span, exp_syntax::ast::BinOp::Add, acc, x, span, span)
+            });
         }
     }
     let Some(ts) = tensors(cx, list, lspan) else {
         return Val::Unknown;
     };
     let Some(first) = ts.first() else {
-        return cx.error(HDiag::new(
-            Code::InvalidValue,
-            "`sum` of an empty list",
-            cx.loc(span),
-            "nothing to add",
-        ));
+        return cx.error(HDiag::new(Code::InvalidValue, "`sum` of an empty list", cx.loc(span), "nothing to add"));
     };
     let mut acc = Val::Tensor(first.clone());
     for t in &ts[1..] {
-        acc = crate::arith::binary(
-            cx,
-            span,
-            exp_syntax::ast::BinOp::Add,
-            acc,
-            Val::Tensor(t.clone()),
-            span,
-            span,
-        );
+        acc = crate::arith::binary(cx, span, exp_syntax::ast::BinOp::Add, acc, Val::Tensor(t.clone()), span, span);
     }
     acc
 }
@@ -151,11 +132,6 @@ fn concat(cx: &mut Cx<'_>, span: Span, vals: &[Val]) -> Val {
             };
             Val::Tensor(cx.graph.push(node))
         }
-        Err(e) => cx.error(HDiag::new(
-            Code::ShapeMismatch,
-            e.to_string(),
-            cx.loc(span),
-            "cannot concatenate",
-        )),
+        Err(e) => cx.error(HDiag::new(Code::ShapeMismatch, e.to_string(), cx.loc(span), "cannot concatenate")),
     }
 }

@@ -145,8 +145,5 @@ pub fn item_names(db: &dyn Db, file: SourceFile) -> BTreeMap<String, DefKind> {
 
 /// The item with this key in this file.
 pub fn lookup<'db>(db: &'db dyn Db, file: SourceFile, key: &str) -> Option<ItemDef<'db>> {
-    file_items(db, file)
-        .iter()
-        .copied()
-        .find(|it| it.key(db) == key)
+    file_items(db, file).iter().copied().find(|it| it.key(db) == key)
 }

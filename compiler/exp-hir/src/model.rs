@@ -47,46 +47,48 @@ pub fn apply(cx: &mut Cx<'_>, b: &BlockV, x: TVal, at: Loc) -> Val {
             }
             cur
         }
-        BlockV::Repeat(n, body, rat) => match n.as_const() {
-            Some(n) if n < 0 => cx.error(HDiag::new(
-                Code::InvalidValue,
-                format!("cannot repeat a block {n} times"),
-                rat.clone(),
-                "negative count",
-            )),
-            Some(n) if n > 10_000 => cx.error(HDiag::new(
-                Code::InvalidValue,
-                format!("cannot repeat a block {n} times"),
-                rat.clone(),
-                "more than 10000 copies",
-            )),
-            Some(n) => {
-                let mut cur = Val::Tensor(x);
-                for i in 0..n {
-                    let Val::Tensor(t) = cur else {
-                        return Val::Unknown;
-                    };
-                    cx.graph.enter(&i.to_string());
-                    cur = apply(cx, body, t, rat.clone());
-                    cx.graph.leave();
+        BlockV::Repeat(n, body, rat) => {
+            match n.as_const() {
+                Some(n) if n < 0 => cx.error(HDiag::new(
+                    Code::InvalidValue,
+                    format!("cannot repeat a block {n} times"),
+                    rat.clone(),
+                    "negative count",
+                )),
+                Some(n) if n > 10_000 => cx.error(HDiag::new(
+                    Code::InvalidValue,
+                    format!("cannot repeat a block {n} times"),
+                    rat.clone(),
+                    "more than 10000 copies",
+                )),
+                Some(n) => {
+                    let mut cur = Val::Tensor(x);
+                    for i in 0..n {
+                        let Val::Tensor(t) = cur else {
+                            return Val::Unknown;
+                        };
+                        cx.graph.enter(&i.to_string());
+                        cur = apply(cx, body, t, rat.clone());
+                        cx.graph.leave();
+                    }
+                    cur
                 }
-                cur
-            }
-            None => {
-                cx.graph.enter("0");
-                let out = apply(cx, body, x.clone(), rat.clone());
-                cx.graph.leave();
-                if let Val::Tensor(t) = &out {
-                    if t.shape != x.shape {
-                        return cx.error(
+                None => {
+                    cx.graph.enter("0");
+                    let out = apply(cx, body, x.clone(), rat.clone());
+                    cx.graph.leave();
+                    if let Val::Tensor(t) = &out {
+                        if t.shape != x.shape {
+                            return cx.error(
                             HDiag::new(Code::ShapeMismatch, format!("a repeated block must keep its input shape: `{}` became `{}`", x.shape, t.shape), rat.clone(), "repeated a symbolic number of times")
                                 .with_help("only shape-preserving blocks can be repeated a number of times that is not known yet"),
                         );
+                        }
                     }
+                    out
                 }
-                out
             }
-        },
+        }
         BlockV::Lambda(c) => cx.call_closure(c, vec![Val::Tensor(x)], c.at.span),
         BlockV::Named(name, inner) => {
             cx.graph.enter(name);
@@ -106,13 +108,7 @@ fn arg_value(v: &Val) -> Option<ArgValue> {
         Val::List(items) | Val::Tuple(items) => ArgValue::Ints(
             items
                 .iter()
-                .map(|i| {
-                    if let Val::Int(d) = i {
-                        Some(d.clone())
-                    } else {
-                        None
-                    }
-                })
+                .map(|i| if let Val::Int(d) = i { Some(d.clone()) } else { None })
                 .collect::<Option<Vec<_>>>()?,
         ),
         _ => return None,
@@ -145,12 +141,8 @@ fn apply_decl(cx: &mut Cx<'_>, a: &Applied, x: TVal) -> Val {
                 items
                     .iter()
                     .map(|i| match i {
-                        Val::Block(BlockV::Named(n, b)) => {
-                            Val::Block(BlockV::Named(format!("{name}.{n}"), b.clone()))
-                        }
-                        Val::Block(b) => {
-                            Val::Block(BlockV::Named(name.clone(), Box::new(b.clone())))
-                        }
+                        Val::Block(BlockV::Named(n, b)) => Val::Block(BlockV::Named(format!("{name}.{n}"), b.clone())),
+                        Val::Block(b) => Val::Block(BlockV::Named(name.clone(), Box::new(b.clone()))),
                         other => other.clone(),
                     })
                     .collect(),
@@ -191,18 +183,11 @@ fn bind_signature(cx: &mut Cx<'_>, a: &Applied, dims: &[Expr], actual: &Shape) -
         cx.error(
             HDiag::new(
                 Code::ShapeMismatch,
-                format!(
-                    "`{}` expects a rank-{} input, found `{actual}`",
-                    a.name,
-                    dims.len()
-                ),
+                format!("`{}` expects a rank-{} input, found `{actual}`", a.name, dims.len()),
                 a.at.clone(),
                 format!("input is `{actual}`"),
             )
-            .with_secondary(
-                cx.loc(dims[0].span.cover(dims[dims.len() - 1].span)),
-                "declared input shape",
-            ),
+            .with_secondary(cx.loc(dims[0].span.cover(dims[dims.len() - 1].span)), "declared input shape"),
         );
         return false;
     }
@@ -218,10 +203,7 @@ fn bind_signature(cx: &mut Cx<'_>, a: &Applied, dims: &[Expr], actual: &Shape) -
                 cx.error(
                     HDiag::new(
                         Code::ShapeMismatch,
-                        format!(
-                            "`{}` expects input dimension `{want}`, found `{d}` (input `{actual}`)",
-                            a.name
-                        ),
+                        format!("`{}` expects input dimension `{want}`, found `{d}` (input `{actual}`)", a.name),
                         a.at.clone(),
                         format!("input is `{actual}`"),
                     )
@@ -244,18 +226,12 @@ fn check_output(cx: &mut Cx<'_>, a: &Applied, dims: &[Expr], actual: &Shape) {
         }
     }
     let want = Shape::new(want);
-    if want != *actual {
-        let span = dims
-            .first()
-            .map(|f| f.span.cover(dims[dims.len() - 1].span))
-            .unwrap_or_default();
+    if want != *actual && !reported_by_block(cx, a, dims) {
+        let span = dims.first().map(|f| f.span.cover(dims[dims.len() - 1].span)).unwrap_or_default();
         cx.error(
             HDiag::new(
                 Code::ShapeMismatch,
-                format!(
-                    "the body of `{}` produces `{actual}`, but its signature declares `{want}`",
-                    a.name
-                ),
+                format!("the body of `{}` produces `{actual}`, but its signature declares `{want}`", a.name),
                 cx.loc(span),
                 format!("declared `{want}`"),
             )
@@ -275,10 +251,7 @@ fn apply_layer(cx: &mut Cx<'_>, a: &Applied, x: TVal) -> Val {
             None => {
                 return cx.error(HDiag::new(
                     Code::TypeMismatch,
-                    format!(
-                        "argument `{name}` of `{}` must be a number, a bool or a list of ints",
-                        a.name
-                    ),
+                    format!("argument `{name}` of `{}` must be a number, a bool or a list of ints", a.name),
                     a.at.clone(),
                     "here",
                 ))
@@ -289,13 +262,8 @@ fn apply_layer(cx: &mut Cx<'_>, a: &Applied, x: TVal) -> Val {
         Ok(info) => info,
         Err(e) => {
             return cx.error(
-                HDiag::new(
-                    Code::ShapeMismatch,
-                    e.to_string(),
-                    a.at.clone(),
-                    format!("input is `{}`", x.shape),
-                )
-                .with_help(format!("the input to `{}` has shape `{}`", a.name, x.shape)),
+                HDiag::new(Code::ShapeMismatch, e.to_string(), a.at.clone(), format!("input is `{}`", x.shape))
+                    .with_help(format!("the input to `{}` has shape `{}`", a.name, x.shape)),
             );
         }
     };
@@ -330,10 +298,7 @@ fn apply_layer(cx: &mut Cx<'_>, a: &Applied, x: TVal) -> Val {
     cx.graph.saved = cx.graph.saved.clone() + info.activations.clone();
     let ids = false;
     let node = Node {
-        op: NodeOp::Layer {
-            name: a.name_of_op(),
-            args,
-        },
+        op: NodeOp::Layer { name: a.name_of_op(), args },
         inputs: vec![x.node],
         params,
         shape: info.output,
@@ -348,4 +313,12 @@ impl Applied {
     pub fn name_of_op(&self) -> String {
         self.def.key.clone()
     }
+}
+
+/// Whether the block's own check already reports its signature's output, so an instance of
+/// the same mistake is not reported again at every use.
+fn reported_by_block(cx: &Cx<'_>, a: &Applied, dims: &[Expr]) -> bool {
+    let Some(item) = crate::items::lookup(cx.db, a.def.file, &a.def.key) else { return false };
+    let span = dims.first().map(|f| f.span.cover(dims[dims.len() - 1].span)).unwrap_or_default();
+    crate::check::check_item(cx.db, item).iter().any(|d| d.code == Code::ShapeMismatch && d.primary.span == span)
 }

@@ -23,12 +23,10 @@ pub fn apply_override(cx: &mut Cx<'_>, v: Val, path: &[String], f: &FieldDef) ->
             Some(a) => Val::Block(BlockV::Decl(Arc::new(a))),
             None => Val::Unknown,
         },
-        Val::Block(BlockV::Named(n, inner)) => {
-            match apply_override(cx, Val::Block(*inner), path, f) {
-                Val::Block(b) => Val::Block(BlockV::Named(n, Box::new(b))),
-                other => other,
-            }
-        }
+        Val::Block(BlockV::Named(n, inner)) => match apply_override(cx, Val::Block(*inner), path, f) {
+            Val::Block(b) => Val::Block(BlockV::Named(n, Box::new(b))),
+            other => other,
+        },
         Val::Data(d) => {
             let Some(a) = refine(cx, &d.source, path, f) else {
                 return Val::Unknown;
@@ -46,11 +44,7 @@ pub fn apply_override(cx: &mut Cx<'_>, v: Val, path: &[String], f: &FieldDef) ->
             out
         }
         other => {
-            let code = if f.provenance == Provenance::CommandLine {
-                Code::InvalidOverride
-            } else {
-                Code::UnknownField
-            };
+            let code = if f.provenance == Provenance::CommandLine { Code::InvalidOverride } else { Code::UnknownField };
             cx.error(
                 HDiag::new(
                     code,
@@ -62,10 +56,7 @@ pub fn apply_override(cx: &mut Cx<'_>, v: Val, path: &[String], f: &FieldDef) ->
                     f.at.clone(),
                     "cannot refine this",
                 )
-                .with_help(format!(
-                    "set `{}` as a whole instead",
-                    f.path[..f.path.len() - path.len()].join(".")
-                )),
+                .with_help(format!("set `{}` as a whole instead", f.path[..f.path.len() - path.len()].join("."))),
             )
         }
     }
@@ -74,31 +65,17 @@ pub fn apply_override(cx: &mut Cx<'_>, v: Val, path: &[String], f: &FieldDef) ->
 fn refine(cx: &mut Cx<'_>, a: &Applied, path: &[String], f: &FieldDef) -> Option<Applied> {
     let name = &path[0];
     let Some(i) = a.args.iter().position(|(n, _)| n == name) else {
-        let code = if f.provenance == Provenance::CommandLine {
-            Code::InvalidOverride
-        } else {
-            Code::UnknownArgument
-        };
-        let help =
-            did_you_mean(name, a.args.iter().map(|(n, _)| n.as_str())).unwrap_or_else(|| {
-                format!(
-                    "the parameters of `{}` are {}",
-                    a.name,
-                    a.args
-                        .iter()
-                        .map(|(n, _)| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            });
-        cx.error(
-            HDiag::new(
-                code,
-                format!("`{}` has no parameter `{name}`", a.name),
-                f.at.clone(),
-                "unknown parameter",
+        let code = if f.provenance == Provenance::CommandLine { Code::InvalidOverride } else { Code::UnknownArgument };
+        let help = did_you_mean(name, a.args.iter().map(|(n, _)| n.as_str())).unwrap_or_else(|| {
+            format!(
+                "the parameters of `{}` are {}",
+                a.name,
+                a.args.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", ")
             )
-            .with_help(help),
+        });
+        cx.error(
+            HDiag::new(code, format!("`{}` has no parameter `{name}`", a.name), f.at.clone(), "unknown parameter")
+                .with_help(help),
         );
         return None;
     };
@@ -132,10 +109,7 @@ pub fn config_entries(
 ) -> Vec<ConfigEntry> {
     let mut out = Vec::new();
     for (name, v) in fields.iter().map(|(n, v, _)| (n, v)) {
-        let prov = origins
-            .iter()
-            .find(|(n, _)| n == name)
-            .map_or(Provenance::Declaration, |(_, p)| p.clone());
+        let prov = origins.iter().find(|(n, _)| n == name).map_or(Provenance::Declaration, |(_, p)| p.clone());
         walk(&mut out, name, v, &prov);
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
@@ -143,12 +117,7 @@ pub fn config_entries(
 }
 
 fn walk(out: &mut Vec<ConfigEntry>, path: &str, v: &Val, prov: &Provenance) {
-    out.push(ConfigEntry {
-        path: path.to_string(),
-        value: v.to_string(),
-        val: v.clone(),
-        provenance: prov.clone(),
-    });
+    out.push(ConfigEntry { path: path.to_string(), value: v.to_string(), val: v.clone(), provenance: prov.clone() });
     let applied = match v {
         Val::Decl(a) | Val::Block(BlockV::Decl(a)) => Some(a.clone()),
         Val::Block(BlockV::Named(_, inner)) => match &**inner {

@@ -53,22 +53,14 @@ pub(crate) fn check_probes(cx: &mut Cx<'_>, el: &mut Elaborated, col: &Collected
         let item = at.item.clone().unwrap_or_default();
         let freq = cx.in_item(at.file, &item, Vec::new(), |cx| cx.eval(every));
         let every_q = match freq {
-            Val::Qty(x, u @ (UnitKind::Steps | UnitKind::Epochs))
-                if x >= 1.0 && x.fract() == 0.0 =>
-            {
+            Val::Qty(x, u @ (UnitKind::Steps | UnitKind::Epochs)) if x >= 1.0 && x.fract() == 0.0 => {
                 Some((x as u64, u))
             }
             Val::Qty(_, u @ (UnitKind::Steps | UnitKind::Epochs)) => {
                 cx.error(HDiag::new(
                     Code::InvalidValue,
-                    format!(
-                        "probe frequency must be a positive whole number of {}",
-                        u.word()
-                    ),
-                    Loc {
-                        span: every.span,
-                        ..at.clone()
-                    },
+                    format!("probe frequency must be a positive whole number of {}", u.word()),
+                    Loc { span: every.span, ..at.clone() },
                     "invalid frequency",
                 ));
                 None
@@ -78,14 +70,8 @@ pub(crate) fn check_probes(cx: &mut Cx<'_>, el: &mut Elaborated, col: &Collected
                 cx.error(
                     HDiag::new(
                         Code::UnitMismatch,
-                        format!(
-                            "probe frequency must be in steps or epochs, found `{}`",
-                            v.type_name()
-                        ),
-                        Loc {
-                            span: every.span,
-                            ..at.clone()
-                        },
+                        format!("probe frequency must be in steps or epochs, found `{}`", v.type_name()),
+                        Loc { span: every.span, ..at.clone() },
                         "needs `steps` or `epochs`",
                     )
                     .with_help("write e.g. `probe every 100 steps { ... }`"),
@@ -94,32 +80,18 @@ pub(crate) fn check_probes(cx: &mut Cx<'_>, el: &mut Elaborated, col: &Collected
             }
         };
         for (name, expr, nspan) in entries {
-            let nloc = Loc {
-                span: *nspan,
-                ..at.clone()
-            };
-            let env: Vec<(String, Val)> = probes
-                .iter()
-                .map(|p| (p.name.clone(), Val::Float(0.0)))
-                .collect();
+            let nloc = Loc { span: *nspan, ..at.clone() };
+            let env: Vec<(String, Val)> = probes.iter().map(|p| (p.name.clone(), Val::Float(0.0))).collect();
             let v = cx.in_item(at.file, &item, env, |cx| cx.eval(expr));
             let kind = match v {
-                Val::Decl(a) if matches!(a.kind(), DefKind::Probe | DefKind::Metric) => {
-                    ProbeKind::Measure(a)
-                }
+                Val::Decl(a) if matches!(a.kind(), DefKind::Probe | DefKind::Metric) => ProbeKind::Measure(a),
                 Val::Float(_) | Val::Int(_) => ProbeKind::Derived(expr.clone()),
                 Val::Unknown => continue,
                 v => {
                     cx.error(HDiag::new(
                         Code::TypeMismatch,
-                        format!(
-                            "probe `{name}` must be a measurement or a number, found `{}`",
-                            v.type_name()
-                        ),
-                        Loc {
-                            span: expr.span,
-                            ..at.clone()
-                        },
+                        format!("probe `{name}` must be a measurement or a number, found `{}`", v.type_name()),
+                        Loc { span: expr.span, ..at.clone() },
                         "not a measurement",
                     ));
                     continue;
@@ -141,12 +113,7 @@ pub(crate) fn check_probes(cx: &mut Cx<'_>, el: &mut Elaborated, col: &Collected
                 probes.remove(old);
             }
             if let Some(every) = every_q {
-                probes.push(ProbeSpec {
-                    name: name.clone(),
-                    kind,
-                    every,
-                    at: nloc,
-                });
+                probes.push(ProbeSpec { name: name.clone(), kind, every, at: nloc });
             }
         }
     }
@@ -164,11 +131,7 @@ pub(crate) fn check_probes(cx: &mut Cx<'_>, el: &mut Elaborated, col: &Collected
                 } else {
                     Some(format!(
                         "the probes are {}",
-                        names
-                            .iter()
-                            .map(|n| format!("`{n}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
                     ))
                 }
             });
@@ -191,10 +154,7 @@ pub(crate) fn check_probes(cx: &mut Cx<'_>, el: &mut Elaborated, col: &Collected
             cx.error(HDiag::new(
                 Code::TypeMismatch,
                 format!("a stop condition must be `Bool`, found `{}`", v.type_name()),
-                Loc {
-                    span: cond.span,
-                    ..at.clone()
-                },
+                Loc { span: cond.span, ..at.clone() },
                 "not a condition",
             ));
             continue;
@@ -203,29 +163,20 @@ pub(crate) fn check_probes(cx: &mut Cx<'_>, el: &mut Elaborated, col: &Collected
             None => 1,
             Some(e) => match cx.in_item(at.file, &item, Vec::new(), |cx| cx.eval(e)) {
                 Val::Qty(x, UnitKind::Probes) if x >= 1.0 && x.fract() == 0.0 => x as u64,
-                Val::Int(d) if d.as_const().is_some_and(|n| n >= 1) => {
-                    d.as_const().unwrap_or(1) as u64
-                }
+                Val::Int(d) if d.as_const().is_some_and(|n| n >= 1) => d.as_const().unwrap_or(1) as u64,
                 Val::Unknown => continue,
                 v => {
                     cx.error(HDiag::new(
                         Code::UnitMismatch,
                         format!("`for` counts probe events, found `{v}`"),
-                        Loc {
-                            span: e.span,
-                            ..at.clone()
-                        },
+                        Loc { span: e.span, ..at.clone() },
                         "expected e.g. `3 probes`",
                     ));
                     continue;
                 }
             },
         };
-        el.stops.push(StopSpec {
-            cond: cond.clone(),
-            for_count: count,
-            at: at.clone(),
-        });
+        el.stops.push(StopSpec { cond: cond.clone(), for_count: count, at: at.clone() });
     }
     el.probes = probes;
 }
@@ -239,11 +190,7 @@ pub fn names_in(e: &Expr, out: &mut Vec<(String, exp_syntax::Span)>) {
             names_in(lhs, out);
             names_in(rhs, out);
         }
-        ExprKind::If {
-            cond,
-            then,
-            otherwise,
-        } => {
+        ExprKind::If { cond, then, otherwise } => {
             names_in(cond, out);
             names_in(then, out);
             names_in(otherwise, out);

@@ -32,16 +32,9 @@ fn walk_item(item: &mut Item, f: &mut dyn FnMut(&mut Span)) {
                 walk_param(p, f);
             }
             match &mut d.signature {
-                Some(Signature::Tensor {
-                    input,
-                    output,
-                    span,
-                }) => {
+                Some(Signature::Tensor { input, output, span }) => {
                     f(span);
-                    input
-                        .iter_mut()
-                        .chain(output.iter_mut())
-                        .for_each(|e| walk_expr(e, f));
+                    input.iter_mut().chain(output.iter_mut()).for_each(|e| walk_expr(e, f));
                 }
                 Some(Signature::Type(t)) => walk_type(t, f),
                 None => {}
@@ -124,11 +117,7 @@ fn walk_exp_stmt(s: &mut ExpStmt, f: &mut dyn FnMut(&mut Span)) {
             path.iter_mut().for_each(|i| f(&mut i.span));
             walk_expr(value, f);
         }
-        ExpStmt::Probes {
-            every,
-            probes,
-            span,
-        } => {
+        ExpStmt::Probes { every, probes, span } => {
             f(span);
             walk_expr(every, f);
             for (id, e) in probes {
@@ -136,11 +125,7 @@ fn walk_exp_stmt(s: &mut ExpStmt, f: &mut dyn FnMut(&mut Span)) {
                 walk_expr(e, f);
             }
         }
-        ExpStmt::Stop {
-            cond,
-            for_count,
-            span,
-        } => {
+        ExpStmt::Stop { cond, for_count, span } => {
             f(span);
             walk_expr(cond, f);
             if let Some(c) = for_count {
@@ -198,11 +183,7 @@ fn walk_expr(e: &mut Expr, f: &mut dyn FnMut(&mut Span)) {
             walk_expr(lhs, f);
             walk_expr(rhs, f);
         }
-        ExprKind::If {
-            cond,
-            then,
-            otherwise,
-        } => {
+        ExprKind::If { cond, then, otherwise } => {
             walk_expr(cond, f);
             walk_expr(then, f);
             walk_expr(otherwise, f);

@@ -61,12 +61,7 @@ pub struct ScalarCx<'a> {
 
 impl<'a> ScalarCx<'a> {
     /// A context for the item `item` of `file`.
-    pub fn new(
-        db: &'a dyn Db,
-        file: SourceFile,
-        item: &str,
-        self_name: Option<&str>,
-    ) -> ScalarCx<'a> {
+    pub fn new(db: &'a dyn Db, file: SourceFile, item: &str, self_name: Option<&str>) -> ScalarCx<'a> {
         ScalarCx {
             db,
             file,
@@ -79,11 +74,7 @@ impl<'a> ScalarCx<'a> {
 
     /// A location in the item being checked.
     pub fn loc(&self, span: Span) -> Loc {
-        Loc {
-            file: self.file,
-            item: Some(self.item.clone()),
-            span,
-        }
+        Loc { file: self.file, item: Some(self.item.clone()), span }
     }
 
     /// Binds a local name (the most recent binding wins).
@@ -93,11 +84,7 @@ impl<'a> ScalarCx<'a> {
 
     /// The type of a local name.
     pub fn local(&self, name: &str) -> Option<&STy> {
-        self.env
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, t)| t)
+        self.env.iter().rev().find(|(n, _)| n == name).map(|(_, t)| t)
     }
 
     fn error(&mut self, d: HDiag) -> STy {
@@ -181,11 +168,7 @@ impl<'a> ScalarCx<'a> {
     fn unit_mismatch(&mut self, span: Span, a: UnitKind, b: UnitKind) -> STy {
         let d = HDiag::new(
             Code::UnitMismatch,
-            format!(
-                "`{}` and `{}` cannot be combined",
-                a.type_name(),
-                b.type_name()
-            ),
+            format!("`{}` and `{}` cannot be combined", a.type_name(), b.type_name()),
             self.loc(span),
             format!("this is in {}", b.word()),
         )
@@ -216,10 +199,7 @@ impl<'a> ScalarCx<'a> {
             }
             Some(def) => self.error(HDiag::new(
                 Code::TypeMismatch,
-                format!(
-                    "`{name}` is a {}, which cannot be used in scalar code",
-                    def.kind.keyword()
-                ),
+                format!("`{name}` is a {}, which cannot be used in scalar code", def.kind.keyword()),
                 self.loc(span),
                 "not a number",
             )),
@@ -242,12 +222,7 @@ impl<'a> ScalarCx<'a> {
     fn field(&mut self, base: &Expr, field: &exp_syntax::ast::Ident) -> STy {
         match self.expr(base) {
             STy::Unknown => STy::Unknown,
-            STy::Tuple(items) => match field
-                .name
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| items.get(i).cloned())
-            {
+            STy::Tuple(items) => match field.name.parse::<usize>().ok().and_then(|i| items.get(i).cloned()) {
                 Some(t) => t,
                 None => self.error(
                     HDiag::new(
@@ -256,10 +231,7 @@ impl<'a> ScalarCx<'a> {
                         self.loc(field.span),
                         "unknown field",
                     )
-                    .with_help(format!(
-                        "tuple fields are `.0` to `.{}`",
-                        items.len().saturating_sub(1)
-                    )),
+                    .with_help(format!("tuple fields are `.0` to `.{}`", items.len().saturating_sub(1))),
                 ),
             },
             other => self.error(HDiag::new(
@@ -302,9 +274,7 @@ impl<'a> ScalarCx<'a> {
                     self.loc(e.span),
                     "recursive call",
                 )
-                .with_help(
-                    "functions are expanded inline into kernels, so they cannot be recursive",
-                ),
+                .with_help("functions are expanded inline into kernels, so they cannot be recursive"),
             );
         }
         let Some(def) = resolve(self.db, self.file, &id.name) else {
@@ -313,11 +283,7 @@ impl<'a> ScalarCx<'a> {
         if def.kind != DefKind::Fn {
             return self.error(HDiag::new(
                 Code::NotCallable,
-                format!(
-                    "`{}` is a {}, not a scalar function",
-                    id.name,
-                    def.kind.keyword()
-                ),
+                format!("`{}` is a {}, not a scalar function", id.name, def.kind.keyword()),
                 self.loc(callee.span),
                 "not a function",
             ));
@@ -332,10 +298,7 @@ impl<'a> ScalarCx<'a> {
                 Some(n) => match params.iter().position(|(p, _)| *p == n.name) {
                     Some(i) => i,
                     None => {
-                        let help = crate::diag::did_you_mean(
-                            &n.name,
-                            params.iter().map(|(p, _)| p.as_str()),
-                        );
+                        let help = crate::diag::did_you_mean(&n.name, params.iter().map(|(p, _)| p.as_str()));
                         self.error(
                             HDiag::new(
                                 Code::UnknownArgument,
@@ -367,22 +330,13 @@ impl<'a> ScalarCx<'a> {
                     self.error(
                         HDiag::new(
                             Code::WrongArity,
-                            format!(
-                                "`{}` takes {} argument(s), found {}",
-                                id.name,
-                                params.len(),
-                                positional
-                            ),
+                            format!("`{}` takes {} argument(s), found {}", id.name, params.len(), positional),
                             self.loc(a.span),
                             "extra argument",
                         )
                         .with_help(format!(
                             "the parameters are ({})",
-                            params
-                                .iter()
-                                .map(|(p, _)| p.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            params.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(", ")
                         )),
                     );
                 }
@@ -405,11 +359,7 @@ impl<'a> ScalarCx<'a> {
         let a = self.expr(lhs);
         let b = self.expr(rhs);
         if matches!(a, STy::Unknown) || matches!(b, STy::Unknown) {
-            return if is_comparison(op) || matches!(op, BinOp::And | BinOp::Or) {
-                STy::Bool
-            } else {
-                STy::Unknown
-            };
+            return if is_comparison(op) || matches!(op, BinOp::And | BinOp::Or) { STy::Bool } else { STy::Unknown };
         }
         use STy::*;
         match op {
@@ -429,11 +379,7 @@ impl<'a> ScalarCx<'a> {
                     Bool
                 }
                 (Qty(u), Float) | (Float, Qty(u)) => {
-                    let at = if matches!(a, Float) {
-                        lhs.span
-                    } else {
-                        rhs.span
-                    };
+                    let at = if matches!(a, Float) { lhs.span } else { rhs.span };
                     self.error(
                         HDiag::new(
                             Code::UnitMismatch,
@@ -509,11 +455,8 @@ impl<'a> ScalarCx<'a> {
     }
 
     fn arith_mismatch(&mut self, span: Span, op: BinOp, a: &STy, b: &STy) -> STy {
-        let code = if matches!((a, b), (STy::Qty(_), _) | (_, STy::Qty(_))) {
-            Code::UnitMismatch
-        } else {
-            Code::TypeMismatch
-        };
+        let code =
+            if matches!((a, b), (STy::Qty(_), _) | (_, STy::Qty(_))) { Code::UnitMismatch } else { Code::TypeMismatch };
         self.error(HDiag::new(
             code,
             format!("cannot apply `{}` to `{a}` and `{b}`", op.text()),
@@ -524,10 +467,7 @@ impl<'a> ScalarCx<'a> {
 }
 
 fn is_comparison(op: BinOp) -> bool {
-    matches!(
-        op,
-        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
-    )
+    matches!(op, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge)
 }
 
 /// Parameter names of a `fn` declaration, with whether each has a default.
@@ -539,13 +479,7 @@ pub fn fn_params(db: &dyn Db, file: SourceFile, key: &str) -> Option<Vec<(String
     if d.kind != DeclKind::Fn {
         return None;
     }
-    Some(
-        d.params
-            .iter()
-            .flatten()
-            .map(|p| (p.name.name.clone(), p.default.is_some()))
-            .collect(),
-    )
+    Some(d.params.iter().flatten().map(|p| (p.name.name.clone(), p.default.is_some())).collect())
 }
 
 fn fn_arity(db: &dyn Db, file: SourceFile, key: &str) -> usize {

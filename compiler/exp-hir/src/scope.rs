@@ -42,11 +42,7 @@ pub fn file_scope(db: &dyn Db, file: SourceFile) -> Scope {
         let ItemKind::Use(u) = &item.ast(db).kind else {
             continue;
         };
-        let at = |span| Loc {
-            file,
-            item: Some(item.key(db).clone()),
-            span,
-        };
+        let at = |span| Loc { file, item: Some(item.key(db).clone()), span };
         let (module, single) = match &u.source {
             UseSource::Path(ids) if u.names.is_none() && !u.glob && ids.len() > 1 => {
                 let (last, module) = ids.split_last().expect("len > 1");
@@ -57,14 +53,8 @@ pub fn file_scope(db: &dyn Db, file: SourceFile) -> Scope {
         };
         let target = match &u.source {
             UseSource::Path(_) => {
-                let name = module
-                    .iter()
-                    .map(|i| i.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(".");
-                let span = module
-                    .first()
-                    .map(|f| f.span.cover(module.last().unwrap_or(f).span));
+                let name = module.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(".");
+                let span = module.first().map(|f| f.span.cover(module.last().unwrap_or(f).span));
                 match stdlib_module(db, &name) {
                     Some(f) => f,
                     None => {
@@ -77,14 +67,9 @@ pub fn file_scope(db: &dyn Db, file: SourceFile) -> Scope {
                                 "no such module",
                             )
                             .with_help_opt(
-                                did_you_mean(&name, mods.iter().map(String::as_str)).or_else(
-                                    || {
-                                        Some(format!(
-                                            "the standard library's modules are {}",
-                                            mods.join(", ")
-                                        ))
-                                    },
-                                ),
+                                did_you_mean(&name, mods.iter().map(String::as_str)).or_else(|| {
+                                    Some(format!("the standard library's modules are {}", mods.join(", ")))
+                                }),
                             ),
                         );
                         continue;
@@ -114,14 +99,7 @@ pub fn file_scope(db: &dyn Db, file: SourceFile) -> Scope {
             (None, Some(one)) => vec![one],
             (None, None) => {
                 for (name, kind) in available {
-                    scope.names.insert(
-                        name.clone(),
-                        DefRef {
-                            file: target,
-                            key: name.clone(),
-                            kind: *kind,
-                        },
-                    );
+                    scope.names.insert(name.clone(), DefRef { file: target, key: name.clone(), kind: *kind });
                 }
                 continue;
             }
@@ -129,14 +107,7 @@ pub fn file_scope(db: &dyn Db, file: SourceFile) -> Scope {
         for id in wanted {
             match available.get(&id.name) {
                 Some(kind) => {
-                    scope.names.insert(
-                        id.name.clone(),
-                        DefRef {
-                            file: target,
-                            key: id.name.clone(),
-                            kind: *kind,
-                        },
-                    );
+                    scope.names.insert(id.name.clone(), DefRef { file: target, key: id.name.clone(), kind: *kind });
                 }
                 None => scope.diags.push(
                     HDiag::new(
@@ -144,10 +115,7 @@ pub fn file_scope(db: &dyn Db, file: SourceFile) -> Scope {
                         format!(
                             "`{}` is not defined in `{}`",
                             id.name,
-                            target
-                                .module(db)
-                                .clone()
-                                .unwrap_or_else(|| target.path(db).clone())
+                            target.module(db).clone().unwrap_or_else(|| target.path(db).clone())
                         ),
                         at(id.span),
                         "not found in this module",
@@ -158,14 +126,7 @@ pub fn file_scope(db: &dyn Db, file: SourceFile) -> Scope {
         }
     }
     for (name, kind) in item_names(db, file) {
-        scope.names.insert(
-            name.clone(),
-            DefRef {
-                file,
-                key: name.clone(),
-                kind: *kind,
-            },
-        );
+        scope.names.insert(name.clone(), DefRef { file, key: name.clone(), kind: *kind });
     }
     scope
 }
@@ -179,11 +140,7 @@ pub fn resolve(db: &dyn Db, file: SourceFile, name: &str) -> Option<DefRef> {
     for module in ws.prelude(db) {
         if let Some(target) = stdlib_module(db, module) {
             if let Some(kind) = item_names(db, target).get(name) {
-                return Some(DefRef {
-                    file: target,
-                    key: name.to_string(),
-                    kind: *kind,
-                });
+                return Some(DefRef { file: target, key: name.to_string(), kind: *kind });
             }
         }
     }
@@ -203,12 +160,7 @@ pub fn visible_names(db: &dyn Db, file: SourceFile) -> Vec<String> {
 }
 
 /// The help line for an unknown name: a close visible name, or the module that defines it.
-pub fn unknown_name_help(
-    db: &dyn Db,
-    file: SourceFile,
-    name: &str,
-    extra: &[String],
-) -> Option<String> {
+pub fn unknown_name_help(db: &dyn Db, file: SourceFile, name: &str, extra: &[String]) -> Option<String> {
     let mut names = visible_names(db, file);
     names.extend(extra.iter().cloned());
     if let Some(help) = did_you_mean(name, names.iter().map(String::as_str)) {
@@ -217,9 +169,7 @@ pub fn unknown_name_help(
     for f in db.workspace().stdlib(db) {
         if item_names(db, *f).contains_key(name) {
             let module = f.module(db).clone().unwrap_or_default();
-            return Some(format!(
-                "`{name}` is defined in `{module}`: add `use {module}.{name}`"
-            ));
+            return Some(format!("`{name}` is defined in `{module}`: add `use {module}.{name}`"));
         }
     }
     None
@@ -227,19 +177,11 @@ pub fn unknown_name_help(
 
 /// The standard-library file of a module path such as `std.optim`.
 pub fn stdlib_module(db: &dyn Db, module: &str) -> Option<SourceFile> {
-    db.workspace()
-        .stdlib(db)
-        .iter()
-        .copied()
-        .find(|f| f.module(db).as_deref() == Some(module))
+    db.workspace().stdlib(db).iter().copied().find(|f| f.module(db).as_deref() == Some(module))
 }
 
 fn stdlib_modules(db: &dyn Db) -> Vec<String> {
-    db.workspace()
-        .stdlib(db)
-        .iter()
-        .filter_map(|f| f.module(db).clone())
-        .collect()
+    db.workspace().stdlib(db).iter().filter_map(|f| f.module(db).clone()).collect()
 }
 
 /// Joins a relative import path onto the importing file's directory, resolving `.` and `..`.
@@ -260,11 +202,7 @@ pub fn join_relative(importer: &str, rel: &str) -> String {
 
 fn relative_file(db: &dyn Db, importer: SourceFile, rel: &str) -> Option<SourceFile> {
     let path = join_relative(importer.path(db), rel);
-    db.workspace()
-        .files(db)
-        .iter()
-        .copied()
-        .find(|f| f.path(db) == &path)
+    db.workspace().files(db).iter().copied().find(|f| f.path(db) == &path)
 }
 
 /// The relative files a file imports, as joined paths: what the driver must load.
@@ -285,21 +223,14 @@ pub fn import_cycle(db: &dyn Db, file: SourceFile) -> Option<HDiag> {
     for (target, key) in &file_scope(db, file).imports {
         let mut path = vec![*target];
         if reaches(db, *target, file, &mut path, 0) {
-            let chain: Vec<String> = std::iter::once(file)
-                .chain(path)
-                .map(|f| format!("`{}`", f.path(db)))
-                .collect();
+            let chain: Vec<String> = std::iter::once(file).chain(path).map(|f| format!("`{}`", f.path(db))).collect();
             let item = crate::items::lookup(db, file, key)?;
             let span = item.ast(db).span;
             return Some(
                 HDiag::new(
                     Code::ImportCycle,
                     "import cycle",
-                    Loc {
-                        file,
-                        item: Some(key.clone()),
-                        span,
-                    },
+                    Loc { file, item: Some(key.clone()), span },
                     "this import leads back to this file",
                 )
                 .with_help(format!(
@@ -312,13 +243,7 @@ pub fn import_cycle(db: &dyn Db, file: SourceFile) -> Option<HDiag> {
     None
 }
 
-fn reaches(
-    db: &dyn Db,
-    from: SourceFile,
-    goal: SourceFile,
-    path: &mut Vec<SourceFile>,
-    depth: usize,
-) -> bool {
+fn reaches(db: &dyn Db, from: SourceFile, goal: SourceFile, path: &mut Vec<SourceFile>, depth: usize) -> bool {
     if from == goal {
         return true;
     }
@@ -344,14 +269,8 @@ mod tests {
 
     #[test]
     fn relative_paths_join_onto_the_importer_directory() {
-        assert_eq!(
-            join_relative("examples/a/main.exp", "lib.exp"),
-            "examples/a/lib.exp"
-        );
-        assert_eq!(
-            join_relative("examples/a/main.exp", "../common/x.exp"),
-            "examples/common/x.exp"
-        );
+        assert_eq!(join_relative("examples/a/main.exp", "lib.exp"), "examples/a/lib.exp");
+        assert_eq!(join_relative("examples/a/main.exp", "../common/x.exp"), "examples/common/x.exp");
         assert_eq!(join_relative("main.exp", "./x.exp"), "x.exp");
     }
 }

@@ -29,13 +29,7 @@ pub struct Axis {
 }
 
 /// Expands a sweep's axes, reporting bad domains.
-pub fn axes(
-    db: &dyn Db,
-    file: SourceFile,
-    key: &str,
-    s: &SweepDecl,
-    diags: &mut Vec<HDiag>,
-) -> Vec<Axis> {
+pub fn axes(db: &dyn Db, file: SourceFile, key: &str, s: &SweepDecl, diags: &mut Vec<HDiag>) -> Vec<Axis> {
     let mut cx = Cx::new(db, file, key);
     let mut out = Vec::new();
     for st in &s.body {
@@ -46,19 +40,10 @@ pub fn axes(
         let values = domain_values(&mut cx, domain);
         match values {
             Some(v) if v.is_empty() => cx.diags.push(
-                HDiag::new(
-                    Code::InvalidSweepDomain,
-                    "empty sweep domain",
-                    cx.loc(domain.span),
-                    "no values",
-                )
-                .with_help("give at least one value, e.g. `[1e-3]` or `0..3`"),
+                HDiag::new(Code::InvalidSweepDomain, "empty sweep domain", cx.loc(domain.span), "no values")
+                    .with_help("give at least one value, e.g. `[1e-3]` or `0..3`"),
             ),
-            Some(v) => out.push(Axis {
-                path: path.iter().map(|i| i.name.clone()).collect(),
-                values: v,
-                at,
-            }),
+            Some(v) => out.push(Axis { path: path.iter().map(|i| i.name.clone()).collect(), values: v, at }),
             None => {}
         }
     }
@@ -74,15 +59,7 @@ fn literal(kind: ExprKind, span: Span) -> Expr {
 /// literals at the domain's span.
 fn domain_values(cx: &mut Cx<'_>, domain: &Expr) -> Option<Vec<Expr>> {
     let bad = |cx: &mut Cx<'_>, msg: String, help: &str| {
-        cx.diags.push(
-            HDiag::new(
-                Code::InvalidSweepDomain,
-                msg,
-                cx.loc(domain.span),
-                "invalid domain",
-            )
-            .with_help(help),
-        );
+        cx.diags.push(HDiag::new(Code::InvalidSweepDomain, msg, cx.loc(domain.span), "invalid domain").with_help(help));
         None
     };
     match &domain.kind {
@@ -90,13 +67,7 @@ fn domain_values(cx: &mut Cx<'_>, domain: &Expr) -> Option<Vec<Expr>> {
         ExprKind::Range { .. } => match cx.eval(domain) {
             Val::List(vals) => Some(
                 vals.iter()
-                    .filter_map(|v| {
-                        if let Val::Int(d) = v {
-                            d.as_const()
-                        } else {
-                            None
-                        }
-                    })
+                    .filter_map(|v| if let Val::Int(d) = v { d.as_const() } else { None })
                     .map(|i| literal(ExprKind::Int(i), domain.span))
                     .collect(),
             ),
@@ -114,26 +85,15 @@ fn domain_values(cx: &mut Cx<'_>, domain: &Expr) -> Option<Vec<Expr>> {
                 _ => None,
             };
             let [a, b, n] = vals.as_slice() else {
-                return bad(
-                    cx,
-                    format!("`{}` takes (start, stop, count)", id.name),
-                    "e.g. `logspace(1e-4, 1e-2, 5)`",
-                );
+                return bad(cx, format!("`{}` takes (start, stop, count)", id.name), "e.g. `logspace(1e-4, 1e-2, 5)`");
             };
             let (Some(a), Some(b), Some(n)) = (num(a), num(b), num(n)) else {
-                return bad(
-                    cx,
-                    format!("`{}` takes numbers", id.name),
-                    "e.g. `linspace(0.0, 1.0, 5)`",
-                );
+                return bad(cx, format!("`{}` takes numbers", id.name), "e.g. `linspace(0.0, 1.0, 5)`");
             };
             if n < 1.0 || n.fract() != 0.0 || n > 10_000.0 {
                 return bad(
                     cx,
-                    format!(
-                        "`{}` needs a whole count between 1 and 10000, found {n}",
-                        id.name
-                    ),
+                    format!("`{}` needs a whole count between 1 and 10000, found {n}", id.name),
                     "the third argument is the number of values",
                 );
             }
@@ -146,30 +106,20 @@ fn domain_values(cx: &mut Cx<'_>, domain: &Expr) -> Option<Vec<Expr>> {
             }
             let n = n as usize;
             let vals = (0..n).map(|i| {
-                let f = if n == 1 {
-                    0.0
-                } else {
-                    i as f64 / (n - 1) as f64
-                };
+                let f = if n == 1 { 0.0 } else { i as f64 / (n - 1) as f64 };
                 if id.name == "logspace" {
                     (a.ln() + f * (b.ln() - a.ln())).exp()
                 } else {
                     a + f * (b - a)
                 }
             });
-            Some(
-                vals.map(|x| literal(ExprKind::Float(x), domain.span))
-                    .collect(),
-            )
+            Some(vals.map(|x| literal(ExprKind::Float(x), domain.span)).collect())
         }
         _ => match cx.eval(domain) {
             Val::Unknown => None,
             v => bad(
                 cx,
-                format!(
-                    "a sweep domain must be a list, a range, `linspace` or `logspace`, found `{}`",
-                    v.type_name()
-                ),
+                format!("a sweep domain must be a list, a range, `linspace` or `logspace`, found `{}`", v.type_name()),
                 "e.g. `[0.1, 0.3]`, `0..5` or `logspace(1e-4, 1e-2, 3)`",
             ),
         },
@@ -179,21 +129,13 @@ fn domain_values(cx: &mut Cx<'_>, domain: &Expr) -> Option<Vec<Expr>> {
 /// Checks a sweep: the experiment it sweeps, its domains, its objective, and each point.
 pub fn check_sweep(db: &dyn Db, file: SourceFile, key: &str, s: &SweepDecl) -> Vec<HDiag> {
     let mut diags = Vec::new();
-    let at = |span| Loc {
-        file,
-        item: Some(key.to_string()),
-        span,
-    };
+    let at = |span| Loc { file, item: Some(key.to_string()), span };
     let base = match resolve(db, file, &s.base.name) {
         Some(def) if def.kind == DefKind::Experiment => def,
         Some(def) => {
             return vec![HDiag::new(
                 Code::TypeMismatch,
-                format!(
-                    "`{}` is a {}, not an experiment",
-                    s.base.name,
-                    def.kind.keyword()
-                ),
+                format!("`{}` is a {}, not an experiment", s.base.name, def.kind.keyword()),
                 at(s.base.span),
                 "swept over",
             )]
@@ -280,22 +222,12 @@ pub fn check_sweep(db: &dyn Db, file: SourceFile, key: &str, s: &SweepDecl) -> V
             .map(|(a, e)| FieldDef {
                 path: a.path.clone(),
                 expr: (*e).clone(),
-                at: Loc {
-                    span: a.at.span,
-                    ..a.at.clone()
-                },
+                at: Loc { span: a.at.span, ..a.at.clone() },
                 provenance: Provenance::CommandLine,
             })
             .collect();
         for d in elaborate(db, base.file, &base.key, &defs).diags {
-            let d = if d.code == Code::InvalidOverride {
-                HDiag {
-                    code: Code::InvalidSweepDomain,
-                    ..d
-                }
-            } else {
-                d
-            };
+            let d = if d.code == Code::InvalidOverride { HDiag { code: Code::InvalidSweepDomain, ..d } } else { d };
             if seen.insert(d.clone()) {
                 diags.push(d);
             }

@@ -79,26 +79,18 @@ pub fn check_training(cx: &mut Cx<'_>, el: &mut Elaborated) {
                         loc,
                         "not an initializer",
                     )
-                    .with_help(format!(
-                        "the initializers are {}",
-                        crate::check::INITIALIZERS.join(", ")
-                    )),
+                    .with_help(format!("the initializers are {}", crate::check::INITIALIZERS.join(", "))),
                 );
             }
         }
     }
-    let (Some(data), Some((Val::Block(model), model_loc))) = (data, field_with_loc(el, "model"))
-    else {
+    let (Some(data), Some((Val::Block(model), model_loc))) = (data, field_with_loc(el, "model")) else {
         return;
     };
     let mut input = vec![Dim::symbol("B")];
     input.extend(data.sample.0.iter().cloned());
-    let data_loc = el
-        .fields
-        .iter()
-        .find(|(n, _, _)| n == "data")
-        .map(|(_, _, l)| l.clone())
-        .unwrap_or_else(|| model_loc.clone());
+    let data_loc =
+        el.fields.iter().find(|(n, _, _)| n == "data").map(|(_, _, l)| l.clone()).unwrap_or_else(|| model_loc.clone());
     let x = cx.graph.push(Node {
         op: NodeOp::Input,
         inputs: vec![],
@@ -121,10 +113,7 @@ pub fn check_training(cx: &mut Cx<'_>, el: &mut Elaborated) {
 }
 
 fn field_with_loc(el: &Elaborated, name: &str) -> Option<(Val, Loc)> {
-    el.fields
-        .iter()
-        .find(|(n, _, _)| n == name)
-        .map(|(_, v, l)| (v.clone(), l.clone()))
+    el.fields.iter().find(|(n, _, _)| n == name).map(|(_, v, l)| (v.clone(), l.clone()))
 }
 
 fn positive_int(cx: &mut Cx<'_>, el: &Elaborated, name: &str) -> Option<i64> {
@@ -161,10 +150,7 @@ fn check_loss(
             cx.error(
                 HDiag::new(
                     Code::TypeMismatch,
-                    format!(
-                        "`{}` needs classification data, but `{dname}` has no classes",
-                        loss.name
-                    ),
+                    format!("`{}` needs classification data, but `{dname}` has no classes", loss.name),
                     loss.at.clone(),
                     "classification loss",
                 )
@@ -199,10 +185,7 @@ fn check_loss(
         cx.error(
             HDiag::new(
                 Code::ShapeMismatch,
-                format!(
-                    "`{}` needs the model to output `{expected}` for {what}, found `{out}`",
-                    loss.name
-                ),
+                format!("`{}` needs the model to output `{expected}` for {what}, found `{out}`", loss.name),
                 model_loc.clone(),
                 format!("outputs `{out}`"),
             )
@@ -224,17 +207,7 @@ fn state_slots(cx: &Cx<'_>, opt: &Applied, depth: usize) -> u64 {
     let ItemKind::Optimizer(o) = &ast.kind else {
         return 0;
     };
-    let own: usize = o
-        .body
-        .iter()
-        .map(|s| {
-            if let OptStmt::State(slots, _) = s {
-                slots.len()
-            } else {
-                0
-            }
-        })
-        .sum();
+    let own: usize = o.body.iter().map(|s| if let OptStmt::State(slots, _) = s { slots.len() } else { 0 }).sum();
     let inner: u64 = if depth > 8 {
         0
     } else {

@@ -157,14 +157,7 @@ impl Val {
             Val::Bool(_) => "Bool".into(),
             Val::Str(_) => "String".into(),
             Val::Qty(_, u) => u.type_name().into(),
-            Val::Tuple(items) => format!(
-                "({})",
-                items
-                    .iter()
-                    .map(Val::type_name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            Val::Tuple(items) => format!("({})", items.iter().map(Val::type_name).collect::<Vec<_>>().join(", ")),
             Val::List(items) => match items.first() {
                 Some(first) => format!("[{}]", first.type_name()),
                 None => "[_]".into(),

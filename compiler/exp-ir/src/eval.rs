@@ -13,12 +13,7 @@ impl ScalarFn {
     /// in order. Fails on a wrong input count or on a program the verifier would reject.
     pub fn eval(&self, inputs: &[f64]) -> Result<Vec<f64>, String> {
         if inputs.len() != self.inputs.len() {
-            return Err(format!(
-                "`{}` takes {} inputs, got {}",
-                self.name,
-                self.inputs.len(),
-                inputs.len()
-            ));
+            return Err(format!("`{}` takes {} inputs, got {}", self.name, self.inputs.len(), inputs.len()));
         }
         let mut values: HashMap<ScalarId, f64> = HashMap::with_capacity(self.body.len());
         let read = |values: &HashMap<ScalarId, f64>, op: &Operand| match op {
@@ -31,16 +26,12 @@ impl ScalarFn {
             let value = match &inst.op {
                 InstOp::Const(c) => *c,
                 InstOp::Op(op) if op.arity() == args.len() => op.eval(&args),
-                InstOp::Op(op) => {
-                    return Err(format!("`{}` gets {} operands", op.name(), args.len()))
-                }
+                InstOp::Op(op) => return Err(format!("`{}` gets {} operands", op.name(), args.len())),
             };
             values.insert(inst.result, value);
         }
         let outputs = self.outputs.iter().map(|o| read(&values, &o.value));
-        outputs
-            .collect::<Option<_>>()
-            .ok_or_else(|| format!("`{}` returns an undefined value", self.name))
+        outputs.collect::<Option<_>>().ok_or_else(|| format!("`{}` returns an undefined value", self.name))
     }
 }
 
@@ -52,10 +43,7 @@ impl Program {
 
     /// The parameter or buffer called `name`.
     pub fn param(&self, name: &str) -> Option<&Param> {
-        self.params
-            .iter()
-            .chain(&self.buffers)
-            .find(|p| p.name == name)
+        self.params.iter().chain(&self.buffers).find(|p| p.name == name)
     }
 
     /// The schedule called `name`.
@@ -87,9 +75,7 @@ mod tests {
         let p = mlp_adamw();
         let f = p.function("adamw_update").unwrap();
         // p, g, t, lr, beta1, beta2, eps, weight_decay, m, v
-        let out = f
-            .eval(&[1.0, 0.5, 1.0, 0.001, 0.9, 0.999, 1e-8, 0.01, 0.0, 0.0])
-            .unwrap();
+        let out = f.eval(&[1.0, 0.5, 1.0, 0.001, 0.9, 0.999, 1e-8, 0.01, 0.0, 0.0]).unwrap();
         let (b1, b2) = (0.9f64, 0.999f64);
         let (m, v) = ((1.0 - b1) * 0.5, (1.0 - b2) * (0.5 * 0.5));
         let update = (m / (1.0 - b1)) / ((v / (1.0 - b2)).sqrt() + 1e-8) + 0.01 * 1.0;

@@ -20,11 +20,7 @@ impl Program {
     /// The content hash of this program, ignoring the stored [`Program::hash`].
     pub fn compute_hash(&self) -> String {
         let digest = Sha256::digest(print_with_hash(self, "").as_bytes());
-        digest
-            .iter()
-            .take(HASH_LEN / 2)
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        digest.iter().take(HASH_LEN / 2).map(|b| format!("{b:02x}")).collect()
     }
 
     /// Stores [`Program::compute_hash`] in [`Program::hash`]; call it last, after lowering and

@@ -29,9 +29,7 @@ pub fn init_name(init: &InitSpec) -> &'static str {
 pub fn init_fans(init: &InitSpec) -> Vec<&Dim> {
     match init {
         InitSpec::KaimingUniform { fan_in, .. } | InitSpec::BiasUniform { fan_in } => vec![fan_in],
-        InitSpec::XavierUniform {
-            fan_in, fan_out, ..
-        } => vec![fan_in, fan_out],
+        InitSpec::XavierUniform { fan_in, fan_out, .. } => vec![fan_in, fan_out],
         _ => Vec::new(),
     }
 }
@@ -46,16 +44,8 @@ pub(crate) fn write_init(out: &mut impl Write, init: &InitSpec) -> fmt::Result {
         InitSpec::Uniform { low, high } => write!(out, "(low: {}, high: {})", f(low), f(high)),
         InitSpec::KaimingUniform { a, fan_in } => write!(out, "(a: {}, fan_in: {fan_in})", f(a)),
         InitSpec::BiasUniform { fan_in } => write!(out, "(fan_in: {fan_in})"),
-        InitSpec::XavierUniform {
-            gain,
-            fan_in,
-            fan_out,
-        } => {
-            write!(
-                out,
-                "(gain: {}, fan_in: {fan_in}, fan_out: {fan_out})",
-                f(gain)
-            )
+        InitSpec::XavierUniform { gain, fan_in, fan_out } => {
+            write!(out, "(gain: {}, fan_in: {fan_in}, fan_out: {fan_out})", f(gain))
         }
     }
 }
@@ -68,39 +58,24 @@ pub(crate) fn parse_init(c: &mut Cursor<'_>) -> Result<InitSpec, ParseError> {
         "ones" => return Ok(InitSpec::Ones),
         "normal" => {
             c.expect("(")?;
-            InitSpec::Normal {
-                mean: float_field(c, "mean")?,
-                std: next_float(c, "std")?,
-            }
+            InitSpec::Normal { mean: float_field(c, "mean")?, std: next_float(c, "std")? }
         }
         "uniform" => {
             c.expect("(")?;
-            InitSpec::Uniform {
-                low: float_field(c, "low")?,
-                high: next_float(c, "high")?,
-            }
+            InitSpec::Uniform { low: float_field(c, "low")?, high: next_float(c, "high")? }
         }
         "kaiming_uniform" => {
             c.expect("(")?;
-            InitSpec::KaimingUniform {
-                a: float_field(c, "a")?,
-                fan_in: next_dim(c, "fan_in")?,
-            }
+            InitSpec::KaimingUniform { a: float_field(c, "a")?, fan_in: next_dim(c, "fan_in")? }
         }
         "bias_uniform" => {
             c.expect("(")?;
-            InitSpec::BiasUniform {
-                fan_in: dim_field(c, "fan_in")?,
-            }
+            InitSpec::BiasUniform { fan_in: dim_field(c, "fan_in")? }
         }
         "xavier_uniform" => {
             c.expect("(")?;
             let gain = float_field(c, "gain")?;
-            InitSpec::XavierUniform {
-                gain,
-                fan_in: next_dim(c, "fan_in")?,
-                fan_out: next_dim(c, "fan_out")?,
-            }
+            InitSpec::XavierUniform { gain, fan_in: next_dim(c, "fan_in")?, fan_out: next_dim(c, "fan_out")? }
         }
         other => return Err(c.error(format!("unknown initializer `{other}`"))),
     };

@@ -10,8 +10,7 @@ use crate::Program;
 /// Serializes `program` as pretty-printed JSON.
 pub fn to_json(program: &Program) -> String {
     // Serializing plain data with string keys cannot fail; the fallback keeps this total anyway.
-    serde_json::to_string_pretty(program)
-        .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()))
+    serde_json::to_string_pretty(program).unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()))
 }
 
 /// Reads a program back from the JSON written by [`to_json`].
@@ -46,9 +45,7 @@ pub mod float {
                 "inf" => Ok(f64::INFINITY),
                 "-inf" => Ok(f64::NEG_INFINITY),
                 "nan" => Ok(f64::NAN),
-                _ => Err(serde::de::Error::custom(format!(
-                    "expected a float, found {t:?}"
-                ))),
+                _ => Err(serde::de::Error::custom(format!("expected a float, found {t:?}"))),
             },
         }
     }

@@ -16,11 +16,7 @@ impl LayerCall {
     /// The call of `op` reading `params`, with attributes in the op table's (sorted) order.
     /// `None` if an argument is a symbolic size, which a resolved program cannot hold.
     pub fn from_op(op: &LayerOp, params: Vec<ParamRef>) -> Option<LayerCall> {
-        Some(LayerCall {
-            op: op.name().to_string(),
-            attrs: args_to_attrs(&op.to_args())?,
-            params,
-        })
+        Some(LayerCall { op: op.name().to_string(), attrs: args_to_attrs(&op.to_args())?, params })
     }
 
     /// The typed op, with the op table's checks of names, kinds and ranges; the error is the
@@ -60,17 +56,11 @@ pub fn attrs_to_args(attrs: &Args) -> Result<BTreeMap<String, ArgValue>, String>
                     .iter()
                     .map(|v| match v {
                         Value::Int(i) => Ok(Dim::constant(*i)),
-                        other => Err(format!(
-                            "attribute `{name}` holds `{other}`, expected integers"
-                        )),
+                        other => Err(format!("attribute `{name}` holds `{other}`, expected integers")),
                     })
                     .collect::<Result<_, _>>()?,
             ),
-            other => {
-                return Err(format!(
-                    "attribute `{name}` holds `{other}`, which no layer argument takes"
-                ))
-            }
+            other => return Err(format!("attribute `{name}` holds `{other}`, which no layer argument takes")),
         };
         if out.insert(name.clone(), arg).is_some() {
             return Err(format!("attribute `{name}` is given twice"));
@@ -91,23 +81,15 @@ mod tests {
         let op = LayerOp::from_args("conv2d", &args).unwrap();
         let call = LayerCall::from_op(&op, Vec::new()).unwrap();
         let keys: Vec<&str> = call.attrs.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(
-            keys,
-            ["bias", "dilation", "groups", "kernel", "out", "padding", "stride"]
-        );
+        assert_eq!(keys, ["bias", "dilation", "groups", "kernel", "out", "padding", "stride"]);
         assert_eq!(call.to_op().unwrap(), op);
     }
 
     #[test]
     fn symbolic_sizes_and_bad_values_are_refused() {
-        let op = LayerOp::Linear {
-            out: Dim::symbol("p"),
-            bias: true,
-        };
+        let op = LayerOp::Linear { out: Dim::symbol("p"), bias: true };
         assert!(LayerCall::from_op(&op, Vec::new()).is_none());
         let attrs = vec![("out".to_string(), Value::Str("ten".into()))];
-        assert!(attrs_to_args(&attrs)
-            .unwrap_err()
-            .contains("no layer argument"));
+        assert!(attrs_to_args(&attrs).unwrap_err().contains("no layer argument"));
     }
 }

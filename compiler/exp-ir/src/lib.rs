@@ -43,8 +43,8 @@ pub use layer::{args_to_attrs, attrs_to_args};
 pub use parse::{parse, ParseError};
 pub use print::print;
 pub use scalar::{
-    FnOutput, GradClip, Hyper, HyperValue, Inst, InstOp, Operand, Optimizer, ScalarFn, ScalarId,
-    Schedule, StateInit, StateSlot, SCHEDULE_INPUTS, UPDATE_INPUTS,
+    FnOutput, GradClip, Hyper, HyperValue, Inst, InstOp, Operand, Optimizer, ScalarFn, ScalarId, Schedule, StateInit,
+    StateSlot, SCHEDULE_INPUTS, UPDATE_INPUTS,
 };
 pub use seed::{derive_seed, SeedPurpose, Seeds};
 pub use types::*;

@@ -6,9 +6,7 @@
 /// `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -17,16 +15,12 @@ pub fn is_ident(s: &str) -> bool {
 pub fn is_path(s: &str) -> bool {
     let mut segments = s.split('.');
     let first_ok = segments.next().is_some_and(is_ident);
-    first_ok
-        && segments.all(|seg| {
-            is_ident(seg) || (!seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()))
-        })
+    first_ok && segments.all(|seg| is_ident(seg) || (!seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit())))
 }
 
 /// `v` followed by digits: the printed names of scalar SSA values, which inputs may not take.
 pub fn is_scalar_value_name(s: &str) -> bool {
-    s.strip_prefix('v')
-        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+    s.strip_prefix('v').is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -38,10 +32,6 @@ mod tests {
         assert!(is_ident("_x1") && !is_ident("1x") && !is_ident("") && !is_ident("a.b"));
         assert!(is_path("model.layers.0.weight") && is_path("lr"));
         assert!(!is_path("model..w") && !is_path("model.") && !is_path("0.w") && !is_path("a.b-c"));
-        assert!(
-            is_scalar_value_name("v12")
-                && !is_scalar_value_name("v")
-                && !is_scalar_value_name("vx")
-        );
+        assert!(is_scalar_value_name("v12") && !is_scalar_value_name("v") && !is_scalar_value_name("vx"));
     }
 }

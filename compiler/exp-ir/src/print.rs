@@ -12,9 +12,7 @@
 
 use crate::graph::{Graph, Node, NodeOp, ValueId};
 use crate::scalar::{GradClip, HyperValue, Operand, Optimizer, ScalarFn, ScalarId, StateInit};
-use crate::types::{
-    Args, Origin, Probe, ProbeKind, Program, Provenance, TensorType, FORMAT_VERSION,
-};
+use crate::types::{Args, Origin, Probe, ProbeKind, Program, Provenance, TensorType, FORMAT_VERSION};
 use crate::types::{DataPlan, Frequency, Param, Target};
 use crate::value::{format_float, write_str_literal};
 use std::collections::HashMap;
@@ -22,11 +20,7 @@ use std::fmt::{self, Display, Formatter, Write};
 
 /// Prints `program` in the text form, with its stored hash.
 pub fn print(program: &Program) -> String {
-    Printed {
-        program,
-        hash: &program.hash,
-    }
-    .to_string()
+    Printed { program, hash: &program.hash }.to_string()
 }
 
 /// Prints `program` with `hash` in place of the stored one (the hash computation prints with
@@ -45,11 +39,7 @@ impl Display for Printed<'_> {
         let p = self.program;
         writeln!(f, "expir {FORMAT_VERSION}")?;
         writeln!(f, "experiment {}", p.name)?;
-        writeln!(
-            f,
-            "hash {}",
-            if self.hash.is_empty() { "-" } else { self.hash }
-        )?;
+        writeln!(f, "hash {}", if self.hash.is_empty() { "-" } else { self.hash })?;
         write_files(f, &p.files)?;
         write_config(f, p)?;
         write_seeds(f, p)?;
@@ -131,13 +121,7 @@ fn write_data(f: &mut Formatter<'_>, d: &DataPlan) -> fmt::Result {
 fn write_params(f: &mut Formatter<'_>, header: &str, params: &[Param]) -> fmt::Result {
     writeln!(f, "\n{header}")?;
     for param in params {
-        write!(
-            f,
-            "  {} : {}{} = ",
-            param.name,
-            param.dtype.name(),
-            param.shape
-        )?;
+        write!(f, "  {} : {}{} = ", param.name, param.dtype.name(), param.shape)?;
         crate::init::write_init(f, &param.init)?;
         write_origin(f, param.origin)?;
         writeln!(f)?;
@@ -146,31 +130,14 @@ fn write_params(f: &mut Formatter<'_>, header: &str, params: &[Param]) -> fmt::R
 }
 
 fn write_function(f: &mut Formatter<'_>, func: &ScalarFn) -> fmt::Result {
-    let names: HashMap<ScalarId, usize> = func
-        .body
-        .iter()
-        .enumerate()
-        .map(|(i, inst)| (inst.result, i))
-        .rev()
-        .collect();
+    let names: HashMap<ScalarId, usize> =
+        func.body.iter().enumerate().map(|(i, inst)| (inst.result, i)).rev().collect();
     let operand = |op: &Operand| match op {
-        Operand::Input(i) => func
-            .inputs
-            .get(*i as usize)
-            .cloned()
-            .unwrap_or_else(|| format!("?in{i}")),
-        Operand::Value(id) => names
-            .get(id)
-            .map_or_else(|| format!("v?{}", id.0), |n| format!("v{n}")),
+        Operand::Input(i) => func.inputs.get(*i as usize).cloned().unwrap_or_else(|| format!("?in{i}")),
+        Operand::Value(id) => names.get(id).map_or_else(|| format!("v?{}", id.0), |n| format!("v{n}")),
     };
     let outputs: Vec<&str> = func.outputs.iter().map(|o| o.name.as_str()).collect();
-    write!(
-        f,
-        "  fn {}({}) -> ({})",
-        func.name,
-        func.inputs.join(", "),
-        outputs.join(", ")
-    )?;
+    write!(f, "  fn {}({}) -> ({})", func.name, func.inputs.join(", "), outputs.join(", "))?;
     write_origin(f, func.origin)?;
     writeln!(f, " {{")?;
     for (i, inst) in func.body.iter().enumerate() {
@@ -184,11 +151,7 @@ fn write_function(f: &mut Formatter<'_>, func: &ScalarFn) -> fmt::Result {
         }
         writeln!(f)?;
     }
-    let rets: Vec<String> = func
-        .outputs
-        .iter()
-        .map(|o| format!("{} = {}", o.name, operand(&o.value)))
-        .collect();
+    let rets: Vec<String> = func.outputs.iter().map(|o| format!("{} = {}", o.name, operand(&o.value))).collect();
     writeln!(f, "{}", spaced("    return", &rets.join(", ")))?;
     writeln!(f, "  }}")
 }
@@ -209,11 +172,7 @@ pub(crate) fn graph_names(graph: &Graph) -> HashMap<ValueId, String> {
 
 fn write_graph(f: &mut Formatter<'_>, graph: &Graph) -> fmt::Result {
     let names = graph_names(graph);
-    let name = |id: &ValueId| {
-        names
-            .get(id)
-            .map_or_else(|| format!("%?{}", id.0), |n| format!("%{n}"))
-    };
+    let name = |id: &ValueId| names.get(id).map_or_else(|| format!("%?{}", id.0), |n| format!("%{n}"));
     writeln!(f, "\ngraph")?;
     for input in &graph.inputs {
         writeln!(f, "  input %{} : {}", input.name, tensor_type(&input.ty))?;
@@ -234,22 +193,14 @@ fn spaced(head: &str, rest: &str) -> String {
     }
 }
 
-fn write_node(
-    f: &mut Formatter<'_>,
-    node: &Node,
-    name: &dyn Fn(&ValueId) -> String,
-) -> fmt::Result {
+fn write_node(f: &mut Formatter<'_>, node: &Node, name: &dyn Fn(&ValueId) -> String) -> fmt::Result {
     write!(f, "  {} = {}", name(&node.result), node.op.name())?;
     let mut items: Vec<String> = node.operands.iter().map(name).collect();
     let mut refs = Vec::new();
     match &node.op {
         NodeOp::Layer(call) => {
             items.extend(call.attrs.iter().map(|(k, v)| format!("{k}: {v}")));
-            refs.extend(
-                call.params
-                    .iter()
-                    .map(|r| format!("{}: {}", r.role, r.name)),
-            );
+            refs.extend(call.params.iter().map(|r| format!("{}: {}", r.role, r.name)));
         }
         NodeOp::Add | NodeOp::Mul => {}
         NodeOp::Concat { axis } => items.push(format!("axis: {axis}")),
@@ -279,9 +230,7 @@ fn write_optimizer(f: &mut Formatter<'_>, opt: &Optimizer) -> fmt::Result {
     for slot in &opt.state {
         match &slot.init {
             StateInit::Zeros => writeln!(f, "  state {} = zeros", slot.name)?,
-            StateInit::Const(c) => {
-                writeln!(f, "  state {} = const {}", slot.name, format_float(*c))?
-            }
+            StateInit::Const(c) => writeln!(f, "  state {} = const {}", slot.name, format_float(*c))?,
             StateInit::CopyGrad => writeln!(f, "  state {} = copy g", slot.name)?,
             StateInit::CopyParam => writeln!(f, "  state {} = copy p", slot.name)?,
         }
@@ -306,13 +255,7 @@ fn write_train(f: &mut Formatter<'_>, p: &Program) -> fmt::Result {
     }
     for rule in &t.stop_rules {
         let threshold = format_float(rule.threshold);
-        write!(
-            f,
-            "  stop when {} {} {threshold} for {}",
-            rule.probe,
-            rule.cmp.symbol(),
-            rule.count
-        )?;
+        write!(f, "  stop when {} {} {threshold} for {}", rule.probe, rule.cmp.symbol(), rule.count)?;
         write_origin(f, rule.origin)?;
         writeln!(f)?;
     }
@@ -326,9 +269,7 @@ fn write_probe(f: &mut Formatter<'_>, probe: &Probe) -> fmt::Result {
             f.write_str(metric)?;
             write_args(f, &probe.args)?;
         }
-        ProbeKind::Derived { function, inputs } => {
-            write!(f, "expr @{function}({})", inputs.join(", "))?
-        }
+        ProbeKind::Derived { function, inputs } => write!(f, "expr @{function}({})", inputs.join(", "))?,
     }
     if let Some(split) = &probe.split {
         write!(f, " on {split}")?;

@@ -172,9 +172,6 @@ pub struct Schedule {
 impl ScalarFn {
     /// The position of the input called `name`.
     pub fn input_index(&self, name: &str) -> Option<u32> {
-        self.inputs
-            .iter()
-            .position(|i| i == name)
-            .and_then(|i| u32::try_from(i).ok())
+        self.inputs.iter().position(|i| i == name).and_then(|i| u32::try_from(i).ok())
     }
 }

@@ -69,9 +69,7 @@ pub fn splitmix64(x: u64) -> u64 {
 
 /// The 64-bit FNV-1a hash of `bytes`.
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xCBF2_9CE4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01B3)
-    })
+    bytes.iter().fold(0xCBF2_9CE4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01B3))
 }
 
 /// The seed for `purpose` in a run whose base seed is `base`.
@@ -148,10 +146,7 @@ mod tests {
         assert_eq!(splitmix64(0), 0xE220_A839_7B1D_CDAF);
         assert_eq!(fnv1a64(b""), 0xCBF2_9CE4_8422_2325);
         assert_eq!(fnv1a64(b"a"), 0xAF63_DC4C_8601_EC8C);
-        assert_eq!(
-            derive_seed(0, SeedPurpose::Init),
-            splitmix64(fnv1a64(b"init"))
-        );
+        assert_eq!(derive_seed(0, SeedPurpose::Init), splitmix64(fnv1a64(b"init")));
     }
 
     #[test]

@@ -116,9 +116,7 @@ impl DType {
 
     /// The dtype printed as `name`, if any.
     pub fn from_name(name: &str) -> Option<DType> {
-        [DType::F32, DType::I64]
-            .into_iter()
-            .find(|d| d.name() == name)
+        [DType::F32, DType::I64].into_iter().find(|d| d.name() == name)
     }
 
     /// Bytes per element, used by the memory estimates.
@@ -226,12 +224,7 @@ pub enum LossKind {
 
 impl LossKind {
     /// Every loss kind.
-    pub const ALL: [LossKind; 4] = [
-        LossKind::CrossEntropy,
-        LossKind::Mse,
-        LossKind::Bce,
-        LossKind::Kl,
-    ];
+    pub const ALL: [LossKind; 4] = [LossKind::CrossEntropy, LossKind::Mse, LossKind::Bce, LossKind::Kl];
 
     /// The word used in the text form.
     pub fn name(self) -> &'static str {
@@ -344,12 +337,7 @@ pub enum Comparison {
 
 impl Comparison {
     /// Every comparison, longest symbols first so a lexer can match greedily.
-    pub const ALL: [Comparison; 4] = [
-        Comparison::Le,
-        Comparison::Ge,
-        Comparison::Lt,
-        Comparison::Gt,
-    ];
+    pub const ALL: [Comparison; 4] = [Comparison::Le, Comparison::Ge, Comparison::Lt, Comparison::Gt];
 
     /// The operator symbol.
     pub fn symbol(self) -> &'static str {

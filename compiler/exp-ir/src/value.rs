@@ -178,14 +178,7 @@ mod tests {
 
     #[test]
     fn floats_round_trip_through_text() {
-        for x in [
-            0.1,
-            1.0 / 3.0,
-            1.0507009873554805,
-            f64::MIN_POSITIVE,
-            f64::MAX,
-            5e-324,
-        ] {
+        for x in [0.1, 1.0 / 3.0, 1.0507009873554805, f64::MIN_POSITIVE, f64::MAX, 5e-324] {
             let back: f64 = format_float(x).parse().unwrap();
             assert_eq!(back.to_bits(), x.to_bits(), "{x}");
         }
@@ -196,10 +189,7 @@ mod tests {
         let v = Value::List(vec![
             Value::Tuple(vec![Value::Float(0.9)]),
             Value::Str("a\"b\n".into()),
-            Value::Quantity {
-                amount: Number::Int(100),
-                unit: Unit::Steps,
-            },
+            Value::Quantity { amount: Number::Int(100), unit: Unit::Steps },
             Value::Bool(false),
         ]);
         assert_eq!(v.to_string(), r#"[(0.9,), "a\"b\n", 100 steps, false]"#);

@@ -47,11 +47,7 @@ impl<'a> Lowering<'a> {
                 self.files.len() - 1
             }
         };
-        Some(Origin {
-            file: idx as u32,
-            start: span.start,
-            end: span.end,
-        })
+        Some(Origin { file: idx as u32, start: span.start, end: span.end })
     }
 
     /// Adds a function unless an identical one exists; returns its name.
@@ -66,9 +62,7 @@ impl<'a> Lowering<'a> {
         }
         let mut name = base.to_string();
         let mut n = 1;
-        while self.functions.iter().any(|f| f.name == name)
-            || self.fn_names.values().any(|v| *v == name)
-        {
+        while self.functions.iter().any(|f| f.name == name) || self.fn_names.values().any(|v| *v == name) {
             n += 1;
             name = format!("{base}_{n}");
         }
@@ -80,12 +74,8 @@ impl<'a> Lowering<'a> {
 
     /// The function of an elementwise activation with its bound hyperparameters.
     pub fn activation(&mut self, a: &Applied) -> Result<String, LowerError> {
-        let key = format!(
-            "act {}:{} {}",
-            a.def.file.path(self.db),
-            a.def.key,
-            Val::Decl(std::sync::Arc::new(a.clone()))
-        );
+        let key =
+            format!("act {}:{} {}", a.def.file.path(self.db), a.def.key, Val::Decl(std::sync::Arc::new(a.clone())));
         let db = self.db;
         let at = a.at.clone();
         let a = a.clone();
@@ -94,9 +84,8 @@ impl<'a> Lowering<'a> {
             let x = b.input("x");
             let mut vals = vec![Some(scalar::SVal::Op(x))];
             for (n, v) in &a.args {
-                let c = plan::const_of(v).ok_or_else(|| {
-                    LowerError(format!("argument `{n}` of `{}` is not a number", a.name))
-                })?;
+                let c = plan::const_of(v)
+                    .ok_or_else(|| LowerError(format!("argument `{n}` of `{}` is not a number", a.name)))?;
                 vals.push(Some(scalar::SVal::Op(b.konst(c))));
             }
             let scalar::SVal::Op(out) = scalar::apply_fn(db, &mut b, &a.def, vals, 0)? else {
@@ -112,24 +101,15 @@ impl<'a> Lowering<'a> {
         let name = format!("sched_{}", path.replace('.', "_"));
         let fname = plan::schedule_fn(self, &name, a)?;
         let origin = self.origin(&a.at);
-        self.schedules.push(exp_ir::Schedule {
-            name: name.clone(),
-            function: fname,
-            origin,
-        });
+        self.schedules.push(exp_ir::Schedule { name: name.clone(), function: fname, origin });
         Ok(name)
     }
 }
 
 /// Lowers a checked experiment to a sealed, verified IR program.
 pub fn lower(db: &dyn Db, el: &Elaborated) -> Result<Program, LowerError> {
-    let mut lw = Lowering {
-        db,
-        files: Vec::new(),
-        functions: Vec::new(),
-        schedules: Vec::new(),
-        fn_names: BTreeMap::new(),
-    };
+    let mut lw =
+        Lowering { db, files: Vec::new(), functions: Vec::new(), schedules: Vec::new(), fn_names: BTreeMap::new() };
     let mut program = plan::program(&mut lw, el)?;
     program.files = lw.files;
     program.functions = lw.functions;

@@ -76,52 +76,31 @@ fn hyper_val(
             let hv = match v {
                 Val::Float(x) => HyperValue::Const(*x),
                 Val::Int(d) => HyperValue::Const(
-                    d.as_const()
-                        .ok_or_else(|| LowerError(format!("`{path}` is not a number")))?
-                        as f64,
+                    d.as_const().ok_or_else(|| LowerError(format!("`{path}` is not a number")))? as f64,
                 ),
                 Val::Bool(b) => HyperValue::Const(if *b { 1.0 } else { 0.0 }),
                 Val::Qty(x, _) => HyperValue::Const(*x),
-                Val::Decl(a) if a.kind() == exp_hir::DefKind::Schedule => {
-                    HyperValue::Schedule(lw.schedule(path, a)?)
-                }
-                other => {
-                    return Err(LowerError(format!(
-                        "hyperparameter `{path}` is `{}`",
-                        other.type_name()
-                    )))
-                }
+                Val::Decl(a) if a.kind() == exp_hir::DefKind::Schedule => HyperValue::Schedule(lw.schedule(path, a)?),
+                other => return Err(LowerError(format!("hyperparameter `{path}` is `{}`", other.type_name()))),
             };
-            r.hypers.push(Hyper {
-                name: path.to_string(),
-                value: hv,
-            });
+            r.hypers.push(Hyper { name: path.to_string(), value: hv });
             SVal::Op(r.b.input(path))
         }
     }))
 }
 
-fn inline(
-    lw: &mut Lowering<'_>,
-    r: &mut Rule,
-    opt: &Applied,
-    prefix: &str,
-    depth: usize,
-) -> Result<(), LowerError> {
+fn inline(lw: &mut Lowering<'_>, r: &mut Rule, opt: &Applied, prefix: &str, depth: usize) -> Result<(), LowerError> {
     if depth > 8 {
         return Err(LowerError("optimizers wrap each other too deeply".into()));
     }
     let db: &dyn Db = lw.db;
-    let item = exp_hir::items::lookup(db, opt.def.file, &opt.def.key)
-        .ok_or_else(|| LowerError("lost optimizer".into()))?;
+    let item =
+        exp_hir::items::lookup(db, opt.def.file, &opt.def.key).ok_or_else(|| LowerError("lost optimizer".into()))?;
     let ast = item.ast(db).clone();
     let ItemKind::Optimizer(o) = &ast.kind else {
         return Err(LowerError(format!("`{}` is not an optimizer", opt.name)));
     };
-    let mut scope = Scope {
-        file: opt.def.file,
-        env: Vec::new(),
-    };
+    let mut scope = Scope { file: opt.def.file, env: Vec::new() };
     let mut wrapped: Vec<(String, Applied)> = Vec::new();
     for (name, v) in &opt.args {
         let path = format!("{prefix}{name}");
@@ -159,16 +138,10 @@ fn inline(
                         ExprKind::Name(n) if n.name == "g" => StateInit::CopyGrad,
                         ExprKind::Name(n) if n.name == "p" => StateInit::CopyParam,
                         _ => {
-                            return Err(LowerError(format!(
-                                "state `{}` must start as a constant, `g` or `p`",
-                                id.name
-                            )))
+                            return Err(LowerError(format!("state `{}` must start as a constant, `g` or `p`", id.name)))
                         }
                     };
-                    r.state.push(StateSlot {
-                        name: full.clone(),
-                        init,
-                    });
+                    r.state.push(StateSlot { name: full.clone(), init });
                     let input = r.b.input(&full);
                     r.current.push((full, input));
                     slots.push(id.name.clone());
@@ -183,11 +156,8 @@ fn inline(
                 let SVal::Op(v) = v else {
                     return Err(LowerError("a tuple assigned".into()));
                 };
-                let target = if id.name == "p" || id.name == "g" {
-                    id.name.clone()
-                } else {
-                    format!("{prefix}{}", id.name)
-                };
+                let target =
+                    if id.name == "p" || id.name == "g" { id.name.clone() } else { format!("{prefix}{}", id.name) };
                 r.current.push((target, v));
             }
             OptStmt::Apply(e, _) => {

@@ -1,14 +1,11 @@
 //! The training plan: data, parameters, the graph, loss, optimizer, probes, stop rules,
 //! configuration and estimates.
 
-use exp_hir::{
-    Applied, Elaborated, NodeOp as HOp, ProbeKind as HProbe, Provenance as HProv, UnitKind, Val,
-};
+use exp_hir::{Applied, Elaborated, NodeOp as HOp, ProbeKind as HProbe, Provenance as HProv, UnitKind, Val};
 use exp_ir::{
-    ConfigEntry, DType, DataPlan, Estimates, Frequency, GradClip, Graph, GraphInput, LayerCall,
-    Loss, LossKind, Memory, Node, NodeOp, Number, Optimizer, Param, ParamRef, Probe, ProbeKind,
-    Program, Provenance, Seeds, StopRule, Target, TensorType, TrainingPlan, Transform, Unit, Value,
-    ValueId,
+    ConfigEntry, DType, DataPlan, Estimates, Frequency, GradClip, Graph, GraphInput, LayerCall, Loss, LossKind, Memory,
+    Node, NodeOp, Number, Optimizer, Param, ParamRef, Probe, ProbeKind, Program, Provenance, Seeds, StopRule, Target,
+    TensorType, TrainingPlan, Transform, Unit, Value, ValueId,
 };
 use exp_ops::{Dim, InitSpec, Shape};
 use exp_syntax::ast::{BinOp, ExprKind};
@@ -30,9 +27,7 @@ pub fn const_of(v: &Val) -> Option<f64> {
 /// An IR value for a configuration or argument value; non-data values print as text.
 fn value(v: &Val) -> Value {
     match v {
-        Val::Int(d) => d
-            .as_const()
-            .map_or_else(|| Value::Str(d.to_string()), Value::Int),
+        Val::Int(d) => d.as_const().map_or_else(|| Value::Str(d.to_string()), Value::Int),
         Val::Float(x) => Value::Float(*x),
         Val::Bool(b) => Value::Bool(*b),
         Val::Str(s) => Value::Str(s.clone()),
@@ -43,11 +38,7 @@ fn value(v: &Val) -> Value {
                 UnitKind::Samples => Unit::Samples,
                 UnitKind::Bytes | UnitKind::Probes => Unit::Bytes,
             };
-            let amount = if x.fract() == 0.0 && x.abs() < 9e15 {
-                Number::Int(*x as i64)
-            } else {
-                Number::Float(*x)
-            };
+            let amount = if x.fract() == 0.0 && x.abs() < 9e15 { Number::Int(*x as i64) } else { Number::Float(*x) };
             if *u == UnitKind::Probes {
                 Value::Int(*x as i64)
             } else {
@@ -72,10 +63,7 @@ fn int_of(v: Option<&Val>) -> Option<i64> {
 }
 
 fn tensor(shape: &Shape, ids: bool) -> TensorType {
-    TensorType {
-        dtype: if ids { DType::I64 } else { DType::F32 },
-        shape: shape.clone(),
-    }
+    TensorType { dtype: if ids { DType::I64 } else { DType::F32 }, shape: shape.clone() }
 }
 
 /// Builds everything but the file table, functions and schedules (owned by [`Lowering`]).
@@ -90,17 +78,10 @@ pub fn program(lw: &mut Lowering<'_>, el: &Elaborated) -> Result<Program, LowerE
     let transforms = data
         .transforms
         .iter()
-        .map(|t| Transform {
-            name: t.def.key.clone(),
-            args: args(t),
-            origin: lw.origin(&t.at),
-        })
+        .map(|t| Transform { name: t.def.key.clone(), args: args(t), origin: lw.origin(&t.at) })
         .collect();
     let target = match (&data.classes, &data.target) {
-        (Some(c), _) => Target::Classes(
-            c.as_const()
-                .ok_or_else(|| missing("constant class count"))? as u64,
-        ),
+        (Some(c), _) => Target::Classes(c.as_const().ok_or_else(|| missing("constant class count"))? as u64),
         (None, Some(t)) => Target::Regression(t.clone()),
         (None, None) => return Err(missing("target")),
     };
@@ -122,8 +103,7 @@ pub fn program(lw: &mut Lowering<'_>, el: &Elaborated) -> Result<Program, LowerE
     };
     let mut params = Vec::new();
     for p in &el.graph.params {
-        let init =
-            custom_init(init.as_deref(), &p.name, &p.shape).unwrap_or_else(|| p.init.clone());
+        let init = custom_init(init.as_deref(), &p.name, &p.shape).unwrap_or_else(|| p.init.clone());
         params.push(Param {
             name: p.name.clone(),
             shape: p.shape.clone(),
@@ -149,11 +129,7 @@ pub fn program(lw: &mut Lowering<'_>, el: &Elaborated) -> Result<Program, LowerE
     };
     let kind = LossKind::from_name(&loss_a.def.key)
         .ok_or_else(|| LowerError(format!("loss `{}` has no runtime kernel", loss_a.name)))?;
-    let loss = Loss {
-        kind,
-        args: args(&loss_a),
-        origin: lw.origin(&loss_a.at),
-    };
+    let loss = Loss { kind, args: args(&loss_a), origin: lw.origin(&loss_a.at) };
     let opt_a = match el.field("optimizer") {
         Some(Val::Decl(a)) => a.clone(),
         _ => return Err(missing("optimizer")),
@@ -166,14 +142,8 @@ pub fn program(lw: &mut Lowering<'_>, el: &Elaborated) -> Result<Program, LowerE
         Some(Val::Int(d)) => GradClip::Norm(d.as_const().unwrap_or(0) as f64),
         _ => GradClip::None,
     };
-    let optimizer = Optimizer {
-        name: opt_a.name.clone(),
-        hypers,
-        state,
-        update: update_name,
-        clip,
-        origin: lw.origin(&opt_a.at),
-    };
+    let optimizer =
+        Optimizer { name: opt_a.name.clone(), hypers, state, update: update_name, clip, origin: lw.origin(&opt_a.at) };
     let train = training(lw, el, &data, batch, eval_batch)?;
     let config = el
         .config
@@ -193,29 +163,16 @@ pub fn program(lw: &mut Lowering<'_>, el: &Elaborated) -> Result<Program, LowerE
     config.sort_by(|a, b| a.path.cmp(&b.path));
     config.dedup_by(|a, b| a.path == b.path);
     let est = el.estimates.clone().unwrap_or_default();
-    let buffer_bytes: u64 = el
-        .graph
-        .buffers
-        .iter()
-        .map(|b| 4 * b.shape.numel().as_const().unwrap_or(0) as u64)
-        .sum();
+    let buffer_bytes: u64 = el.graph.buffers.iter().map(|b| 4 * b.shape.numel().as_const().unwrap_or(0) as u64).sum();
     let memory = Memory {
         params: est.param_bytes,
         buffers: buffer_bytes,
         grads: est.grad_bytes,
         optimizer_state: est.state_bytes,
         activations: est.activation_bytes,
-        total: est.param_bytes
-            + buffer_bytes
-            + est.grad_bytes
-            + est.state_bytes
-            + est.activation_bytes,
+        total: est.param_bytes + buffer_bytes + est.grad_bytes + est.state_bytes + est.activation_bytes,
     };
-    let estimates = Estimates {
-        param_count: est.params,
-        memory,
-        flops_per_step: est.flops_per_step,
-    };
+    let estimates = Estimates { param_count: est.params, memory, flops_per_step: est.flops_per_step };
     Ok(Program {
         name: el.name.clone(),
         hash: String::new(),
@@ -243,40 +200,24 @@ fn custom_init(init: Option<&Applied>, name: &str, shape: &Shape) -> Option<Init
     if shape.rank() < 2 {
         return name.ends_with("bias").then_some(InitSpec::Zeros);
     }
-    let fan_in: i64 = shape.0[1..]
-        .iter()
-        .map(|d| d.as_const().unwrap_or(1))
-        .product();
-    let fan_out: i64 = shape.0[0].as_const().unwrap_or(1)
-        * shape.0[2..]
-            .iter()
-            .map(|d| d.as_const().unwrap_or(1))
-            .product::<i64>();
+    let fan_in: i64 = shape.0[1..].iter().map(|d| d.as_const().unwrap_or(1)).product();
+    let fan_out: i64 =
+        shape.0[0].as_const().unwrap_or(1) * shape.0[2..].iter().map(|d| d.as_const().unwrap_or(1)).product::<i64>();
     let fi = fan_in as f64;
     Some(match a.def.key.as_str() {
         "pytorch_default" => return None,
-        "lecun_normal" => InitSpec::Normal {
-            mean: 0.0,
-            std: scale / fi.sqrt(),
-        },
+        "lecun_normal" => InitSpec::Normal { mean: 0.0, std: scale / fi.sqrt() },
         "kaiming_normal" => {
             let a_ = arg("a").unwrap_or(0.0);
-            InitSpec::Normal {
-                mean: 0.0,
-                std: scale * (2.0 / (1.0 + a_ * a_)).sqrt() / fi.sqrt(),
-            }
+            InitSpec::Normal { mean: 0.0, std: scale * (2.0 / (1.0 + a_ * a_)).sqrt() / fi.sqrt() }
         }
-        "kaiming_uniform" if scale == 1.0 => InitSpec::KaimingUniform {
-            a: arg("a").unwrap_or(0.0),
-            fan_in: Dim::constant(fan_in),
-        },
+        "kaiming_uniform" if scale == 1.0 => {
+            InitSpec::KaimingUniform { a: arg("a").unwrap_or(0.0), fan_in: Dim::constant(fan_in) }
+        }
         "kaiming_uniform" => {
             let a_ = arg("a").unwrap_or(0.0);
             let bound = scale * (6.0 / ((1.0 + a_ * a_) * fi)).sqrt();
-            InitSpec::Uniform {
-                low: -bound,
-                high: bound,
-            }
+            InitSpec::Uniform { low: -bound, high: bound }
         }
         "xavier_uniform" => InitSpec::XavierUniform {
             gain: scale * arg("gain").unwrap_or(1.0),
@@ -287,14 +228,12 @@ fn custom_init(init: Option<&Applied>, name: &str, shape: &Shape) -> Option<Init
             mean: 0.0,
             std: scale * arg("gain").unwrap_or(1.0) * (2.0 / (fi + fan_out as f64)).sqrt(),
         },
-        "gaussian" => InitSpec::Normal {
-            mean: scale * arg("mean").unwrap_or(0.0),
-            std: scale * arg("std").unwrap_or(0.01),
-        },
-        "uniform" => InitSpec::Uniform {
-            low: scale * arg("low").unwrap_or(-0.05),
-            high: scale * arg("high").unwrap_or(0.05),
-        },
+        "gaussian" => {
+            InitSpec::Normal { mean: scale * arg("mean").unwrap_or(0.0), std: scale * arg("std").unwrap_or(0.01) }
+        }
+        "uniform" => {
+            InitSpec::Uniform { low: scale * arg("low").unwrap_or(-0.05), high: scale * arg("high").unwrap_or(0.05) }
+        }
         _ => return None,
     })
 }
@@ -308,11 +247,7 @@ fn graph(lw: &mut Lowering<'_>, el: &Elaborated) -> Result<Graph, LowerError> {
         let operands = n.inputs.iter().map(|&j| ValueId(j as u32)).collect();
         let op = match &n.op {
             HOp::Input => {
-                inputs.push(GraphInput {
-                    id,
-                    name: "x".into(),
-                    ty,
-                });
+                inputs.push(GraphInput { id, name: "x".into(), ty });
                 continue;
             }
             HOp::Layer { name, args } => {
@@ -324,38 +259,20 @@ fn graph(lw: &mut Lowering<'_>, el: &Elaborated) -> Result<Graph, LowerError> {
                     params: n
                         .params
                         .iter()
-                        .map(|(role, name)| ParamRef {
-                            role: role.clone(),
-                            name: name.clone(),
-                        })
+                        .map(|(role, name)| ParamRef { role: role.clone(), name: name.clone() })
                         .collect(),
                 })
             }
-            HOp::Act(a) => NodeOp::Elementwise {
-                function: lw.activation(a)?,
-            },
+            HOp::Act(a) => NodeOp::Elementwise { function: lw.activation(a)? },
             HOp::Add => NodeOp::Add,
             HOp::Mul => NodeOp::Mul,
             HOp::Scale(c) => NodeOp::Scale { factor: *c },
             HOp::Concat(axis) => NodeOp::Concat { axis: *axis as u32 },
         };
-        nodes.push(Node {
-            result: id,
-            op,
-            operands,
-            ty,
-            origin: lw.origin(&n.at),
-        });
+        nodes.push(Node { result: id, op, operands, ty, origin: lw.origin(&n.at) });
     }
-    let out = el
-        .output
-        .as_ref()
-        .ok_or_else(|| LowerError("no model output".into()))?;
-    Ok(Graph {
-        inputs,
-        nodes,
-        outputs: vec![ValueId(out.node as u32)],
-    })
+    let out = el.output.as_ref().ok_or_else(|| LowerError("no model output".into()))?;
+    Ok(Graph { inputs, nodes, outputs: vec![ValueId(out.node as u32)] })
 }
 
 /// The number of training examples, when the source tells it statically.
@@ -398,13 +315,8 @@ fn training(
         let origin = lw.origin(&p.at);
         let (kind, args, split) = match &p.kind {
             HProbe::Measure(a) => {
-                let split = a.args.iter().find_map(|(_, v)| {
-                    if let Val::Split(_, s) = v {
-                        Some(s.clone())
-                    } else {
-                        None
-                    }
-                });
+                let split =
+                    a.args.iter().find_map(|(_, v)| if let Val::Split(_, s) = v { Some(s.clone()) } else { None });
                 let rest = a
                     .args
                     .iter()
@@ -414,19 +326,11 @@ fn training(
                 (ProbeKind::Metric(a.def.key.clone()), rest, split)
             }
             HProbe::Derived(expr) => {
-                let (function, inputs) =
-                    derived(lw, el, &format!("probe_{}", p.name), expr, &p.at)?;
+                let (function, inputs) = derived(lw, el, &format!("probe_{}", p.name), expr, &p.at)?;
                 (ProbeKind::Derived { function, inputs }, Vec::new(), None)
             }
         };
-        probes.push(Probe {
-            name: p.name.clone(),
-            kind,
-            args,
-            split,
-            every,
-            origin,
-        });
+        probes.push(Probe { name: p.name.clone(), kind, args, split, every, origin });
     }
     let mut stop_rules = Vec::new();
     for (i, s) in el.stops.iter().enumerate() {
@@ -434,9 +338,7 @@ fn training(
         let simple = match &s.cond.kind {
             ExprKind::Binary { op, lhs, rhs } => match (&lhs.kind, cmp(*op), &rhs.kind) {
                 (ExprKind::Name(n), Some(c), ExprKind::Float(x)) => Some((n.name.clone(), c, *x)),
-                (ExprKind::Name(n), Some(c), ExprKind::Int(x)) => {
-                    Some((n.name.clone(), c, *x as f64))
-                }
+                (ExprKind::Name(n), Some(c), ExprKind::Int(x)) => Some((n.name.clone(), c, *x as f64)),
                 _ => None,
             },
             _ => None,
@@ -447,9 +349,7 @@ fn training(
                 // A compound condition becomes a derived probe that is 1 when it holds.
                 let name = format!("stop_{i}");
                 let (function, inputs) = derived(lw, el, &name, &s.cond, &s.at)?;
-                let every = probes
-                    .last()
-                    .map_or(Frequency::Steps(1), |p: &Probe| p.every);
+                let every = probes.last().map_or(Frequency::Steps(1), |p: &Probe| p.every);
                 probes.push(Probe {
                     name: name.clone(),
                     kind: ProbeKind::Derived { function, inputs },
@@ -461,22 +361,9 @@ fn training(
                 (name, exp_ir::Comparison::Ge, 0.5)
             }
         };
-        stop_rules.push(StopRule {
-            probe,
-            cmp,
-            threshold,
-            count: s.for_count as u32,
-            origin,
-        });
+        stop_rules.push(StopRule { probe, cmp, threshold, count: s.for_count as u32, origin });
     }
-    Ok(TrainingPlan {
-        length,
-        total_steps,
-        steps_per_epoch,
-        eval_batch,
-        probes,
-        stop_rules,
-    })
+    Ok(TrainingPlan { length, total_steps, steps_per_epoch, eval_batch, probes, stop_rules })
 }
 
 fn cmp(op: BinOp) -> Option<exp_ir::Comparison> {
@@ -506,10 +393,7 @@ fn derived(
         }
     }
     let mut b = FnBuilder::new(inputs.clone());
-    let mut scope = Scope {
-        file: at.file,
-        env: Vec::new(),
-    };
+    let mut scope = Scope { file: at.file, env: Vec::new() };
     for n in &inputs {
         let op = b.input(n);
         scope.env.push((n.clone(), SVal::Op(op)));
@@ -526,8 +410,8 @@ fn derived(
 
 /// Lowers a schedule applied to its arguments; returns the function's name.
 pub fn schedule_fn(lw: &mut Lowering<'_>, name: &str, a: &Applied) -> Result<String, LowerError> {
-    let item = exp_hir::items::lookup(lw.db, a.def.file, &a.def.key)
-        .ok_or_else(|| LowerError("lost schedule".into()))?;
+    let item =
+        exp_hir::items::lookup(lw.db, a.def.file, &a.def.key).ok_or_else(|| LowerError("lost schedule".into()))?;
     let ast = item.ast(lw.db).clone();
     let exp_syntax::ast::ItemKind::Decl(d) = &ast.kind else {
         return Err(LowerError("schedule is not a declaration".into()));
@@ -536,22 +420,13 @@ pub fn schedule_fn(lw: &mut Lowering<'_>, name: &str, a: &Applied) -> Result<Str
         return Err(LowerError("builtin schedule".into()));
     };
     let mut b = FnBuilder::new(exp_ir::SCHEDULE_INPUTS.map(String::from));
-    let mut scope = Scope {
-        file: a.def.file,
-        env: Vec::new(),
-    };
+    let mut scope = Scope { file: a.def.file, env: Vec::new() };
     for (n, v) in &a.args {
-        let c = const_of(v)
-            .ok_or_else(|| LowerError(format!("schedule argument `{n}` is not a number")))?;
+        let c = const_of(v).ok_or_else(|| LowerError(format!("schedule argument `{n}` is not a number")))?;
         let op = b.konst(c);
         scope.env.push((n.clone(), SVal::Op(op)));
     }
-    for (var, input) in [
-        ("step", "step"),
-        ("epoch", "epoch"),
-        ("progress", "progress"),
-        ("total", "total_steps"),
-    ] {
+    for (var, input) in [("step", "step"), ("epoch", "epoch"), ("progress", "progress"), ("total", "total_steps")] {
         let op = b.input(input);
         scope.env.push((var.into(), SVal::Op(op)));
     }

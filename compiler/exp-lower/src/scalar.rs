@@ -29,10 +29,7 @@ pub struct FnBuilder {
 impl FnBuilder {
     /// A builder with these inputs.
     pub fn new(inputs: impl IntoIterator<Item = String>) -> FnBuilder {
-        FnBuilder {
-            inputs: inputs.into_iter().collect(),
-            body: Vec::new(),
-        }
+        FnBuilder { inputs: inputs.into_iter().collect(), body: Vec::new() }
     }
 
     /// The operand of a named input, adding the input if it is new.
@@ -49,11 +46,7 @@ impl FnBuilder {
 
     fn push(&mut self, op: InstOp, args: Vec<Operand>) -> Operand {
         let id = ScalarId(self.body.len() as u32);
-        self.body.push(Inst {
-            result: id,
-            op,
-            args,
-        });
+        self.body.push(Inst { result: id, op, args });
         Operand::Value(id)
     }
 
@@ -68,20 +61,12 @@ impl FnBuilder {
     }
 
     /// The finished function.
-    pub fn finish(
-        self,
-        name: &str,
-        outputs: Vec<(String, Operand)>,
-        origin: Option<exp_ir::Origin>,
-    ) -> ScalarFn {
+    pub fn finish(self, name: &str, outputs: Vec<(String, Operand)>, origin: Option<exp_ir::Origin>) -> ScalarFn {
         ScalarFn {
             name: name.to_string(),
             inputs: self.inputs,
             body: self.body,
-            outputs: outputs
-                .into_iter()
-                .map(|(name, value)| FnOutput { name, value })
-                .collect(),
+            outputs: outputs.into_iter().map(|(name, value)| FnOutput { name, value }).collect(),
             origin,
         }
     }
@@ -97,11 +82,7 @@ pub struct Scope {
 
 impl Scope {
     fn get(&self, name: &str) -> Option<SVal> {
-        self.env
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
+        self.env.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone())
     }
 }
 
@@ -113,13 +94,7 @@ fn one(v: SVal) -> Result<Operand, LowerError> {
 }
 
 /// Lowers an expression to an operand.
-pub fn lower_expr(
-    db: &dyn Db,
-    b: &mut FnBuilder,
-    s: &mut Scope,
-    e: &Expr,
-    depth: usize,
-) -> Result<SVal, LowerError> {
+pub fn lower_expr(db: &dyn Db, b: &mut FnBuilder, s: &mut Scope, e: &Expr, depth: usize) -> Result<SVal, LowerError> {
     if depth > 64 {
         return Err(LowerError("scalar functions nest too deeply".into()));
     }
@@ -133,11 +108,7 @@ pub fn lower_expr(
                 ExprKind::Float(x) => x,
                 _ => return Err(LowerError("quantity without a number".into())),
             };
-            let scale = if let Unit::Bytes(k) = unit {
-                1024f64.powi(*k.min(&3) as i32)
-            } else {
-                1.0
-            };
+            let scale = if let Unit::Bytes(k) = unit { 1024f64.powi(*k.min(&3) as i32) } else { 1.0 };
             SVal::Op(b.konst(x * scale))
         }
         ExprKind::Name(id) => match s.get(&id.name) {
@@ -161,36 +132,22 @@ pub fn lower_expr(
         }
         ExprKind::Unary { op, expr } => {
             let x = one(lower_expr(db, b, s, expr, depth + 1)?)?;
-            SVal::Op(b.op(
-                if *op == UnOp::Neg {
-                    ScalarOp::Neg
-                } else {
-                    ScalarOp::Not
-                },
-                vec![x],
-            ))
+            SVal::Op(b.op(if *op == UnOp::Neg { ScalarOp::Neg } else { ScalarOp::Not }, vec![x]))
         }
         ExprKind::Binary { op, lhs, rhs } => {
             let x = one(lower_expr(db, b, s, lhs, depth + 1)?)?;
             let y = one(lower_expr(db, b, s, rhs, depth + 1)?)?;
             SVal::Op(binary(b, *op, x, y)?)
         }
-        ExprKind::If {
-            cond,
-            then,
-            otherwise,
-        } => {
+        ExprKind::If { cond, then, otherwise } => {
             let c = one(lower_expr(db, b, s, cond, depth + 1)?)?;
             let t = one(lower_expr(db, b, s, then, depth + 1)?)?;
             let f = one(lower_expr(db, b, s, otherwise, depth + 1)?)?;
             SVal::Op(b.op(ScalarOp::Select, vec![c, t, f]))
         }
-        ExprKind::Tuple(items) => SVal::Tuple(
-            items
-                .iter()
-                .map(|x| lower_expr(db, b, s, x, depth + 1))
-                .collect::<Result<_, _>>()?,
-        ),
+        ExprKind::Tuple(items) => {
+            SVal::Tuple(items.iter().map(|x| lower_expr(db, b, s, x, depth + 1)).collect::<Result<_, _>>()?)
+        }
         ExprKind::Block { lets, result } => {
             let mark = s.env.len();
             for l in lets {
@@ -241,10 +198,9 @@ fn call(
     args: &[exp_syntax::ast::Arg],
     depth: usize,
 ) -> Result<SVal, LowerError> {
-    let def = exp_hir::scope::resolve(db, s.file, name)
-        .ok_or_else(|| LowerError(format!("unknown name `{name}`")))?;
-    let item = exp_hir::items::lookup(db, def.file, &def.key)
-        .ok_or_else(|| LowerError(format!("lost item `{name}`")))?;
+    let def = exp_hir::scope::resolve(db, s.file, name).ok_or_else(|| LowerError(format!("unknown name `{name}`")))?;
+    let item =
+        exp_hir::items::lookup(db, def.file, &def.key).ok_or_else(|| LowerError(format!("lost item `{name}`")))?;
     let ast = item.ast(db).clone();
     let ItemKind::Decl(d) = &ast.kind else {
         return Err(LowerError(format!("`{name}` is not a function")));
@@ -267,9 +223,7 @@ fn call(
             }
         };
         let v = lower_expr(db, b, s, &a.value, depth + 1)?;
-        *vals
-            .get_mut(idx)
-            .ok_or_else(|| LowerError("too many arguments".into()))? = Some(v);
+        *vals.get_mut(idx).ok_or_else(|| LowerError("too many arguments".into()))? = Some(v);
     }
     apply_fn(db, b, &def, vals, depth)
 }
@@ -283,17 +237,14 @@ pub fn apply_fn(
     vals: Vec<Option<SVal>>,
     depth: usize,
 ) -> Result<SVal, LowerError> {
-    let item = exp_hir::items::lookup(db, def.file, &def.key)
-        .ok_or_else(|| LowerError(format!("lost item `{}`", def.key)))?;
+    let item =
+        exp_hir::items::lookup(db, def.file, &def.key).ok_or_else(|| LowerError(format!("lost item `{}`", def.key)))?;
     let ast = item.ast(db).clone();
     let ItemKind::Decl(d) = &ast.kind else {
         return Err(LowerError(format!("`{}` is not a function", def.key)));
     };
     let params = d.params.clone().unwrap_or_default();
-    let mut inner = Scope {
-        file: def.file,
-        env: Vec::new(),
-    };
+    let mut inner = Scope { file: def.file, env: Vec::new() };
     let mut vals = vals.into_iter();
     for p in &params {
         let v = match (vals.next().flatten(), &p.default) {
@@ -310,11 +261,7 @@ pub fn apply_fn(
 }
 
 fn builtin(b: &mut FnBuilder, name: &str, s: &Scope) -> Result<SVal, LowerError> {
-    let args: Vec<Operand> = s
-        .env
-        .iter()
-        .map(|(_, v)| one(v.clone()))
-        .collect::<Result<_, _>>()?;
+    let args: Vec<Operand> = s.env.iter().map(|(_, v)| one(v.clone())).collect::<Result<_, _>>()?;
     if name == "normal" {
         // normal(mean, std) = mean + std * noise, with `noise` a standard normal draw per element.
         let noise = b.input("noise");
@@ -324,13 +271,9 @@ fn builtin(b: &mut FnBuilder, name: &str, s: &Scope) -> Result<SVal, LowerError>
     if let Some(c) = exp_ops::builtin_constant(name) {
         return Ok(SVal::Op(b.konst(c)));
     }
-    let op = exp_ops::builtin_function(name)
-        .ok_or_else(|| LowerError(format!("`{name}` is not a scalar builtin")))?;
+    let op = exp_ops::builtin_function(name).ok_or_else(|| LowerError(format!("`{name}` is not a scalar builtin")))?;
     if op.arity() != args.len() {
-        return Err(LowerError(format!(
-            "`{name}` takes {} arguments",
-            op.arity()
-        )));
+        return Err(LowerError(format!("`{name}` takes {} arguments", op.arity())));
     }
     Ok(SVal::Op(b.op(op, args)))
 }

@@ -12,69 +12,22 @@ pub type StdFile = (&'static str, &'static str, &'static str);
 
 /// Every standard-library module, sorted by module path.
 pub const FILES: &[StdFile] = &[
-    (
-        "std.activations",
-        "std/activations.exp",
-        include_str!("../../../stdlib/activations.exp"),
-    ),
-    (
-        "std.data",
-        "std/data.exp",
-        include_str!("../../../stdlib/data.exp"),
-    ),
-    (
-        "std.init",
-        "std/init.exp",
-        include_str!("../../../stdlib/init.exp"),
-    ),
-    (
-        "std.losses",
-        "std/losses.exp",
-        include_str!("../../../stdlib/losses.exp"),
-    ),
-    (
-        "std.metrics",
-        "std/metrics.exp",
-        include_str!("../../../stdlib/metrics.exp"),
-    ),
-    (
-        "std.nn",
-        "std/nn.exp",
-        include_str!("../../../stdlib/nn.exp"),
-    ),
-    (
-        "std.optim",
-        "std/optim.exp",
-        include_str!("../../../stdlib/optim.exp"),
-    ),
-    (
-        "std.probes",
-        "std/probes.exp",
-        include_str!("../../../stdlib/probes.exp"),
-    ),
-    (
-        "std.scalar",
-        "std/scalar.exp",
-        include_str!("../../../stdlib/scalar.exp"),
-    ),
-    (
-        "std.schedules",
-        "std/schedules.exp",
-        include_str!("../../../stdlib/schedules.exp"),
-    ),
+    ("std.activations", "std/activations.exp", include_str!("../../../stdlib/activations.exp")),
+    ("std.data", "std/data.exp", include_str!("../../../stdlib/data.exp")),
+    ("std.init", "std/init.exp", include_str!("../../../stdlib/init.exp")),
+    ("std.losses", "std/losses.exp", include_str!("../../../stdlib/losses.exp")),
+    ("std.metrics", "std/metrics.exp", include_str!("../../../stdlib/metrics.exp")),
+    ("std.nn", "std/nn.exp", include_str!("../../../stdlib/nn.exp")),
+    ("std.optim", "std/optim.exp", include_str!("../../../stdlib/optim.exp")),
+    ("std.probes", "std/probes.exp", include_str!("../../../stdlib/probes.exp")),
+    ("std.scalar", "std/scalar.exp", include_str!("../../../stdlib/scalar.exp")),
+    ("std.schedules", "std/schedules.exp", include_str!("../../../stdlib/schedules.exp")),
 ];
 
 /// The modules imported into every file without a `use`, in import order. The others
 /// (`std.data`, `std.probes`, `std.metrics`) need a `use`.
-pub const PRELUDE: &[&str] = &[
-    "std.scalar",
-    "std.activations",
-    "std.nn",
-    "std.init",
-    "std.losses",
-    "std.optim",
-    "std.schedules",
-];
+pub const PRELUDE: &[&str] =
+    &["std.scalar", "std.activations", "std.nn", "std.init", "std.losses", "std.optim", "std.schedules"];
 
 /// The embedded file of a module, by module path (`"std.optim"`).
 pub fn module(path: &str) -> Option<&'static StdFile> {
@@ -116,9 +69,7 @@ mod tests {
         let embedded: BTreeMap<String, String> = FILES
             .iter()
             .map(|(module, file, text)| {
-                let stem = module
-                    .strip_prefix("std.")
-                    .expect("module paths start with std.");
+                let stem = module.strip_prefix("std.").expect("module paths start with std.");
                 assert_eq!(*file, format!("std/{stem}.exp"), "file name of {module}");
                 (stem.to_string(), text.to_string())
             })
@@ -129,17 +80,10 @@ mod tests {
             disk.keys().collect::<Vec<_>>(),
             "FILES must list exactly the .exp files of stdlib/"
         );
-        assert_eq!(
-            embedded, disk,
-            "embedded text differs from stdlib/ (rebuild)"
-        );
+        assert_eq!(embedded, disk, "embedded text differs from stdlib/ (rebuild)");
         let mut sorted: Vec<_> = FILES.iter().map(|f| f.0).collect();
         sorted.sort_unstable();
-        assert_eq!(
-            sorted,
-            FILES.iter().map(|f| f.0).collect::<Vec<_>>(),
-            "FILES is sorted"
-        );
+        assert_eq!(sorted, FILES.iter().map(|f| f.0).collect::<Vec<_>>(), "FILES is sorted");
     }
 
     #[test]
@@ -148,10 +92,7 @@ mod tests {
             assert!(module(m).is_some(), "prelude module {m} is not embedded");
         }
         for m in ["std.data", "std.probes", "std.metrics"] {
-            assert!(
-                module(m).is_some() && !PRELUDE.contains(&m),
-                "{m} needs a `use`"
-            );
+            assert!(module(m).is_some() && !PRELUDE.contains(&m), "{m} needs a `use`");
         }
     }
 
@@ -163,16 +104,7 @@ mod tests {
         assert!(file("std/nope.exp").is_none());
     }
 
-    const KEYWORDS: &[&str] = &[
-        "fn",
-        "block",
-        "data",
-        "loss",
-        "optimizer",
-        "schedule",
-        "probe",
-        "metric",
-    ];
+    const KEYWORDS: &[&str] = &["fn", "block", "data", "loss", "optimizer", "schedule", "probe", "metric"];
 
     /// Every item (a line starting with a declaring keyword) has a `///` doc comment right
     /// before it that contains an `Example:` line.
@@ -185,17 +117,8 @@ mod tests {
                 if !KEYWORDS.contains(&first) || line.starts_with(' ') {
                     continue;
                 }
-                let docs: Vec<&str> = lines[..i]
-                    .iter()
-                    .rev()
-                    .take_while(|l| l.starts_with("///"))
-                    .copied()
-                    .collect();
-                assert!(
-                    !docs.is_empty(),
-                    "{module}, line {}: `{line}` has no /// docs",
-                    i + 1
-                );
+                let docs: Vec<&str> = lines[..i].iter().rev().take_while(|l| l.starts_with("///")).copied().collect();
+                assert!(!docs.is_empty(), "{module}, line {}: `{line}` has no /// docs", i + 1);
                 assert!(
                     docs.iter().any(|d| d.starts_with("/// Example: `")),
                     "{module}, line {}: `{line}` has no `/// Example:` line",
@@ -220,15 +143,10 @@ mod tests {
         ];
         for (m, head) in written {
             let text = module(m).unwrap().2;
-            let start = text
-                .find(head)
-                .unwrap_or_else(|| panic!("{m}: no `{head}`"));
+            let start = text.find(head).unwrap_or_else(|| panic!("{m}: no `{head}`"));
             let item = &text[start..];
             let end = item.find("\n\n").unwrap_or(item.len());
-            assert!(
-                !item[..end].contains("builtin"),
-                "{m}: `{head}` must not be a builtin"
-            );
+            assert!(!item[..end].contains("builtin"), "{m}: `{head}` must not be a builtin");
         }
     }
 }

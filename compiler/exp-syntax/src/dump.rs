@@ -11,20 +11,12 @@ use crate::Span;
 
 /// The tree of `file` with spans (`@start..end`), then its comments and errors.
 pub fn dump(file: &File) -> String {
-    Dumper {
-        out: String::new(),
-        spans: true,
-    }
-    .file(file)
+    Dumper { out: String::new(), spans: true }.file(file)
 }
 
 /// [`dump`] without spans: equal for trees that differ only in where they were written.
 pub fn dump_without_spans(file: &File) -> String {
-    Dumper {
-        out: String::new(),
-        spans: false,
-    }
-    .file(file)
+    Dumper { out: String::new(), spans: false }.file(file)
 }
 
 struct Dumper {
@@ -50,11 +42,7 @@ impl Dumper {
             self.line(0, &format!("comment {:?}", c.text), Some(c.span));
         }
         for e in &file.errors {
-            self.line(
-                0,
-                &format!("error {:?} help {:?}", e.message, e.help),
-                Some(e.span),
-            );
+            self.line(0, &format!("error {:?} help {:?}", e.message, e.help), Some(e.span));
         }
         self.out
     }
@@ -120,11 +108,7 @@ impl Dumper {
             None => {}
         }
         match &d.signature {
-            Some(Signature::Tensor {
-                input,
-                output,
-                span,
-            }) => {
+            Some(Signature::Tensor { input, output, span }) => {
                 self.line(1, "signature", Some(*span));
                 self.exprs(2, "input", None, input);
                 self.exprs(2, "output", None, output);
@@ -140,9 +124,7 @@ impl Dumper {
 
     fn params(&mut self, params: &[Param]) {
         for p in params {
-            let ty =
-                p.ty.as_ref()
-                    .map_or(String::new(), |t| format!(": {}", self.ty(t)));
+            let ty = p.ty.as_ref().map_or(String::new(), |t| format!(": {}", self.ty(t)));
             self.line(1, &format!("param {}{ty}", self.id(&p.name)), Some(p.span));
             if let Some(default) = &p.default {
                 self.expr(2, default);
@@ -202,22 +184,14 @@ impl Dumper {
                 self.line(1, &format!("field {}", self.ids(path, ".")), Some(*span));
                 self.expr(2, value);
             }
-            ExpStmt::Probes {
-                every,
-                probes,
-                span,
-            } => {
+            ExpStmt::Probes { every, probes, span } => {
                 self.line(1, "probe every", Some(*span));
                 self.expr(2, every);
                 for (name, value) in probes {
                     self.binding(2, "probe", name, value);
                 }
             }
-            ExpStmt::Stop {
-                cond,
-                for_count,
-                span,
-            } => {
+            ExpStmt::Stop { cond, for_count, span } => {
                 self.line(1, "stop when", Some(*span));
                 self.expr(2, cond);
                 if let Some(count) = for_count {
@@ -234,17 +208,11 @@ impl Dumper {
                 self.line(1, &format!("axis {}", self.ids(path, ".")), Some(*span));
                 self.expr(2, domain);
             }
-            SweepStmt::Objective {
-                maximize,
-                probe,
-                span,
-            } => {
+            SweepStmt::Objective { maximize, probe, span } => {
                 let word = if *maximize { "maximize" } else { "minimize" };
                 self.line(1, &format!("{word} {}", self.id(probe)), Some(*span));
             }
-            SweepStmt::Setting { name, value, span } => {
-                self.binding_at(1, "setting", name, value, *span)
-            }
+            SweepStmt::Setting { name, value, span } => self.binding_at(1, "setting", name, value, *span),
         }
     }
 
@@ -281,10 +249,7 @@ impl Dumper {
                 self.line(depth, "Call", span);
                 self.expr(d, callee);
                 for arg in args {
-                    let label = arg
-                        .name
-                        .as_ref()
-                        .map_or("arg".to_string(), |n| format!("arg {}", self.id(n)));
+                    let label = arg.name.as_ref().map_or("arg".to_string(), |n| format!("arg {}", self.id(n)));
                     self.line(d, &label, Some(arg.span));
                     self.expr(d + 1, &arg.value);
                 }
@@ -298,11 +263,7 @@ impl Dumper {
                 self.expr(d, lhs);
                 self.expr(d, rhs);
             }
-            ExprKind::If {
-                cond,
-                then,
-                otherwise,
-            } => {
+            ExprKind::If { cond, then, otherwise } => {
                 self.line(depth, "If", span);
                 for part in [cond, then, otherwise] {
                     self.expr(d, part);

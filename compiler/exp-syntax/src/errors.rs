@@ -71,39 +71,22 @@ fn expected(text: &str, pos: usize, positives: &[Rule], input: Input) -> SyntaxE
     if help.is_none() && found.is_eof() && !list.is_empty() {
         help = Some(format!("expected {list}"));
     }
-    SyntaxError {
-        span: found.span,
-        message,
-        help,
-    }
+    SyntaxError { span: found.span, message, help }
 }
 
 /// `a < b < c` and `a..b..c`: the grammar stops at the second operator.
 fn chained(found: &Found<'_>, positives: &[Rule]) -> Option<SyntaxError> {
-    let cmp = [
-        Rule::eq_op,
-        Rule::ne_op,
-        Rule::le_op,
-        Rule::ge_op,
-        Rule::lt_op,
-        Rule::gt_op,
-    ];
+    let cmp = [Rule::eq_op, Rule::ne_op, Rule::le_op, Rule::ge_op, Rule::lt_op, Rule::gt_op];
     let (message, help) = match found.text {
-        "<" | "<=" | ">" | ">=" | "==" | "!=" if !positives.iter().any(|r| cmp.contains(r)) => (
-            "comparison operators cannot be chained",
-            "combine comparisons with `and`: `a < b and b < c`",
-        ),
-        ".." if !positives.contains(&Rule::range_op) => (
-            "ranges cannot be chained",
-            "put the inner range in parentheses",
-        ),
+        "<" | "<=" | ">" | ">=" | "==" | "!=" if !positives.iter().any(|r| cmp.contains(r)) => {
+            ("comparison operators cannot be chained", "combine comparisons with `and`: `a < b and b < c`")
+        }
+        ".." if !positives.contains(&Rule::range_op) => {
+            ("ranges cannot be chained", "put the inner range in parentheses")
+        }
         _ => return None,
     };
-    Some(SyntaxError {
-        span: found.span,
-        message: message.into(),
-        help: Some(help.into()),
-    })
+    Some(SyntaxError { span: found.span, message: message.into(), help: Some(help.into()) })
 }
 
 /// "`)`, `,` or an expression": the main expectations, or the minor ones if there are no
@@ -115,16 +98,10 @@ fn expected_list(positives: &[Rule], input: Input) -> String {
     for &rule in positives {
         let (desc, weight) = match rule {
             _ if item_kws >= 3 && starts_item(rule) => ("an item", Weight::Main),
-            Rule::EOI if matches!(input, Input::Expr) => {
-                ("the end of the expression", Weight::Minor)
-            }
+            Rule::EOI if matches!(input, Input::Expr) => ("the end of the expression", Weight::Minor),
             _ => describe(rule),
         };
-        let bucket = if weight == Weight::Main {
-            &mut main
-        } else {
-            &mut minor
-        };
+        let bucket = if weight == Weight::Main { &mut main } else { &mut minor };
         if !bucket.contains(&desc) {
             bucket.push(desc);
         }
@@ -145,36 +122,28 @@ fn expected_list(positives: &[Rule], input: Input) -> String {
 /// A help line for the mistakes that are easy to guess.
 fn hint(text: &str, found: &Found<'_>, positives: &[Rule], list: &str) -> Option<String> {
     let has = |r: Rule| positives.contains(&r);
-    let wants_name = positives.iter().any(|r| {
-        matches!(
-            r,
-            Rule::ident | Rule::word | Rule::lambda_params | Rule::path
-        )
-    });
-    let wants_expr = positives.iter().any(|r| {
-        matches!(
-            r,
-            Rule::expr | Rule::logic | Rule::comparison | Rule::range | Rule::arith | Rule::primary
-        )
-    });
+    let wants_name = positives.iter().any(|r| matches!(r, Rule::ident | Rule::word | Rule::lambda_params | Rule::path));
+    let wants_expr = positives
+        .iter()
+        .any(|r| matches!(r, Rule::expr | Rule::logic | Rule::comparison | Rule::range | Rule::arith | Rule::primary));
     let t = found.text;
     let start = found.span.start as usize;
     // An item keyword first on its line most likely starts the next item: the one before
     // it is unfinished, rather than the keyword being misused as a name.
-    let line_start = text[..start]
-        .rsplit('\n')
-        .next()
-        .is_none_or(|l| l.trim().is_empty());
+    let line_start = text[..start].rsplit('\n').next().is_none_or(|l| l.trim().is_empty());
     let next_item = ITEM_KEYWORDS.contains(&t) && line_start;
     if t.starts_with("///") {
-        return Some(
-            "doc comments (`///`) can only come right before an item; use `//` here".into(),
-        );
+        return Some("doc comments (`///`) can only come right before an item; use `//` here".into());
     }
     if t == "if" && wants_expr {
-        return Some(
-            "an `if` expression must be in parentheses here: `(if c { a } else { b })`".into(),
-        );
+        return Some("an `if` expression must be in parentheses here: `(if c { a } else { b })`".into());
+    }
+    if has(Rule::kw_else) {
+        return Some(if t == "{" {
+            "add `else` before this branch".into()
+        } else {
+            "an `if` needs an `else` branch: `if c { a } else { b }`".into()
+        });
     }
     if is_keyword(t) && (wants_name || wants_expr) && !next_item {
         return Some(format!("`{t}` is a keyword and cannot be used as a name"));
@@ -183,12 +152,13 @@ fn hint(text: &str, found: &Found<'_>, positives: &[Rule], list: &str) -> Option
         return Some("add `}` to close the item before this one".into());
     }
     if crate::build::is_unit(t) && (wants_expr || has(Rule::quantity)) {
-        return Some(format!(
-            "a quantity needs a number before `{t}`, e.g. `100 {t}`"
-        ));
+        return Some(format!("a quantity needs a number before `{t}`, e.g. `100 {t}`"));
     }
     if has(Rule::body_eq) && !found.is_eof() && t != "=" {
         return Some("add `=` before the body".into());
+    }
+    if let Some(word) = line_start_word(text, start).filter(|_| t == "=" && has(Rule::rbrace)) {
+        return Some(format!("`{word}` was read as the value of the statement above; is that value missing?"));
     }
     if t == "=" && has(Rule::eq_op) {
         return Some("use `==` to compare values".into());
@@ -204,13 +174,7 @@ fn hint(text: &str, found: &Found<'_>, positives: &[Rule], list: &str) -> Option
     if next_item {
         return Some("this line starts a new item, so the item before it is unfinished".into());
     }
-    if found.is_eof()
-        && list == "an item"
-        && before
-            .lines()
-            .last()
-            .is_some_and(|l| l.trim_start().starts_with("///"))
-    {
+    if found.is_eof() && list == "an item" && before.lines().last().is_some_and(|l| l.trim_start().starts_with("///")) {
         return Some("a doc comment must be followed by the item it documents".into());
     }
     if list == "an item" || list == "the end of the item" {
@@ -223,6 +187,15 @@ fn hint(text: &str, found: &Found<'_>, positives: &[Rule], list: &str) -> Option
     None
 }
 
+/// The field path that starts the line holding `pos`, if the line starts with one right
+/// before `pos` (as in `    seed = 1` with `pos` at the `=`).
+fn line_start_word(text: &str, pos: usize) -> Option<&str> {
+    let line = text[..pos].rsplit('\n').next().unwrap_or("");
+    let path = line.trim();
+    let is_path = !path.is_empty() && path.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    is_path.then_some(path)
+}
+
 /// Operators and punctuation longer than one character, longest first.
 const MULTI: [&str; 10] = ["///", "=>", "->", ">>", ">=", "<=", "==", "!=", "..", "//"];
 
@@ -233,57 +206,32 @@ fn token_at(text: &str, pos: usize) -> Found<'_> {
     let (len, desc) = if rest.is_empty() {
         (0, "end of file".to_string())
     } else if let Some(m) = MULTI.iter().find(|m| rest.starts_with(**m)) {
-        let desc = if *m == "///" {
-            "a doc comment".to_string()
-        } else {
-            format!("`{m}`")
-        };
+        let desc = if *m == "///" { "a doc comment".to_string() } else { format!("`{m}`") };
         (m.len(), desc)
     } else if !word_at(text, pos).is_empty() {
         let w = word_at(text, pos);
-        let desc = if is_keyword(w) {
-            format!("keyword `{w}`")
-        } else {
-            format!("`{w}`")
-        };
+        let desc = if is_keyword(w) { format!("keyword `{w}`") } else { format!("`{w}`") };
         (w.len(), desc)
     } else if rest.starts_with(|c: char| c.is_ascii_digit()) {
         let len = number_len(rest);
         (len, format!("`{}`", &rest[..len]))
-    } else if rest.starts_with('"') {
-        let len = rest[1..]
-            .find(['"', '\n'])
-            .map_or(rest.len(), |n| n + 2)
-            .min(rest.len());
+    } else if let Some(inner) = rest.strip_prefix('"') {
+        let len = inner.find(['"', '\n']).map_or(rest.len(), |n| n + 2).min(rest.len());
         (len, "a string".to_string())
     } else {
         let c = rest.chars().next().unwrap_or(' ');
-        let shown = if c.is_whitespace() || c.is_control() {
-            c.escape_unicode().to_string()
-        } else {
-            c.to_string()
-        };
+        let shown = if c.is_whitespace() || c.is_control() { c.escape_unicode().to_string() } else { c.to_string() };
         (c.len_utf8(), format!("`{shown}`"))
     };
-    Found {
-        span: Span::new(pos, pos + len),
-        text: &rest[..len],
-        desc,
-    }
+    Found { span: Span::new(pos, pos + len), text: &rest[..len], desc }
 }
 
 /// The length of the number-like run at the start of `rest` (digits, `_`, a fraction).
 fn number_len(rest: &str) -> usize {
     let b = rest.as_bytes();
-    let mut n = b
-        .iter()
-        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
-        .count();
+    let mut n = b.iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_').count();
     if b.get(n) == Some(&b'.') && b.get(n + 1).is_some_and(u8::is_ascii_digit) {
-        n += 1 + b[n + 1..]
-            .iter()
-            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
-            .count();
+        n += 1 + b[n + 1..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_').count();
     }
     n
 }

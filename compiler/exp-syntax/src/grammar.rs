@@ -163,55 +163,16 @@ pub(crate) fn starts_item(rule: Rule) -> bool {
     )
 }
 
-/// The keywords of the language, as listed in grammar/README.md.
-pub(crate) const KEYWORDS: [&str; 31] = [
-    "use",
-    "fn",
-    "block",
-    "data",
-    "loss",
-    "optimizer",
-    "schedule",
-    "probe",
-    "metric",
-    "experiment",
-    "sweep",
-    "extends",
-    "over",
-    "in",
-    "every",
-    "when",
-    "for",
-    "repeat",
-    "builtin",
-    "let",
-    "state",
-    "if",
-    "else",
-    "and",
-    "or",
-    "not",
-    "true",
-    "false",
-    "stop",
-    "maximize",
-    "minimize",
+/// The reserved words of the language, as listed in grammar/README.md. Item keywords are
+/// not reserved: they start an item only at the top level and are names elsewhere.
+pub(crate) const KEYWORDS: [&str; 20] = [
+    "extends", "over", "in", "every", "when", "for", "repeat", "builtin", "let", "state", "if", "else", "and", "or",
+    "not", "true", "false", "stop", "maximize", "minimize",
 ];
 
 /// The keywords that begin a top-level item.
-pub(crate) const ITEM_KEYWORDS: [&str; 11] = [
-    "use",
-    "fn",
-    "block",
-    "data",
-    "loss",
-    "optimizer",
-    "schedule",
-    "probe",
-    "metric",
-    "experiment",
-    "sweep",
-];
+pub(crate) const ITEM_KEYWORDS: [&str; 11] =
+    ["use", "fn", "block", "data", "loss", "optimizer", "schedule", "probe", "metric", "experiment", "sweep"];
 
 /// Whether `word` is a keyword.
 pub(crate) fn is_keyword(word: &str) -> bool {

@@ -17,18 +17,13 @@ use crate::scan::scan;
 /// See [`crate::parse`].
 pub(crate) fn parse_file(text: &str) -> File {
     let scan = scan(text);
-    let mut file = File {
-        comments: scan.comments,
-        ..File::default()
-    };
+    let mut file = File { comments: scan.comments, ..File::default() };
     // Chunks with scan problems are never handed to pest: unterminated strings give poor
     // messages there, and too-deep nesting would strain its recursion.
     if scan.chunks.iter().all(|c| c.problem.is_none()) {
         if let Ok(pairs) = ExpParser::parse(Rule::file, text) {
             let cx = Ctx { offset: 0 };
-            let items = pairs
-                .flat_map(|file| file.into_inner())
-                .filter(|p| p.as_rule() == Rule::item);
+            let items = pairs.flat_map(|file| file.into_inner()).filter(|p| p.as_rule() == Rule::item);
             for pair in items {
                 match build::item(cx, pair) {
                     Ok(item) => file.items.push(item),
@@ -43,14 +38,10 @@ pub(crate) fn parse_file(text: &str) -> File {
             file.errors.push(problem.clone());
             continue;
         }
-        let cx = Ctx {
-            offset: chunk.start,
-        };
+        let cx = Ctx { offset: chunk.start };
         match ExpParser::parse(Rule::item_alone, &text[chunk.start..chunk.end]) {
             Ok(pairs) => {
-                let items = pairs
-                    .flat_map(|p| p.into_inner())
-                    .filter(|p| p.as_rule() == Rule::item);
+                let items = pairs.flat_map(|p| p.into_inner()).filter(|p| p.as_rule() == Rule::item);
                 for pair in items {
                     match build::item(cx, pair) {
                         Ok(item) => file.items.push(item),
@@ -58,9 +49,7 @@ pub(crate) fn parse_file(text: &str) -> File {
                     }
                 }
             }
-            Err(error) => file
-                .errors
-                .push(from_pest(error, text, chunk.start, Input::Item)),
+            Err(error) => file.errors.push(from_pest(error, text, chunk.start, Input::Item)),
         }
     }
     file
@@ -71,8 +60,7 @@ pub(crate) fn parse_expr(text: &str) -> Result<Expr, SyntaxError> {
     if let Some(problem) = scan(text).chunks.into_iter().find_map(|c| c.problem) {
         return Err(problem);
     }
-    let pairs =
-        ExpParser::parse(Rule::expr_alone, text).map_err(|e| from_pest(e, text, 0, Input::Expr))?;
+    let pairs = ExpParser::parse(Rule::expr_alone, text).map_err(|e| from_pest(e, text, 0, Input::Expr))?;
     let cx = Ctx { offset: 0 };
     let outer = pairs.into_iter().next();
     let expr = outer.and_then(|p| p.into_inner().find(|p| p.as_rule() == Rule::expr));

@@ -41,13 +41,7 @@ pub(crate) struct Chunk {
 
 impl Chunk {
     fn new(start: usize) -> Chunk {
-        Chunk {
-            start,
-            end: start,
-            has_code: false,
-            has_docs: false,
-            problem: None,
-        }
+        Chunk { start, end: start, has_code: false, has_docs: false, problem: None }
     }
 
     /// Whether the chunk must be parsed (or reported) at all.
@@ -71,10 +65,7 @@ pub(crate) fn scan(text: &str) -> Scan {
     let mut last = s.cur;
     last.end = text.len();
     s.chunks.push(last);
-    Scan {
-        comments: s.comments,
-        chunks: s.chunks,
-    }
+    Scan { comments: s.comments, chunks: s.chunks }
 }
 
 struct Scanner<'t> {
@@ -158,23 +149,14 @@ impl Scanner<'_> {
 
     fn comment(&mut self) {
         let start = self.i;
-        let end = self.b[start..]
-            .iter()
-            .position(|&c| c == b'\n')
-            .map_or(self.b.len(), |n| start + n);
+        let end = self.b[start..].iter().position(|&c| c == b'\n').map_or(self.b.len(), |n| start + n);
         let is_doc = self.b.get(start + 2) == Some(&b'/') && self.b.get(start + 3) != Some(&b'/');
         if is_doc {
             self.cur.has_docs = true;
         } else {
-            let text_end = if end > start && self.b[end - 1] == b'\r' {
-                end - 1
-            } else {
-                end
-            };
-            self.comments.push(Comment {
-                span: Span::new(start, text_end),
-                text: self.text[start..text_end].to_string(),
-            });
+            let text_end = if end > start && self.b[end - 1] == b'\r' { end - 1 } else { end };
+            self.comments
+                .push(Comment { span: Span::new(start, text_end), text: self.text[start..text_end].to_string() });
         }
         self.i = end;
     }
@@ -194,11 +176,7 @@ impl Scanner<'_> {
                 Some(_) => j += 1,
             }
         }
-        let end = if j > start && self.b.get(j - 1) == Some(&b'\r') {
-            j - 1
-        } else {
-            j
-        };
+        let end = if j > start && self.b.get(j - 1) == Some(&b'\r') { j - 1 } else { j };
         self.problem(SyntaxError {
             span: Span::new(start, end),
             message: "unterminated string".into(),
@@ -251,9 +229,6 @@ pub(crate) fn word_at(text: &str, at: usize) -> &str {
     if at >= b.len() || !(b[at].is_ascii_alphabetic() || b[at] == b'_') {
         return "";
     }
-    let len = b[at..]
-        .iter()
-        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
-        .count();
+    let len = b[at..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_').count();
     &text[at..at + len]
 }

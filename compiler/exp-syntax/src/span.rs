@@ -19,10 +19,7 @@ impl Span {
     /// Makes a span from byte offsets; `end` is clamped so that it is never before `start`.
     pub fn new(start: usize, end: usize) -> Span {
         let start = start as u32;
-        Span {
-            start,
-            end: (end as u32).max(start),
-        }
+        Span { start, end: (end as u32).max(start) }
     }
 
     /// The empty span at `offset`.
@@ -32,10 +29,7 @@ impl Span {
 
     /// The smallest span that covers both.
     pub fn cover(self, other: Span) -> Span {
-        Span {
-            start: self.start.min(other.start),
-            end: self.end.max(other.end),
-        }
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
     }
 
     /// Length in bytes.
@@ -50,10 +44,7 @@ impl Span {
 
     /// The span moved right by `delta` bytes (used when an item is parsed on its own).
     pub fn shift(self, delta: usize) -> Span {
-        Span {
-            start: self.start + delta as u32,
-            end: self.end + delta as u32,
-        }
+        Span { start: self.start + delta as u32, end: self.end + delta as u32 }
     }
 
     /// The byte range, for slicing source text.

@@ -169,62 +169,27 @@ pub enum ShapeError {
 impl Display for ShapeError {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
-            ShapeError::RankMismatch {
-                op,
-                expected,
-                layout,
-                found,
-            } => {
-                write!(
-                    f,
-                    "`{op}` expects a {expected} input `{layout}`, found `{found}`"
-                )
+            ShapeError::RankMismatch { op, expected, layout, found } => {
+                write!(f, "`{op}` expects a {expected} input `{layout}`, found `{found}`")
             }
-            ShapeError::DimMismatch {
-                op,
-                axis,
-                expected,
-                found,
-            } => {
-                let got = found
-                    .0
-                    .get(*axis)
-                    .map_or_else(|| "nothing".to_string(), |d| format!("`{d}`"));
+            ShapeError::DimMismatch { op, axis, expected, found } => {
+                let got = found.0.get(*axis).map_or_else(|| "nothing".to_string(), |d| format!("`{d}`"));
                 write!(f, "`{op}` expects axis {axis} of its input to be `{expected}`, found {got} in `{found}`")
             }
             ShapeError::NonPositive { op, what, value } => {
                 write!(f, "`{op}` needs a positive {what}, found `{value}`")
             }
-            ShapeError::NotDivisible {
-                op,
-                what,
-                value,
-                by,
-                divisor,
-            } => {
-                write!(
-                    f,
-                    "`{op}` needs {what} `{value}` to be divisible by {by} `{divisor}`"
-                )
+            ShapeError::NotDivisible { op, what, value, by, divisor } => {
+                write!(f, "`{op}` needs {what} `{value}` to be divisible by {by} `{divisor}`")
             }
-            ShapeError::BadReshape {
-                input,
-                target,
-                problem,
-            } => write_reshape(f, input, target, problem),
+            ShapeError::BadReshape { input, target, problem } => write_reshape(f, input, target, problem),
             ShapeError::BadArg { op, name, problem } => write_arg(f, op, name, problem),
             ShapeError::UnknownOp { name } => write!(f, "unknown layer op `{name}`"),
             ShapeError::Broadcast { left, right } => {
-                write!(
-                    f,
-                    "cannot add `{left}` and `{right}`: the shapes do not broadcast"
-                )
+                write!(f, "cannot add `{left}` and `{right}`: the shapes do not broadcast")
             }
             ShapeError::ConcatMismatch { axis, first, other } => {
-                write!(
-                    f,
-                    "cannot concatenate `{first}` and `{other}` along axis {axis}"
-                )
+                write!(f, "cannot concatenate `{first}` and `{other}` along axis {axis}")
             }
             ShapeError::EmptyConcat => f.write_str("cannot concatenate an empty list of tensors"),
             ShapeError::AxisOutOfRange { op, axis, found } => {
@@ -234,12 +199,7 @@ impl Display for ShapeError {
     }
 }
 
-fn write_reshape(
-    f: &mut Formatter<'_>,
-    input: &Shape,
-    target: &[Dim],
-    problem: &ReshapeProblem,
-) -> fmt::Result {
+fn write_reshape(f: &mut Formatter<'_>, input: &Shape, target: &[Dim], problem: &ReshapeProblem) -> fmt::Result {
     let mut full = vec![input.0.first().cloned().unwrap_or_default()];
     full.extend(target.iter().cloned());
     let target = Shape(full);

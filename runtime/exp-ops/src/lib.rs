@@ -21,8 +21,8 @@ mod shape;
 pub use dim::Dim;
 pub use error::{ArgProblem, Rank, ReshapeProblem, ShapeError};
 pub use layer::{
-    infer, layer_op, layer_ops, ArgDefault, ArgKind, ArgSpec, ArgValue, Conv, Distribution,
-    InitSpec, LayerInfo, LayerOp, LayerOpSpec, ParamSpec, Pool,
+    infer, layer_op, layer_ops, ArgDefault, ArgKind, ArgSpec, ArgValue, Conv, Distribution, InitSpec, LayerInfo,
+    LayerOp, LayerOpSpec, ParamSpec, Pool,
 };
 pub use scalar::{builtin_constant, builtin_function, DExpr, ScalarOp, BUILTIN_CONSTANTS};
 pub use shape::{broadcast_add, concat, Shape};

@@ -190,32 +190,17 @@ impl ScalarOp {
             (Mul, 1) => a,
             (Div, 0) => op(Div, vec![k(1.0), b]),
             (Div, 1) => op(Neg, vec![op(Div, vec![DExpr::Result, b])]),
-            (Pow, 0) => op(
-                Mul,
-                vec![b.clone(), op(Pow, vec![a, op(Sub, vec![b, k(1.0)])])],
-            ),
+            (Pow, 0) => op(Mul, vec![b.clone(), op(Pow, vec![a, op(Sub, vec![b, k(1.0)])])]),
             (Pow, 1) => op(Mul, vec![DExpr::Result, op(Log, vec![a])]),
             (Exp, 0) => DExpr::Result,
             (Log, 0) => op(Div, vec![k(1.0), a]),
             (Sqrt, 0) => op(Div, vec![k(0.5), DExpr::Result]),
             (Abs, 0) => op(Sign, vec![a]),
-            (Tanh, 0) => op(
-                Sub,
-                vec![k(1.0), op(Mul, vec![DExpr::Result, DExpr::Result])],
-            ),
-            (Sigmoid, 0) => op(
-                Mul,
-                vec![DExpr::Result, op(Sub, vec![k(1.0), DExpr::Result])],
-            ),
+            (Tanh, 0) => op(Sub, vec![k(1.0), op(Mul, vec![DExpr::Result, DExpr::Result])]),
+            (Sigmoid, 0) => op(Mul, vec![DExpr::Result, op(Sub, vec![k(1.0), DExpr::Result])]),
             (Sin, 0) => op(Cos, vec![a]),
             (Cos, 0) => op(Neg, vec![op(Sin, vec![a])]),
-            (Erf, 0) => op(
-                Mul,
-                vec![
-                    k(2.0 / PI.sqrt()),
-                    op(Exp, vec![op(Neg, vec![op(Mul, vec![a.clone(), a])])]),
-                ],
-            ),
+            (Erf, 0) => op(Mul, vec![k(2.0 / PI.sqrt()), op(Exp, vec![op(Neg, vec![op(Mul, vec![a.clone(), a])])])]),
             (Min, 0) => indicator(op(Le, vec![a, b])),
             (Min, 1) => indicator(op(Gt, vec![a, b])),
             (Max, 0) => indicator(op(Ge, vec![a, b])),
@@ -233,10 +218,7 @@ pub const BUILTIN_CONSTANTS: &[(&str, f64)] = &[("pi", PI), ("e", E)];
 
 /// The value of the builtin constant `name` (`pi`, `e`).
 pub fn builtin_constant(name: &str) -> Option<f64> {
-    BUILTIN_CONSTANTS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| *v)
+    BUILTIN_CONSTANTS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
 }
 
 /// The scalar op behind the builtin function `name` (`exp`, `max`, ...), if callable.

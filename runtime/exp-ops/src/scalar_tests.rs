@@ -18,15 +18,8 @@ fn names_round_trip_and_are_unique() {
 
 #[test]
 fn builtin_functions_are_exactly_the_documented_list() {
-    let expected = [
-        "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "sin", "cos", "erf", "min", "max", "floor",
-        "sign",
-    ];
-    let mut callable: Vec<_> = ScalarOp::ALL
-        .iter()
-        .filter(|op| op.is_callable())
-        .map(|op| op.name())
-        .collect();
+    let expected = ["exp", "log", "sqrt", "abs", "tanh", "sigmoid", "sin", "cos", "erf", "min", "max", "floor", "sign"];
+    let mut callable: Vec<_> = ScalarOp::ALL.iter().filter(|op| op.is_callable()).map(|op| op.name()).collect();
     let mut expected = expected.to_vec();
     callable.sort_unstable();
     expected.sort_unstable();
@@ -71,10 +64,7 @@ fn evaluation() {
         assert_eq!(op.eval(args), *want, "{}({args:?})", op.name());
     }
     assert!(Add.eval(&[1.0]).is_nan(), "wrong arity gives NaN");
-    assert!(
-        (Sigmoid.eval(&[-800.0])).abs() < 1e-300,
-        "no overflow for very negative inputs"
-    );
+    assert!((Sigmoid.eval(&[-800.0])).abs() < 1e-300, "no overflow for very negative inputs");
 }
 
 #[test]
@@ -88,11 +78,7 @@ fn erf_matches_reference_values() {
         (3.5, 0.999_999_256_901_627_7),
     ];
     for (x, want) in table {
-        assert!(
-            (erf(x) - want).abs() < 1e-14,
-            "erf({x}) = {} != {want}",
-            erf(x)
-        );
+        assert!((erf(x) - want).abs() < 1e-14, "erf({x}) = {} != {want}", erf(x));
         assert!((erf(-x) + want).abs() < 1e-14);
     }
     assert_eq!(erf(7.0), 1.0);
@@ -106,12 +92,7 @@ fn sample_points(op: ScalarOp) -> Vec<Vec<f64>> {
     match op {
         Log | Sqrt | Pow => vec![vec![0.7, 1.3], vec![2.5, -0.4], vec![1.1, 3.0]],
         Select => vec![vec![1.0, 0.3, -2.0], vec![0.0, 0.3, -2.0]],
-        _ => vec![
-            vec![0.3, -1.2],
-            vec![-0.8, 0.45],
-            vec![1.7, 2.2],
-            vec![-2.1, -0.6],
-        ],
+        _ => vec![vec![0.3, -1.2], vec![-0.8, 0.45], vec![1.7, 2.2], vec![-2.1, -0.6]],
     }
 }
 
@@ -149,23 +130,13 @@ fn derivatives_match_finite_differences() {
 fn piecewise_constant_ops_have_no_derivative() {
     use ScalarOp::*;
     for op in [Lt, Le, Gt, Ge, Eq, Ne, And, Or, Not, Floor, Sign] {
-        assert!(
-            (0..op.arity()).all(|i| op.derivative(i).is_none()),
-            "{}",
-            op.name()
-        );
+        assert!((0..op.arity()).all(|i| op.derivative(i).is_none()), "{}", op.name());
     }
     assert!(Select.derivative(0).is_none());
     assert!(Add.derivative(2).is_none(), "out-of-range argument");
-    let differentiable = [
-        Add, Sub, Mul, Div, Pow, Neg, Exp, Log, Sqrt, Abs, Tanh, Sigmoid, Sin, Cos, Erf, Min, Max,
-    ];
+    let differentiable = [Add, Sub, Mul, Div, Pow, Neg, Exp, Log, Sqrt, Abs, Tanh, Sigmoid, Sin, Cos, Erf, Min, Max];
     for op in differentiable {
-        assert!(
-            (0..op.arity()).all(|i| op.derivative(i).is_some()),
-            "{}",
-            op.name()
-        );
+        assert!((0..op.arity()).all(|i| op.derivative(i).is_some()), "{}", op.name());
     }
 }
 

@@ -31,15 +31,8 @@ impl<'a> Cursor<'a> {
 
     /// An error at the current position.
     pub(crate) fn error(&self, message: impl Into<String>) -> ParseError {
-        let column = self
-            .text
-            .get(..self.pos)
-            .map_or(1, |s| s.chars().count() + 1);
-        ParseError {
-            line: self.line,
-            column: u32::try_from(column).unwrap_or(u32::MAX),
-            message: message.into(),
-        }
+        let column = self.text.get(..self.pos).map_or(1, |s| s.chars().count() + 1);
+        ParseError { line: self.line, column: u32::try_from(column).unwrap_or(u32::MAX), message: message.into() }
     }
 
     fn rest(&self) -> &'a str {
@@ -103,9 +96,7 @@ impl<'a> Cursor<'a> {
         if !rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
             return None;
         }
-        let len = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
-            .unwrap_or(rest.len());
+        let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')).unwrap_or(rest.len());
         rest.get(..len)
     }
 
@@ -133,9 +124,7 @@ impl<'a> Cursor<'a> {
     pub(crate) fn value_ref(&mut self) -> Res<&'a str> {
         self.expect("%")?;
         let rest = self.rest();
-        let len = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(rest.len());
+        let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
         if len == 0 {
             return Err(self.error("expected a value name after `%`"));
         }
@@ -195,12 +184,9 @@ impl<'a> Cursor<'a> {
             return Err(self.unexpected("a shape like `[B, 10]`"));
         }
         // Dims never contain brackets, so the first `]` closes the shape.
-        let end = rest
-            .find(']')
-            .ok_or_else(|| self.error("unclosed `[` in shape"))?;
+        let end = rest.find(']').ok_or_else(|| self.error("unclosed `[` in shape"))?;
         guard_nesting(&rest[..end]).map_err(|e| self.error(e))?;
-        let shape =
-            Shape::parse(&rest[..=end]).map_err(|e| self.error(format!("bad shape: {e}")))?;
+        let shape = Shape::parse(&rest[..=end]).map_err(|e| self.error(format!("bad shape: {e}")))?;
         self.pos += end + 1;
         Ok(shape)
     }
@@ -228,8 +214,7 @@ impl<'a> Cursor<'a> {
             }
         }
         guard_nesting(&rest[..end]).map_err(|e| self.error(e))?;
-        let dim =
-            Dim::parse(&rest[..end]).map_err(|e| self.error(format!("bad dimension: {e}")))?;
+        let dim = Dim::parse(&rest[..end]).map_err(|e| self.error(format!("bad dimension: {e}")))?;
         self.pos += end;
         Ok(dim)
     }
@@ -237,9 +222,7 @@ impl<'a> Cursor<'a> {
     /// Consumes an origin `@file:start..end` if one comes next.
     pub(crate) fn origin(&mut self) -> Res<Option<Origin>> {
         self.skip_ws();
-        if !self.rest().starts_with('@')
-            || !self.rest()[1..].starts_with(|c: char| c.is_ascii_digit())
-        {
+        if !self.rest().starts_with('@') || !self.rest()[1..].starts_with(|c: char| c.is_ascii_digit()) {
             return Ok(None);
         }
         self.pos += 1;

@@ -20,9 +20,7 @@ struct Ids<'a> {
 
 impl<'a> Ids<'a> {
     fn new() -> Ids<'a> {
-        Ids {
-            ids: HashMap::new(),
-        }
+        Ids { ids: HashMap::new() }
     }
 
     fn get(&mut self, name: &'a str) -> u32 {
@@ -65,13 +63,7 @@ fn parse_function<'a>(lines: &mut Lines<'a>, mut c: Cursor<'a>) -> Res<ScalarFn>
     let origin = c.origin()?;
     c.expect("{")?;
     c.expect_end()?;
-    let mut func = ScalarFn {
-        name,
-        inputs,
-        body: Vec::new(),
-        outputs: Vec::new(),
-        origin,
-    };
+    let mut func = ScalarFn { name, inputs, body: Vec::new(), outputs: Vec::new(), origin };
     let mut ids = Ids::new();
     loop {
         let mut c = lines.any_line("`return`")?;
@@ -83,9 +75,7 @@ fn parse_function<'a>(lines: &mut Lines<'a>, mut c: Cursor<'a>) -> Res<ScalarFn>
     }
     let names: Vec<&String> = func.outputs.iter().map(|o| &o.name).collect();
     if names != output_names.iter().collect::<Vec<_>>() {
-        return Err(c.error(format!(
-            "`return` names {names:?} differ from the signature's {output_names:?}"
-        )));
+        return Err(c.error(format!("`return` names {names:?} differ from the signature's {output_names:?}")));
     }
     let mut c = lines.any_line("`}`")?;
     c.expect("}")?;
@@ -96,9 +86,7 @@ fn parse_function<'a>(lines: &mut Lines<'a>, mut c: Cursor<'a>) -> Res<ScalarFn>
 fn parse_inst<'a>(c: &mut Cursor<'a>, func: &ScalarFn, ids: &mut Ids<'a>) -> Res<Inst> {
     let name = c.word()?;
     if !is_scalar_value_name(name) {
-        return Err(c.error(format!(
-            "expected a value name like `v0` or `return`, found `{name}`"
-        )));
+        return Err(c.error(format!("expected a value name like `v0` or `return`, found `{name}`")));
     }
     let result = ScalarId(ids.get(name));
     c.expect("=")?;
@@ -106,14 +94,9 @@ fn parse_inst<'a>(c: &mut Cursor<'a>, func: &ScalarFn, ids: &mut Ids<'a>) -> Res
     if op_name == "const" {
         let value = c.f64()?;
         c.expect_end()?;
-        return Ok(Inst {
-            result,
-            op: InstOp::Const(value),
-            args: Vec::new(),
-        });
+        return Ok(Inst { result, op: InstOp::Const(value), args: Vec::new() });
     }
-    let op = ScalarOp::from_name(op_name)
-        .ok_or_else(|| c.error(format!("unknown scalar op `{op_name}`")))?;
+    let op = ScalarOp::from_name(op_name).ok_or_else(|| c.error(format!("unknown scalar op `{op_name}`")))?;
     let mut args = Vec::new();
     while !c.at_end() {
         if !args.is_empty() {
@@ -121,11 +104,7 @@ fn parse_inst<'a>(c: &mut Cursor<'a>, func: &ScalarFn, ids: &mut Ids<'a>) -> Res
         }
         args.push(parse_operand(c, func, ids)?);
     }
-    Ok(Inst {
-        result,
-        op: InstOp::Op(op),
-        args,
-    })
+    Ok(Inst { result, op: InstOp::Op(op), args })
 }
 
 fn parse_operand<'a>(c: &mut Cursor<'a>, func: &ScalarFn, ids: &mut Ids<'a>) -> Res<Operand> {
@@ -143,10 +122,7 @@ fn parse_returns<'a>(c: &mut Cursor<'a>, func: &ScalarFn, ids: &mut Ids<'a>) -> 
     loop {
         let name = c.ident()?.to_string();
         c.expect("=")?;
-        outputs.push(FnOutput {
-            name,
-            value: parse_operand(c, func, ids)?,
-        });
+        outputs.push(FnOutput { name, value: parse_operand(c, func, ids)? });
         if c.at_end() {
             return Ok(outputs);
         }
@@ -157,11 +133,7 @@ fn parse_returns<'a>(c: &mut Cursor<'a>, func: &ScalarFn, ids: &mut Ids<'a>) -> 
 pub(super) fn parse_graph(lines: &mut Lines<'_>) -> Res<Graph> {
     lines.header("graph")?.expect_end()?;
     let mut ids = Ids::new();
-    let mut graph = Graph {
-        inputs: Vec::new(),
-        nodes: Vec::new(),
-        outputs: Vec::new(),
-    };
+    let mut graph = Graph { inputs: Vec::new(), nodes: Vec::new(), outputs: Vec::new() };
     let mut returned = false;
     while let Some(mut c) = lines.item() {
         if returned {
@@ -170,18 +142,12 @@ pub(super) fn parse_graph(lines: &mut Lines<'_>) -> Res<Graph> {
         if c.eat_keyword("input") {
             let name = c.value_ref()?;
             if !is_ident(name) {
-                return Err(c.error(format!(
-                    "input name `%{name}` must be an identifier; numbers are for nodes"
-                )));
+                return Err(c.error(format!("input name `%{name}` must be an identifier; numbers are for nodes")));
             }
             c.expect(":")?;
             let ty = parse_tensor_type(&mut c)?;
             c.expect_end()?;
-            graph.inputs.push(GraphInput {
-                id: ValueId(ids.get(name)),
-                name: name.to_string(),
-                ty,
-            });
+            graph.inputs.push(GraphInput { id: ValueId(ids.get(name)), name: name.to_string(), ty });
         } else if c.eat_keyword("return") {
             while !c.at_end() {
                 if !graph.outputs.is_empty() {
@@ -197,11 +163,7 @@ pub(super) fn parse_graph(lines: &mut Lines<'_>) -> Res<Graph> {
     if !returned {
         return Err(lines.peek().map_or_else(
             || lines.eof_error("`return` in the graph"),
-            |(n, _)| super::ParseError {
-                line: n,
-                column: 1,
-                message: "expected `return` to end the graph".into(),
-            },
+            |(n, _)| super::ParseError { line: n, column: 1, message: "expected `return` to end the graph".into() },
         ));
     }
     Ok(graph)
@@ -229,21 +191,11 @@ fn parse_node<'a>(c: &mut Cursor<'a>, ids: &mut Ids<'a>) -> Res<Node> {
     let ty = parse_tensor_type(c)?;
     let origin = origin_end(c)?;
     let op = node_op(c, op_name, function, items.attrs, items.params)?;
-    Ok(Node {
-        result,
-        op,
-        operands: items.operands,
-        ty,
-        origin,
-    })
+    Ok(Node { result, op, operands: items.operands, ty, origin })
 }
 
 fn parse_call_items<'a>(c: &mut Cursor<'a>, ids: &mut Ids<'a>) -> Res<CallItems> {
-    let mut items = CallItems {
-        operands: Vec::new(),
-        attrs: Vec::new(),
-        params: Vec::new(),
-    };
+    let mut items = CallItems { operands: Vec::new(), attrs: Vec::new(), params: Vec::new() };
     c.expect("(")?;
     let mut first = true;
     while !c.eat(")") {
@@ -266,23 +218,14 @@ fn parse_call_items<'a>(c: &mut Cursor<'a>, ids: &mut Ids<'a>) -> Res<CallItems>
             }
             let role = c.path()?.to_string();
             c.expect(":")?;
-            items.params.push(ParamRef {
-                role,
-                name: c.path()?.to_string(),
-            });
+            items.params.push(ParamRef { role, name: c.path()?.to_string() });
         }
     }
     Ok(items)
 }
 
 /// Builds the node op named `name`; generic ops take exactly their own attribute.
-fn node_op(
-    c: &Cursor<'_>,
-    name: &str,
-    function: Option<String>,
-    attrs: Args,
-    params: Vec<ParamRef>,
-) -> Res<NodeOp> {
+fn node_op(c: &Cursor<'_>, name: &str, function: Option<String>, attrs: Args, params: Vec<ParamRef>) -> Res<NodeOp> {
     let generic = |attr: Option<&str>| -> Res<Option<Value>> {
         let keys: Vec<&str> = attrs.iter().map(|(k, _)| k.as_str()).collect();
         if !params.is_empty() || keys != attr.into_iter().collect::<Vec<_>>() {
@@ -305,10 +248,6 @@ fn node_op(
             Some(Value::Float(factor)) => Ok(NodeOp::Scale { factor }),
             _ => Err(c.error("scale `factor` must be a float")),
         },
-        _ => Ok(NodeOp::Layer(LayerCall {
-            op: name.to_string(),
-            attrs,
-            params,
-        })),
+        _ => Ok(NodeOp::Layer(LayerCall { op: name.to_string(), attrs, params })),
     }
 }

@@ -45,11 +45,7 @@ pub fn parse(text: &str) -> Result<Program, ParseError> {
     let program = parse_program(&mut lines)?;
     match lines.peek() {
         None => Ok(program),
-        Some((n, _)) => Err(ParseError {
-            line: n,
-            column: 1,
-            message: "unexpected text after `estimates`".into(),
-        }),
+        Some((n, _)) => Err(ParseError { line: n, column: 1, message: "unexpected text after `estimates`".into() }),
     }
 }
 
@@ -57,9 +53,7 @@ fn parse_program(lines: &mut Lines<'_>) -> Res<Program> {
     let mut c = lines.header("expir")?;
     let version = c.u32()?;
     if version != FORMAT_VERSION {
-        return Err(c.error(format!(
-            "unsupported IR version {version}, expected {FORMAT_VERSION}"
-        )));
+        return Err(c.error(format!("unsupported IR version {version}, expected {FORMAT_VERSION}")));
     }
     c.expect_end()?;
     let mut c = lines.header("experiment")?;
@@ -107,22 +101,12 @@ pub(crate) struct Lines<'a> {
 impl<'a> Lines<'a> {
     fn new(text: &'a str) -> Lines<'a> {
         // A `\r` before each `\n` is dropped, so files checked out with CRLF endings still parse.
-        Lines {
-            lines: text
-                .split('\n')
-                .map(|l| l.strip_suffix('\r').unwrap_or(l))
-                .collect(),
-            next: 0,
-        }
+        Lines { lines: text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect(), next: 0 }
     }
 
     /// The next non-blank line and its 1-based number, without consuming it.
     fn peek(&mut self) -> Option<(u32, &'a str)> {
-        while self
-            .lines
-            .get(self.next)
-            .is_some_and(|l| l.trim().is_empty())
-        {
+        while self.lines.get(self.next).is_some_and(|l| l.trim().is_empty()) {
             self.next += 1;
         }
         let line = self.lines.get(self.next)?;
@@ -131,18 +115,12 @@ impl<'a> Lines<'a> {
 
     fn eof_error(&self, expected: &str) -> ParseError {
         let line = u32::try_from(self.lines.len()).unwrap_or(u32::MAX);
-        ParseError {
-            line,
-            column: 1,
-            message: format!("unexpected end of input, expected {expected}"),
-        }
+        ParseError { line, column: 1, message: format!("unexpected end of input, expected {expected}") }
     }
 
     /// Consumes the next line, which must start with the section keyword `kw` at column 0.
     pub(crate) fn header(&mut self, kw: &str) -> Res<Cursor<'a>> {
-        let (n, line) = self
-            .peek()
-            .ok_or_else(|| self.eof_error(&format!("`{kw}`")))?;
+        let (n, line) = self.peek().ok_or_else(|| self.eof_error(&format!("`{kw}`")))?;
         let mut c = Cursor::new(line, n);
         if line.starts_with([' ', '\t']) {
             return Err(c.error(format!("expected section `{kw}` at the start of the line")));
@@ -166,11 +144,7 @@ impl<'a> Lines<'a> {
     pub(crate) fn expect_item(&mut self, kw: &str) -> Res<Cursor<'a>> {
         let Some(mut c) = self.item() else {
             return Err(match self.peek() {
-                Some((n, _)) => ParseError {
-                    line: n,
-                    column: 1,
-                    message: format!("expected an indented `{kw}` line"),
-                },
+                Some((n, _)) => ParseError { line: n, column: 1, message: format!("expected an indented `{kw}` line") },
                 None => self.eof_error(&format!("`{kw}`")),
             });
         };
@@ -216,17 +190,13 @@ pub(crate) fn parse_args(c: &mut Cursor<'_>) -> Res<Args> {
 /// Reads `f32` or `i64`.
 pub(crate) fn parse_dtype(c: &mut Cursor<'_>) -> Res<DType> {
     let word = c.ident()?;
-    DType::from_name(word)
-        .ok_or_else(|| c.error(format!("unknown dtype `{word}`, expected `f32` or `i64`")))
+    DType::from_name(word).ok_or_else(|| c.error(format!("unknown dtype `{word}`, expected `f32` or `i64`")))
 }
 
 /// Reads `f32[B, 10]`.
 pub(crate) fn parse_tensor_type(c: &mut Cursor<'_>) -> Res<TensorType> {
     let dtype = parse_dtype(c)?;
-    Ok(TensorType {
-        dtype,
-        shape: c.shape()?,
-    })
+    Ok(TensorType { dtype, shape: c.shape()? })
 }
 
 /// Reads an optional origin and then the end of the line.
@@ -238,21 +208,12 @@ pub(crate) fn origin_end(c: &mut Cursor<'_>) -> Res<Option<Origin>> {
 
 fn parse_hash(c: &mut Cursor<'_>) -> Res<String> {
     let token = c.token();
-    let is_hex = !token.is_empty()
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let is_hex = !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     if token != "-" && !is_hex {
-        return Err(c.error(format!(
-            "expected a lowercase hex hash or `-`, found `{token}`"
-        )));
+        return Err(c.error(format!("expected a lowercase hex hash or `-`, found `{token}`")));
     }
     c.expect_end()?;
-    Ok(if token == "-" {
-        String::new()
-    } else {
-        token.to_string()
-    })
+    Ok(if token == "-" { String::new() } else { token.to_string() })
 }
 
 fn parse_files(lines: &mut Lines<'_>) -> Res<Vec<String>> {
@@ -261,10 +222,7 @@ fn parse_files(lines: &mut Lines<'_>) -> Res<Vec<String>> {
     while let Some(mut c) = lines.item() {
         let index = c.u64()?;
         if index != files.len() as u64 {
-            return Err(c.error(format!(
-                "expected file index {}, found {index}",
-                files.len()
-            )));
+            return Err(c.error(format!("expected file index {}, found {index}", files.len())));
         }
         files.push(c.string()?);
         c.expect_end()?;
@@ -292,11 +250,7 @@ fn parse_config(lines: &mut Lines<'_>) -> Res<Vec<ConfigEntry>> {
             }
         };
         c.expect_end()?;
-        config.push(ConfigEntry {
-            path,
-            value,
-            provenance,
-        });
+        config.push(ConfigEntry { path, value, provenance });
     }
     Ok(config)
 }
@@ -328,11 +282,7 @@ fn parse_data(lines: &mut Lines<'_>) -> Res<DataPlan> {
     let target = match c.word()? {
         "classes" => Target::Classes(c.u64()?),
         "regression" => Target::Regression(c.shape()?),
-        other => {
-            return Err(c.error(format!(
-                "expected `classes` or `regression`, found `{other}`"
-            )))
-        }
+        other => return Err(c.error(format!("expected `classes` or `regression`, found `{other}`"))),
     };
     c.expect_end()?;
     let mut c = lines.expect_item("splits")?;
@@ -348,11 +298,7 @@ fn parse_data(lines: &mut Lines<'_>) -> Res<DataPlan> {
         let mut c = lines.expect_item("transform")?;
         let name = c.ident()?.to_string();
         let args = parse_args(&mut c)?;
-        transforms.push(Transform {
-            name,
-            args,
-            origin: origin_end(&mut c)?,
-        });
+        transforms.push(Transform { name, args, origin: origin_end(&mut c)? });
     }
     let batch = u64_item(lines, "batch")?;
     let mut c = lines.expect_item("shuffle")?;
@@ -363,18 +309,7 @@ fn parse_data(lines: &mut Lines<'_>) -> Res<DataPlan> {
     };
     c.expect_end()?;
     let (x_dtype, x_shape) = (x.dtype, x.shape);
-    Ok(DataPlan {
-        source,
-        args,
-        x_shape,
-        x_dtype,
-        target,
-        splits,
-        transforms,
-        batch,
-        shuffle,
-        origin,
-    })
+    Ok(DataPlan { source, args, x_shape, x_dtype, target, splits, transforms, batch, shuffle, origin })
 }
 
 /// Reads an item line `kw N`.
@@ -395,13 +330,7 @@ fn parse_params(lines: &mut Lines<'_>, header: &str) -> Res<Vec<Param>> {
         c.expect("=")?;
         let init = crate::init::parse_init(&mut c)?;
         let origin = origin_end(&mut c)?;
-        params.push(Param {
-            name,
-            shape: ty.shape,
-            dtype: ty.dtype,
-            init,
-            origin,
-        });
+        params.push(Param { name, shape: ty.shape, dtype: ty.dtype, init, origin });
     }
     Ok(params)
 }

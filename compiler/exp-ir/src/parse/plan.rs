@@ -5,21 +5,15 @@ use super::{origin_end, parse_args, u64_item, Lines, Res};
 use crate::parse::cursor::Cursor;
 use crate::scalar::{GradClip, Hyper, HyperValue, Optimizer, Schedule, StateInit, StateSlot};
 use crate::types::{
-    Comparison, Estimates, Frequency, Loss, LossKind, Memory, Probe, ProbeKind, StopRule,
-    TrainingPlan,
+    Comparison, Estimates, Frequency, Loss, LossKind, Memory, Probe, ProbeKind, StopRule, TrainingPlan,
 };
 
 pub(super) fn parse_loss(lines: &mut Lines<'_>) -> Res<Loss> {
     let mut c = lines.header("loss")?;
     let name = c.ident()?;
-    let kind =
-        LossKind::from_name(name).ok_or_else(|| c.error(format!("unknown loss `{name}`")))?;
+    let kind = LossKind::from_name(name).ok_or_else(|| c.error(format!("unknown loss `{name}`")))?;
     let args = parse_args(&mut c)?;
-    Ok(Loss {
-        kind,
-        args,
-        origin: origin_end(&mut c)?,
-    })
+    Ok(Loss { kind, args, origin: origin_end(&mut c)? })
 }
 
 pub(super) fn parse_schedules(lines: &mut Lines<'_>) -> Res<Vec<Schedule>> {
@@ -30,11 +24,7 @@ pub(super) fn parse_schedules(lines: &mut Lines<'_>) -> Res<Vec<Schedule>> {
         let name = c.ident()?.to_string();
         c.expect("=")?;
         let function = fn_ref(&mut c)?;
-        schedules.push(Schedule {
-            name,
-            function,
-            origin: origin_end(&mut c)?,
-        });
+        schedules.push(Schedule { name, function, origin: origin_end(&mut c)? });
     }
     Ok(schedules)
 }
@@ -67,10 +57,7 @@ pub(super) fn parse_optimizer(lines: &mut Lines<'_>) -> Res<Optimizer> {
         let mut c = lines.expect_item("state")?;
         let name = c.ident()?.to_string();
         c.expect("=")?;
-        state.push(StateSlot {
-            name,
-            init: parse_state_init(&mut c)?,
-        });
+        state.push(StateSlot { name, init: parse_state_init(&mut c)? });
         c.expect_end()?;
     }
     let mut c = lines.expect_item("update")?;
@@ -81,21 +68,10 @@ pub(super) fn parse_optimizer(lines: &mut Lines<'_>) -> Res<Optimizer> {
         "none" => GradClip::None,
         "norm" => GradClip::Norm(c.f64()?),
         "value" => GradClip::Value(c.f64()?),
-        other => {
-            return Err(c.error(format!(
-                "expected `none`, `norm` or `value`, found `{other}`"
-            )))
-        }
+        other => return Err(c.error(format!("expected `none`, `norm` or `value`, found `{other}`"))),
     };
     c.expect_end()?;
-    Ok(Optimizer {
-        name,
-        hypers,
-        state,
-        update,
-        clip,
-        origin,
-    })
+    Ok(Optimizer { name, hypers, state, update, clip, origin })
 }
 
 fn parse_state_init(c: &mut Cursor<'_>) -> Res<StateInit> {
@@ -105,17 +81,9 @@ fn parse_state_init(c: &mut Cursor<'_>) -> Res<StateInit> {
         "copy" => match c.word()? {
             "g" => StateInit::CopyGrad,
             "p" => StateInit::CopyParam,
-            other => {
-                return Err(c.error(format!(
-                    "expected `copy g` or `copy p`, found `copy {other}`"
-                )))
-            }
+            other => return Err(c.error(format!("expected `copy g` or `copy p`, found `copy {other}`"))),
         },
-        other => {
-            return Err(c.error(format!(
-                "expected `zeros`, `const` or `copy`, found `{other}`"
-            )))
-        }
+        other => return Err(c.error(format!("expected `zeros`, `const` or `copy`, found `{other}`"))),
     })
 }
 
@@ -128,14 +96,7 @@ pub(super) fn parse_train(lines: &mut Lines<'_>) -> Res<TrainingPlan> {
     let steps_per_epoch = optional_u64_item(lines, "steps_per_epoch")?;
     let eval_batch = u64_item(lines, "eval_batch")?;
     let (probes, stop_rules) = (Vec::new(), Vec::new());
-    let mut plan = TrainingPlan {
-        length,
-        total_steps,
-        steps_per_epoch,
-        eval_batch,
-        probes,
-        stop_rules,
-    };
+    let mut plan = TrainingPlan { length, total_steps, steps_per_epoch, eval_batch, probes, stop_rules };
     while lines.peek_item_word() == Some("probe") {
         let mut c = lines.expect_item("probe")?;
         plan.probes.push(parse_probe(&mut c)?);
@@ -165,21 +126,10 @@ fn parse_probe(c: &mut Cursor<'_>) -> Res<Probe> {
         let metric = c.ident()?.to_string();
         (ProbeKind::Metric(metric), parse_args(c)?)
     };
-    let split = if c.eat_keyword("on") {
-        Some(c.ident()?.to_string())
-    } else {
-        None
-    };
+    let split = if c.eat_keyword("on") { Some(c.ident()?.to_string()) } else { None };
     c.keyword("every")?;
     let every = parse_frequency(c)?;
-    Ok(Probe {
-        name,
-        kind,
-        args,
-        split,
-        every,
-        origin: origin_end(c)?,
-    })
+    Ok(Probe { name, kind, args, split, every, origin: origin_end(c)? })
 }
 
 /// Reads `100 steps` or `1 epochs`.
@@ -210,13 +160,7 @@ fn parse_stop_rule(c: &mut Cursor<'_>) -> Res<StopRule> {
     let threshold = c.f64()?;
     c.keyword("for")?;
     let count = c.u32()?;
-    Ok(StopRule {
-        probe,
-        cmp,
-        threshold,
-        count,
-        origin: origin_end(c)?,
-    })
+    Ok(StopRule { probe, cmp, threshold, count, origin: origin_end(c)? })
 }
 
 pub(super) fn parse_estimates(lines: &mut Lines<'_>) -> Res<Estimates> {
@@ -231,9 +175,5 @@ pub(super) fn parse_estimates(lines: &mut Lines<'_>) -> Res<Estimates> {
         total: u64_item(lines, "memory.total")?,
     };
     let flops_per_step = u64_item(lines, "flops_per_step")?;
-    Ok(Estimates {
-        param_count,
-        memory,
-        flops_per_step,
-    })
+    Ok(Estimates { param_count, memory, flops_per_step })
 }

@@ -19,28 +19,18 @@ fn relu(origin: Option<Origin>) -> ScalarFn {
 }
 
 fn linear(out: i64) -> LayerOp {
-    LayerOp::Linear {
-        out: Dim::constant(out),
-        bias: true,
-    }
+    LayerOp::Linear { out: Dim::constant(out), bias: true }
 }
 
 fn config(entries: &[(&str, Value, Provenance)]) -> Vec<ConfigEntry> {
     entries
         .iter()
-        .map(|(p, v, prov)| ConfigEntry {
-            path: p.to_string(),
-            value: v.clone(),
-            provenance: prov.clone(),
-        })
+        .map(|(p, v, prov)| ConfigEntry { path: p.to_string(), value: v.clone(), provenance: prov.clone() })
         .collect()
 }
 
 fn steps(n: i64) -> Value {
-    Value::Quantity {
-        amount: Number::Int(n),
-        unit: Unit::Steps,
-    }
+    Value::Quantity { amount: Number::Int(n), unit: Unit::Steps }
 }
 
 fn probe(name: &str, metric: &str, split: Option<&str>, every: Frequency, at: u32) -> Probe {
@@ -68,20 +58,10 @@ fn finish(
     optimizer: Optimizer,
     train: TrainingPlan,
 ) -> Program {
-    let files = vec![
-        format!("examples/{name}/main.exp"),
-        "<std>/optim.exp".to_string(),
-    ];
+    let files = vec![format!("examples/{name}/main.exp"), "<std>/optim.exp".to_string()];
     let zero = Estimates {
         param_count: 0,
-        memory: Memory {
-            params: 0,
-            buffers: 0,
-            grads: 0,
-            optimizer_state: 0,
-            activations: 0,
-            total: 0,
-        },
+        memory: Memory { params: 0, buffers: 0, grads: 0, optimizer_state: 0, activations: 0, total: 0 },
         flops_per_step: 0,
     };
     let mut p = Program {
@@ -112,14 +92,7 @@ pub fn mlp_adamw() -> Program {
     let x = m.input("x", DType::F32, "[B, 1, 28, 28]");
     let h = m.layer("model.flatten", LayerOp::Flatten, x, origin(0, 120, 127));
     let h = m.layer("model.layers.0", linear(128), h, origin(0, 131, 142));
-    let h = m.same(
-        NodeOp::Elementwise {
-            function: "relu".into(),
-        },
-        &[h],
-        h,
-        origin(0, 146, 150),
-    );
+    let h = m.same(NodeOp::Elementwise { function: "relu".into() }, &[h], h, origin(0, 146, 150));
     let y = m.layer("model.layers.1", linear(10), h, origin(0, 154, 164));
     m.graph.outputs.push(y);
 
@@ -133,29 +106,14 @@ pub fn mlp_adamw() -> Program {
     let lr = cos.op(Mul, &[half_lr, sum]);
     let cosine = cos.ret("value", lr).done();
 
-    let inputs = [
-        "p",
-        "g",
-        "t",
-        "lr",
-        "beta1",
-        "beta2",
-        "eps",
-        "weight_decay",
-        "m",
-        "v",
-    ];
+    let inputs = ["p", "g", "t", "lr", "beta1", "beta2", "eps", "weight_decay", "m", "v"];
     let mut f = FnBuilder::new("adamw_update", &inputs, origin(1, 200, 700));
     let [p, g, t, lr, b1, b2, eps, wd, mm, v] = inputs.map(|n| f.arg(n));
     let one = f.c(1.0);
     let (a, omb1) = (f.op(Mul, &[b1, mm]), f.op(Sub, &[one, b1]));
     let b = f.op(Mul, &[omb1, g]);
     let m2 = f.op(Add, &[a, b]);
-    let (c, omb2, gg) = (
-        f.op(Mul, &[b2, v]),
-        f.op(Sub, &[one, b2]),
-        f.op(Mul, &[g, g]),
-    );
+    let (c, omb2, gg) = (f.op(Mul, &[b2, v]), f.op(Sub, &[one, b2]), f.op(Mul, &[g, g]));
     let d = f.op(Mul, &[omb2, gg]);
     let v2 = f.op(Add, &[c, d]);
     let (b1t, b2t) = (f.op(Pow, &[b1, t]), f.op(Pow, &[b2, t]));
@@ -170,31 +128,19 @@ pub fn mlp_adamw() -> Program {
     let p2 = f.op(Sub, &[p, scaled]);
     let adamw = f.ret("p", p2).ret("m", m2).ret("v", v2).done();
 
-    let hyper = |name: &str, x: f64| Hyper {
-        name: name.into(),
-        value: HyperValue::Const(x),
-    };
+    let hyper = |name: &str, x: f64| Hyper { name: name.into(), value: HyperValue::Const(x) };
     let optimizer = Optimizer {
         name: "adamw".into(),
         hypers: vec![
-            Hyper {
-                name: "lr".into(),
-                value: HyperValue::Schedule("lr_cos".into()),
-            },
+            Hyper { name: "lr".into(), value: HyperValue::Schedule("lr_cos".into()) },
             hyper("beta1", 0.9),
             hyper("beta2", 0.999),
             hyper("eps", 1e-8),
             hyper("weight_decay", 0.01),
         ],
         state: vec![
-            StateSlot {
-                name: "m".into(),
-                init: StateInit::Zeros,
-            },
-            StateSlot {
-                name: "v".into(),
-                init: StateInit::Zeros,
-            },
+            StateSlot { name: "m".into(), init: StateInit::Zeros },
+            StateSlot { name: "v".into(), init: StateInit::Zeros },
         ],
         update: "adamw_update".into(),
         clip: GradClip::Norm(1.0),
@@ -202,20 +148,14 @@ pub fn mlp_adamw() -> Program {
     };
     let data = DataPlan {
         source: "mnist".into(),
-        args: args(&[
-            ("root", Value::Str("data/mnist".into())),
-            ("download", Value::Bool(false)),
-        ]),
+        args: args(&[("root", Value::Str("data/mnist".into())), ("download", Value::Bool(false))]),
         x_shape: shape("[1, 28, 28]"),
         x_dtype: DType::F32,
         target: Target::Classes(10),
         splits: vec!["train".into(), "test".into()],
         transforms: vec![Transform {
             name: "normalize".into(),
-            args: args(&[
-                ("mean", Value::Float(0.1307)),
-                ("std", Value::Float(0.3081)),
-            ]),
+            args: args(&[("mean", Value::Float(0.1307)), ("std", Value::Float(0.3081))]),
             origin: origin(0, 60, 100),
         }],
         batch: 128,
@@ -229,20 +169,8 @@ pub fn mlp_adamw() -> Program {
         steps_per_epoch: None,
         eval_batch: 1000,
         probes: vec![
-            probe(
-                "train_loss",
-                "loss",
-                Some("train"),
-                Frequency::Steps(100),
-                300,
-            ),
-            probe(
-                "test_acc",
-                "accuracy",
-                Some("test"),
-                Frequency::Epochs(1),
-                340,
-            ),
+            probe("train_loss", "loss", Some("train"), Frequency::Steps(100), 300),
+            probe("test_acc", "accuracy", Some("test"), Frequency::Epochs(1), 340),
         ],
         stop_rules: vec![StopRule {
             probe: "test_acc".into(),
@@ -254,52 +182,19 @@ pub fn mlp_adamw() -> Program {
     };
     let config = config(&[
         ("batch", Value::Int(128), Provenance::Declaration),
-        (
-            "optimizer.betas",
-            Value::Tuple(vec![Value::Float(0.9), Value::Float(0.999)]),
-            Provenance::Default,
-        ),
+        ("optimizer.betas", Value::Tuple(vec![Value::Float(0.9), Value::Float(0.999)]), Provenance::Default),
         ("optimizer.lr", Value::Float(0.001), Provenance::Default),
-        (
-            "optimizer.weight_decay",
-            Value::Float(0.01),
-            Provenance::CommandLine,
-        ),
-        (
-            "seed",
-            Value::Int(0),
-            Provenance::Extends("mnist_base".into()),
-        ),
-        (
-            "train",
-            Value::Quantity {
-                amount: Number::Int(10),
-                unit: Unit::Epochs,
-            },
-            Provenance::Declaration,
-        ),
+        ("optimizer.weight_decay", Value::Float(0.01), Provenance::CommandLine),
+        ("seed", Value::Int(0), Provenance::Extends("mnist_base".into())),
+        ("train", Value::Quantity { amount: Number::Int(10), unit: Unit::Epochs }, Provenance::Declaration),
     ]);
     let loss = Loss {
         kind: LossKind::CrossEntropy,
         args: args(&[("label_smoothing", Value::Float(0.0))]),
         origin: origin(0, 170, 190),
     };
-    let schedules = vec![Schedule {
-        name: "lr_cos".into(),
-        function: "cosine_lr".into(),
-        origin: origin(0, 100, 118),
-    }];
-    finish(
-        "mlp_adamw",
-        config,
-        data,
-        m,
-        vec![relu(origin(1, 0, 30)), cosine, adamw],
-        loss,
-        schedules,
-        optimizer,
-        train,
-    )
+    let schedules = vec![Schedule { name: "lr_cos".into(), function: "cosine_lr".into(), origin: origin(0, 100, 118) }];
+    finish("mlp_adamw", config, data, m, vec![relu(origin(1, 0, 30)), cosine, adamw], loss, schedules, optimizer, train)
 }
 
 /// A CNN on CIFAR-10 with batch norm, a scaled residual, dropout, momentum SGD, value clipping
@@ -317,20 +212,9 @@ pub fn cnn_batchnorm() -> Program {
         bias: false,
     };
     let h = m.layer("model.conv", LayerOp::Conv2d(conv), x, origin(0, 200, 230));
-    let bn = LayerOp::BatchNorm {
-        eps: 1e-5,
-        momentum: 0.1,
-        affine: true,
-    };
+    let bn = LayerOp::BatchNorm { eps: 1e-5, momentum: 0.1, affine: true };
     let h = m.layer("model.bn", bn, h, origin(0, 234, 246));
-    let r = m.same(
-        NodeOp::Elementwise {
-            function: "relu".into(),
-        },
-        &[h],
-        h,
-        origin(0, 250, 254),
-    );
+    let r = m.same(NodeOp::Elementwise { function: "relu".into() }, &[h], h, origin(0, 250, 254));
     let s = m.same(NodeOp::Scale { factor: 0.5 }, &[r], r, origin(0, 258, 270));
     let h = m.same(NodeOp::Add, &[r, s], r, origin(0, 258, 280));
     let pool = exp_ops::Pool {
@@ -338,18 +222,8 @@ pub fn cnn_batchnorm() -> Program {
         stride: vec![Dim::constant(2); 2],
         padding: vec![Dim::constant(0); 2],
     };
-    let h = m.layer(
-        "model.pool",
-        LayerOp::MaxPool2d(pool),
-        h,
-        origin(0, 284, 300),
-    );
-    let h = m.layer(
-        "model.drop",
-        LayerOp::Dropout { rate: 0.25 },
-        h,
-        origin(0, 304, 317),
-    );
+    let h = m.layer("model.pool", LayerOp::MaxPool2d(pool), h, origin(0, 284, 300));
+    let h = m.layer("model.drop", LayerOp::Dropout { rate: 0.25 }, h, origin(0, 304, 317));
     let h = m.layer("model.flatten", LayerOp::Flatten, h, origin(0, 321, 328));
     let y = m.layer("model.head", linear(10), h, origin(0, 332, 342));
     m.graph.outputs.push(y);
@@ -369,28 +243,15 @@ pub fn cnn_batchnorm() -> Program {
     let optimizer = Optimizer {
         name: "sgd".into(),
         hypers: vec![
-            Hyper {
-                name: "lr".into(),
-                value: HyperValue::Const(0.1),
-            },
-            Hyper {
-                name: "momentum".into(),
-                value: HyperValue::Const(0.9),
-            },
+            Hyper { name: "lr".into(), value: HyperValue::Const(0.1) },
+            Hyper { name: "momentum".into(), value: HyperValue::Const(0.9) },
         ],
-        state: vec![StateSlot {
-            name: "buf".into(),
-            init: StateInit::CopyGrad,
-        }],
+        state: vec![StateSlot { name: "buf".into(), init: StateInit::CopyGrad }],
         update: "sgd_momentum".into(),
         clip: GradClip::Value(5.0),
         origin: origin(0, 350, 380),
     };
-    let t = |name: &str, a: Args, at: u32| Transform {
-        name: name.into(),
-        args: a,
-        origin: origin(0, at, at + 20),
-    };
+    let t = |name: &str, a: Args, at: u32| Transform { name: name.into(), args: a, origin: origin(0, at, at + 20) };
     let data = DataPlan {
         source: "cifar10".into(),
         args: args(&[("root", Value::Str("data/cifar-10 \"binary\"".into()))]),
@@ -399,11 +260,7 @@ pub fn cnn_batchnorm() -> Program {
         target: Target::Classes(10),
         splits: vec!["train".into(), "test".into()],
         transforms: vec![
-            t(
-                "random_crop",
-                args(&[("size", Value::Int(32)), ("padding", Value::Int(4))]),
-                40,
-            ),
+            t("random_crop", args(&[("size", Value::Int(32)), ("padding", Value::Int(4))]), 40),
             t("horizontal_flip", args(&[("p", Value::Float(0.5))]), 70),
         ],
         batch: 64,
@@ -413,10 +270,7 @@ pub fn cnn_batchnorm() -> Program {
     let every = Frequency::Epochs(1);
     let derived = Probe {
         name: "gap".into(),
-        kind: ProbeKind::Derived {
-            function: "acc_gap".into(),
-            inputs: vec!["train_acc".into(), "test_acc".into()],
-        },
+        kind: ProbeKind::Derived { function: "acc_gap".into(), inputs: vec!["train_acc".into(), "test_acc".into()] },
         args: Vec::new(),
         split: None,
         every,
@@ -443,31 +297,14 @@ pub fn cnn_batchnorm() -> Program {
     let config = config(&[
         (
             "data.augment",
-            Value::List(vec![
-                Value::Str("random_crop".into()),
-                Value::Str("horizontal_flip".into()),
-            ]),
+            Value::List(vec![Value::Str("random_crop".into()), Value::Str("horizontal_flip".into())]),
             Provenance::Declaration,
         ),
         ("optimizer.lr", Value::Float(0.1), Provenance::Declaration),
         ("seed", Value::Int(0), Provenance::Default),
     ]);
-    let loss = Loss {
-        kind: LossKind::CrossEntropy,
-        args: Vec::new(),
-        origin: origin(0, 345, 348),
-    };
-    finish(
-        "cnn_batchnorm",
-        config,
-        data,
-        m,
-        vec![relu(origin(1, 0, 30)), sgd, gap],
-        loss,
-        Vec::new(),
-        optimizer,
-        train,
-    )
+    let loss = Loss { kind: LossKind::CrossEntropy, args: Vec::new(), origin: origin(0, 345, 348) };
+    finish("cnn_batchnorm", config, data, m, vec![relu(origin(1, 0, 30)), sgd, gap], loss, Vec::new(), optimizer, train)
 }
 
 /// Plain SGD wrapped in gradient noise (Neelakantan et al., 2015) on modular addition, with a
@@ -476,33 +313,14 @@ pub fn cnn_batchnorm() -> Program {
 pub fn noisy_sgd() -> Program {
     let mut m = ModelBuilder::new();
     let x = m.input("tokens", DType::I64, "[B, 2]");
-    let embed = LayerOp::Embedding {
-        vocab: Dim::constant(97),
-        dim: Dim::constant(32),
-        concat: true,
-    };
+    let embed = LayerOp::Embedding { vocab: Dim::constant(97), dim: Dim::constant(32), concat: true };
     let e = m.layer("model.embed", embed, x, origin(0, 150, 175));
     let h = m.layer("model.hidden", linear(64), e, origin(0, 179, 189));
-    let h = m.same(
-        NodeOp::Elementwise {
-            function: "gelu".into(),
-        },
-        &[h],
-        h,
-        origin(0, 193, 197),
-    );
+    let h = m.same(NodeOp::Elementwise { function: "gelu".into() }, &[h], h, origin(0, 193, 197));
     // A multiplicative gate by the embeddings, which have the hidden width.
     let h = m.same(NodeOp::Mul, &[h, e], h, origin(0, 193, 201));
-    let cat_ty = TensorType {
-        dtype: DType::F32,
-        shape: shape("[B, 128]"),
-    };
-    let h = m.node(
-        NodeOp::Concat { axis: 1 },
-        &[h, e],
-        cat_ty,
-        origin(0, 201, 215),
-    );
+    let cat_ty = TensorType { dtype: DType::F32, shape: shape("[B, 128]") };
+    let h = m.node(NodeOp::Concat { axis: 1 }, &[h, e], cat_ty, origin(0, 201, 215));
     let y = m.layer("model.out", linear(97), h, origin(0, 219, 229));
     m.graph.outputs.push(y);
 
@@ -540,18 +358,9 @@ pub fn noisy_sgd() -> Program {
     let optimizer = Optimizer {
         name: "gradient_noise".into(),
         hypers: vec![
-            Hyper {
-                name: "lr".into(),
-                value: HyperValue::Schedule("warmup".into()),
-            },
-            Hyper {
-                name: "eta".into(),
-                value: HyperValue::Const(0.3),
-            },
-            Hyper {
-                name: "gamma".into(),
-                value: HyperValue::Const(0.55),
-            },
+            Hyper { name: "lr".into(), value: HyperValue::Schedule("warmup".into()) },
+            Hyper { name: "eta".into(), value: HyperValue::Const(0.3) },
+            Hyper { name: "gamma".into(), value: HyperValue::Const(0.55) },
         ],
         state: Vec::new(),
         update: "noisy_sgd_update".into(),
@@ -594,36 +403,14 @@ pub fn noisy_sgd() -> Program {
         }],
     };
     let config = config(&[
-        (
-            "optimizer.base",
-            Value::Str("sgd".into()),
-            Provenance::Declaration,
-        ),
+        ("optimizer.base", Value::Str("sgd".into()), Provenance::Declaration),
         ("optimizer.eta", Value::Float(0.3), Provenance::Default),
         ("optimizer.gamma", Value::Float(0.55), Provenance::Default),
         ("seed", Value::Int(0), Provenance::Declaration),
         ("train", steps(20_000), Provenance::Declaration),
     ]);
-    let loss = Loss {
-        kind: LossKind::CrossEntropy,
-        args: Vec::new(),
-        origin: origin(0, 230, 236),
-    };
-    let schedules = vec![Schedule {
-        name: "warmup".into(),
-        function: "warmup".into(),
-        origin: origin(0, 60, 110),
-    }];
+    let loss = Loss { kind: LossKind::CrossEntropy, args: Vec::new(), origin: origin(0, 230, 236) };
+    let schedules = vec![Schedule { name: "warmup".into(), function: "warmup".into(), origin: origin(0, 60, 110) }];
     let functions = vec![gelu, update, warmup];
-    finish(
-        "noisy_sgd",
-        config,
-        data,
-        m,
-        functions,
-        loss,
-        schedules,
-        optimizer,
-        train,
-    )
+    finish("noisy_sgd", config, data, m, functions, loss, schedules, optimizer, train)
 }

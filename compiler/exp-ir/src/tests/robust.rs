@@ -19,10 +19,7 @@ fn check(text: &str) -> Result<(), ParseError> {
                 assert_eq!(print(&again), printed, "unstable print of:\n{text}");
             }
         }
-        Err(e) => assert!(
-            !verified,
-            "a verified program printed text that does not parse ({e}):\n{printed}"
-        ),
+        Err(e) => assert!(!verified, "a verified program printed text that does not parse ({e}):\n{printed}"),
     }
     Ok(())
 }
@@ -39,10 +36,7 @@ fn every_prefix_is_handled() {
             // are all required), so it must be refused, at a line that exists.
             if prefix.lines().count() < complete_lines - 1 {
                 let err = result.expect_err("a truncated program parsed");
-                assert!(
-                    err.line as usize <= prefix.lines().count() + 1,
-                    "{err} for a {cut}-byte prefix"
-                );
+                assert!(err.line as usize <= prefix.lines().count() + 1, "{err} for a {cut}-byte prefix");
             }
         }
     }
@@ -96,18 +90,9 @@ fn hostile_inputs_are_refused() {
     let err = parse(&deep).unwrap_err();
     assert!(err.message.contains("nest"), "{err}");
     let dim = format!("expir 1\nexperiment e\nhash -\nfiles\nconfig\nseeds 0\n  init 1\n  shuffle 1\n  dropout 1\n  noise 1\n  augment 1\n  data 1\ndata d() \n  x f32[{}B{}]\n", "(".repeat(5000), ")".repeat(5000));
-    assert!(parse(&dim)
-        .unwrap_err()
-        .message
-        .contains("nests too deeply"));
-    for text in [
-        "",
-        "\n\n",
-        "expir 2",
-        "expir 99999999999999999999",
-        "expir 1\nexperiment \u{1F600}",
-        "\u{0}\u{FFFF}",
-    ] {
+    assert!(parse(&dim).unwrap_err().message.contains("nests too deeply"));
+    for text in ["", "\n\n", "expir 2", "expir 99999999999999999999", "expir 1\nexperiment \u{1F600}", "\u{0}\u{FFFF}"]
+    {
         assert!(parse(text).is_err(), "{text:?}");
     }
 }
@@ -118,8 +103,5 @@ fn errors_point_at_line_and_column() {
     let err = parse(&text).unwrap_err();
     let line = text.lines().position(|l| l == "  batch 12x8").unwrap() + 1;
     assert_eq!((err.line as usize, err.column), (line, 11), "{err}");
-    assert_eq!(
-        err.to_string(),
-        format!("{line}:11: expected end of line, found `x8`")
-    );
+    assert_eq!(err.to_string(), format!("{line}:11: expected end of line, found `x8`"));
 }

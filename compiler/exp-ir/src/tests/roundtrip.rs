@@ -8,12 +8,7 @@ fn fixtures_verify() {
     for p in fixtures::all() {
         if let Err(errors) = verify(&p) {
             let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            panic!(
-                "{} fails verification:\n{}\n{}",
-                p.name,
-                list.join("\n"),
-                print(&p)
-            );
+            panic!("{} fails verification:\n{}\n{}", p.name, list.join("\n"), print(&p));
         }
     }
 }
@@ -45,11 +40,7 @@ fn json_round_trips_exactly() {
 fn json_keeps_non_finite_and_awkward_floats() {
     let mut p = fixtures::mlp_adamw();
     p.train.stop_rules[0].threshold = f64::NEG_INFINITY;
-    p.config[0].value = Value::List(vec![
-        Value::Float(f64::INFINITY),
-        Value::Float(0.1 + 0.2),
-        Value::Float(-0.0),
-    ]);
+    p.config[0].value = Value::List(vec![Value::Float(f64::INFINITY), Value::Float(0.1 + 0.2), Value::Float(-0.0)]);
     let back = from_json(&to_json(&p)).unwrap();
     assert_eq!(back, p);
     assert!(back.config[0].value.to_string().contains("-0.0"));
@@ -87,10 +78,8 @@ fn hash_covers_the_recipe() {
 #[test]
 fn printing_renumbers_values_in_definition_order() {
     let text = print(&fixtures::cnn_batchnorm());
-    let defs: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.trim().split(" = ").next().filter(|d| d.starts_with('%')))
-        .collect();
+    let defs: Vec<&str> =
+        text.lines().filter_map(|l| l.trim().split(" = ").next().filter(|d| d.starts_with('%'))).collect();
     assert_eq!(defs, ["%0", "%1", "%2", "%3", "%4", "%5", "%6", "%7", "%8"]);
     assert!(text.contains("  input %images : f32[B, 3, 32, 32]\n"));
     assert!(text.contains("    return p = v3, buf = v1\n"), "{text}");

@@ -19,9 +19,7 @@ fn rejects(rule: Rule, mut p: Program, mutate: impl FnOnce(&mut Program)) {
     let rules: BTreeSet<Rule> = errors.iter().map(|e| e.rule).collect();
     let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert_eq!(rules, BTreeSet::from([rule]), "{}", shown.join("\n"));
-    assert!(shown
-        .iter()
-        .all(|s| s.starts_with(&format!("[{}]", rule.code()))));
+    assert!(shown.iter().all(|s| s.starts_with(&format!("[{}]", rule.code()))));
 }
 
 fn layer(p: &mut Program, node: usize) -> &mut LayerCall {
@@ -37,30 +35,17 @@ fn function<'p>(p: &'p mut Program, name: &str) -> &'p mut ScalarFn {
 
 #[test]
 fn malformed_names() {
-    rejects(Rule::MalformedName, mlp_adamw(), |p| {
-        p.name = "mlp-adamw".into()
-    });
-    rejects(Rule::MalformedName, mlp_adamw(), |p| {
-        function(p, "relu").inputs[0] = "v0".into()
-    });
-    rejects(Rule::MalformedName, mlp_adamw(), |p| {
-        p.config[0].path = "batch.".into()
-    });
-    rejects(Rule::MalformedName, noisy_sgd(), |p| {
-        p.train.probes[0].kind = ProbeKind::Metric("expr".into())
-    });
+    rejects(Rule::MalformedName, mlp_adamw(), |p| p.name = "mlp-adamw".into());
+    rejects(Rule::MalformedName, mlp_adamw(), |p| function(p, "relu").inputs[0] = "v0".into());
+    rejects(Rule::MalformedName, mlp_adamw(), |p| p.config[0].path = "batch.".into());
+    rejects(Rule::MalformedName, noisy_sgd(), |p| p.train.probes[0].kind = ProbeKind::Metric("expr".into()));
 }
 
 #[test]
 fn duplicate_names() {
+    rejects(Rule::DuplicateName, mlp_adamw(), |p| p.train.probes[0].name = "test_acc".into());
     rejects(Rule::DuplicateName, mlp_adamw(), |p| {
-        p.train.probes[0].name = "test_acc".into()
-    });
-    rejects(Rule::DuplicateName, mlp_adamw(), |p| {
-        p.optimizer.hypers.push(Hyper {
-            name: "g".into(),
-            value: HyperValue::Const(1.0),
-        })
+        p.optimizer.hypers.push(Hyper { name: "g".into(), value: HyperValue::Const(1.0) })
     });
 }
 
@@ -76,20 +61,8 @@ fn seed_mismatch() {
 
 #[test]
 fn origin_range() {
-    rejects(Rule::OriginRange, mlp_adamw(), |p| {
-        p.loss.origin = Some(Origin {
-            file: 9,
-            start: 0,
-            end: 1,
-        })
-    });
-    rejects(Rule::OriginRange, mlp_adamw(), |p| {
-        p.graph.nodes[0].origin = Some(Origin {
-            file: 0,
-            start: 5,
-            end: 4,
-        })
-    });
+    rejects(Rule::OriginRange, mlp_adamw(), |p| p.loss.origin = Some(Origin { file: 9, start: 0, end: 1 }));
+    rejects(Rule::OriginRange, mlp_adamw(), |p| p.graph.nodes[0].origin = Some(Origin { file: 0, start: 5, end: 4 }));
 }
 
 #[test]
@@ -107,15 +80,9 @@ fn ssa_redefined() {
 
 #[test]
 fn ssa_undefined() {
-    rejects(Rule::SsaUndefined, mlp_adamw(), |p| {
-        p.graph.nodes.swap(1, 2)
-    });
-    rejects(Rule::SsaUndefined, mlp_adamw(), |p| {
-        function(p, "relu").body.swap(0, 1)
-    });
-    rejects(Rule::SsaUndefined, mlp_adamw(), |p| {
-        function(p, "relu").outputs[0].value = Operand::Input(3)
-    });
+    rejects(Rule::SsaUndefined, mlp_adamw(), |p| p.graph.nodes.swap(1, 2));
+    rejects(Rule::SsaUndefined, mlp_adamw(), |p| function(p, "relu").body.swap(0, 1));
+    rejects(Rule::SsaUndefined, mlp_adamw(), |p| function(p, "relu").outputs[0].value = Operand::Input(3));
 }
 
 #[test]
@@ -126,88 +93,46 @@ fn graph_io() {
 #[test]
 fn node_arity() {
     rejects(Rule::NodeArity, cnn_batchnorm(), |p| {
-        let add = p
-            .graph
-            .nodes
-            .iter_mut()
-            .find(|n| n.op == NodeOp::Add)
-            .unwrap();
+        let add = p.graph.nodes.iter_mut().find(|n| n.op == NodeOp::Add).unwrap();
         add.operands.pop();
     });
     rejects(Rule::NodeArity, noisy_sgd(), |p| {
-        let mul = p
-            .graph
-            .nodes
-            .iter_mut()
-            .find(|n| n.op == NodeOp::Mul)
-            .unwrap();
+        let mul = p.graph.nodes.iter_mut().find(|n| n.op == NodeOp::Mul).unwrap();
         mul.operands.push(mul.operands[0]);
     });
     rejects(Rule::NodeArity, mlp_adamw(), |p| {
-        let out = FnOutput {
-            name: "z".into(),
-            value: Operand::Input(0),
-        };
+        let out = FnOutput { name: "z".into(), value: Operand::Input(0) };
         function(p, "relu").outputs.push(out);
     });
 }
 
 #[test]
 fn type_mismatch() {
-    rejects(Rule::TypeMismatch, mlp_adamw(), |p| {
-        p.graph.nodes[3].ty.shape = shape("[B, 11]")
-    });
+    rejects(Rule::TypeMismatch, mlp_adamw(), |p| p.graph.nodes[3].ty.shape = shape("[B, 11]"));
     rejects(Rule::TypeMismatch, noisy_sgd(), |p| {
-        let cat = p
-            .graph
-            .nodes
-            .iter_mut()
-            .find(|n| matches!(n.op, NodeOp::Concat { .. }))
-            .unwrap();
+        let cat = p.graph.nodes.iter_mut().find(|n| matches!(n.op, NodeOp::Concat { .. })).unwrap();
         cat.op = NodeOp::Concat { axis: 0 };
     });
-    rejects(Rule::TypeMismatch, noisy_sgd(), |p| {
-        p.data.x_dtype = DType::F32
-    });
+    rejects(Rule::TypeMismatch, noisy_sgd(), |p| p.data.x_dtype = DType::F32);
     // `mul` needs float operands: multiplying by the token ids is refused.
     rejects(Rule::TypeMismatch, noisy_sgd(), |p| {
         let tokens = p.graph.inputs[0].id;
-        p.graph
-            .nodes
-            .iter_mut()
-            .find(|n| n.op == NodeOp::Mul)
-            .unwrap()
-            .operands[1] = tokens;
+        p.graph.nodes.iter_mut().find(|n| n.op == NodeOp::Mul).unwrap().operands[1] = tokens;
     });
-    rejects(Rule::TypeMismatch, noisy_sgd(), |p| {
-        p.data.target = Target::Classes(96)
-    });
+    rejects(Rule::TypeMismatch, noisy_sgd(), |p| p.data.target = Target::Classes(96));
     rejects(Rule::TypeMismatch, cnn_batchnorm(), |p| {
-        p.params
-            .iter_mut()
-            .find(|x| x.name == "model.head.weight")
-            .unwrap()
-            .shape = shape("[10, 4095]");
+        p.params.iter_mut().find(|x| x.name == "model.head.weight").unwrap().shape = shape("[10, 4095]");
         fix_estimates(p);
     });
 }
 
 #[test]
 fn bad_layer() {
+    rejects(Rule::BadLayer, mlp_adamw(), |p| layer(p, 1).attrs.retain(|(k, _)| k != "bias"));
+    rejects(Rule::BadLayer, mlp_adamw(), |p| layer(p, 1).attrs[1].1 = Value::Str("ten".into()));
+    rejects(Rule::BadLayer, mlp_adamw(), |p| layer(p, 1).op = "linearr".into());
     rejects(Rule::BadLayer, mlp_adamw(), |p| {
-        layer(p, 1).attrs.retain(|(k, _)| k != "bias")
-    });
-    rejects(Rule::BadLayer, mlp_adamw(), |p| {
-        layer(p, 1).attrs[1].1 = Value::Str("ten".into())
-    });
-    rejects(Rule::BadLayer, mlp_adamw(), |p| {
-        layer(p, 1).op = "linearr".into()
-    });
-    rejects(Rule::BadLayer, mlp_adamw(), |p| {
-        let r = ParamRef {
-            role: "scale".into(),
-            name: "model.layers.0.bias".into(),
-        };
+        let r = ParamRef { role: "scale".into(), name: "model.layers.0.bias".into() };
         layer(p, 1).params.push(r);
     });
 }
@@ -237,16 +162,10 @@ fn unused_param() {
 
 #[test]
 fn unknown_function() {
+    rejects(Rule::UnknownFunction, mlp_adamw(), |p| p.schedules[0].function = "cosine".into());
+    rejects(Rule::UnknownFunction, mlp_adamw(), |p| p.optimizer.update = "adam".into());
     rejects(Rule::UnknownFunction, mlp_adamw(), |p| {
-        p.schedules[0].function = "cosine".into()
-    });
-    rejects(Rule::UnknownFunction, mlp_adamw(), |p| {
-        p.optimizer.update = "adam".into()
-    });
-    rejects(Rule::UnknownFunction, mlp_adamw(), |p| {
-        p.graph.nodes[2].op = NodeOp::Elementwise {
-            function: "gelu".into(),
-        }
+        p.graph.nodes[2].op = NodeOp::Elementwise { function: "gelu".into() }
     });
 }
 
@@ -255,9 +174,7 @@ fn scalar_arity() {
     rejects(Rule::ScalarArity, mlp_adamw(), |p| {
         function(p, "relu").body[1].args.pop();
     });
-    rejects(Rule::ScalarArity, mlp_adamw(), |p| {
-        function(p, "relu").body[1].op = InstOp::Op(ScalarOp::Select)
-    });
+    rejects(Rule::ScalarArity, mlp_adamw(), |p| function(p, "relu").body[1].op = InstOp::Op(ScalarOp::Select));
 }
 
 #[test]
@@ -276,21 +193,13 @@ fn fn_outputs() {
 
 #[test]
 fn update_rule() {
-    rejects(Rule::UpdateRule, mlp_adamw(), |p| {
-        function(p, "adamw_update")
-            .outputs
-            .retain(|o| o.name != "m")
-    });
-    rejects(Rule::UpdateRule, mlp_adamw(), |p| {
-        function(p, "adamw_update").inputs[2] = "step".into()
-    });
+    rejects(Rule::UpdateRule, mlp_adamw(), |p| function(p, "adamw_update").outputs.retain(|o| o.name != "m"));
+    rejects(Rule::UpdateRule, mlp_adamw(), |p| function(p, "adamw_update").inputs[2] = "step".into());
 }
 
 #[test]
 fn schedule_fn() {
-    rejects(Rule::ScheduleFn, mlp_adamw(), |p| {
-        function(p, "cosine_lr").inputs.push("lr".into())
-    });
+    rejects(Rule::ScheduleFn, mlp_adamw(), |p| function(p, "cosine_lr").inputs.push("lr".into()));
 }
 
 #[test]
@@ -302,13 +211,9 @@ fn unknown_schedule() {
 
 #[test]
 fn unknown_probe() {
-    rejects(Rule::UnknownProbe, mlp_adamw(), |p| {
-        p.train.stop_rules[0].probe = "val_acc".into()
-    });
+    rejects(Rule::UnknownProbe, mlp_adamw(), |p| p.train.stop_rules[0].probe = "val_acc".into());
     // Derived probes may only read probes declared before them.
-    rejects(Rule::UnknownProbe, cnn_batchnorm(), |p| {
-        p.train.probes.swap(1, 2)
-    });
+    rejects(Rule::UnknownProbe, cnn_batchnorm(), |p| p.train.probes.swap(1, 2));
 }
 
 #[test]
@@ -320,91 +225,53 @@ fn derived_probe() {
         other => panic!("{other:?}"),
     };
     rejects(Rule::DerivedProbe, cnn_batchnorm(), drop_input);
-    rejects(Rule::DerivedProbe, cnn_batchnorm(), |p| {
-        p.train.probes[2].split = Some("test".into())
-    });
+    rejects(Rule::DerivedProbe, cnn_batchnorm(), |p| p.train.probes[2].split = Some("test".into()));
 }
 
 #[test]
 fn unknown_split() {
-    rejects(Rule::UnknownSplit, mlp_adamw(), |p| {
-        p.train.probes[1].split = Some("valid".into())
-    });
-    rejects(Rule::UnknownSplit, mlp_adamw(), |p| {
-        p.data.splits[0] = "fit".into()
-    });
+    rejects(Rule::UnknownSplit, mlp_adamw(), |p| p.train.probes[1].split = Some("valid".into()));
+    rejects(Rule::UnknownSplit, mlp_adamw(), |p| p.data.splits[0] = "fit".into());
 }
 
 #[test]
 fn non_positive() {
-    rejects(Rule::NonPositive, cnn_batchnorm(), |p| {
-        p.train.total_steps = Some(0)
-    });
-    rejects(Rule::NonPositive, cnn_batchnorm(), |p| {
-        p.train.steps_per_epoch = Some(0)
-    });
-    rejects(Rule::NonPositive, mlp_adamw(), |p| {
-        p.train.length = Frequency::Epochs(0)
-    });
+    rejects(Rule::NonPositive, cnn_batchnorm(), |p| p.train.total_steps = Some(0));
+    rejects(Rule::NonPositive, cnn_batchnorm(), |p| p.train.steps_per_epoch = Some(0));
+    rejects(Rule::NonPositive, mlp_adamw(), |p| p.train.length = Frequency::Epochs(0));
     rejects(Rule::NonPositive, mlp_adamw(), |p| p.data.batch = 0);
-    rejects(Rule::NonPositive, mlp_adamw(), |p| {
-        p.train.probes[0].every = Frequency::Steps(0)
-    });
-    rejects(Rule::NonPositive, mlp_adamw(), |p| {
-        p.optimizer.clip = GradClip::Norm(-1.0)
-    });
+    rejects(Rule::NonPositive, mlp_adamw(), |p| p.train.probes[0].every = Frequency::Steps(0));
+    rejects(Rule::NonPositive, mlp_adamw(), |p| p.optimizer.clip = GradClip::Norm(-1.0));
 }
 
 #[test]
 fn train_length() {
-    rejects(Rule::TrainLength, noisy_sgd(), |p| {
-        p.train.total_steps = Some(19_999)
-    });
-    rejects(Rule::TrainLength, noisy_sgd(), |p| {
-        p.train.total_steps = None
-    });
-    rejects(Rule::TrainLength, cnn_batchnorm(), |p| {
-        p.train.total_steps = Some(7821)
-    });
-    rejects(Rule::TrainLength, cnn_batchnorm(), |p| {
-        p.train.steps_per_epoch = Some(781)
-    });
-    rejects(Rule::TrainLength, cnn_batchnorm(), |p| {
-        p.train.length = Frequency::Epochs(u64::MAX)
-    });
+    rejects(Rule::TrainLength, noisy_sgd(), |p| p.train.total_steps = Some(19_999));
+    rejects(Rule::TrainLength, noisy_sgd(), |p| p.train.total_steps = None);
+    rejects(Rule::TrainLength, cnn_batchnorm(), |p| p.train.total_steps = Some(7821));
+    rejects(Rule::TrainLength, cnn_batchnorm(), |p| p.train.steps_per_epoch = Some(781));
+    rejects(Rule::TrainLength, cnn_batchnorm(), |p| p.train.length = Frequency::Epochs(u64::MAX));
     // A length in steps fixes the total even when the epoch size is known only at run time.
-    rejects(Rule::TrainLength, mlp_adamw(), |p| {
-        p.train.length = Frequency::Steps(100)
-    });
+    rejects(Rule::TrainLength, mlp_adamw(), |p| p.train.length = Frequency::Steps(100));
 }
 
 #[test]
 fn symbol_use() {
+    rejects(Rule::SymbolUse, mlp_adamw(), |p| p.data.target = Target::Regression(shape("[n]")));
     rejects(Rule::SymbolUse, mlp_adamw(), |p| {
-        p.data.target = Target::Regression(shape("[n]"))
-    });
-    rejects(Rule::SymbolUse, mlp_adamw(), |p| {
-        p.params[0].init = InitSpec::BiasUniform {
-            fan_in: exp_ops::Dim::symbol("n"),
-        };
+        p.params[0].init = InitSpec::BiasUniform { fan_in: exp_ops::Dim::symbol("n") };
     });
 }
 
 #[test]
 fn estimate_mismatch() {
-    rejects(Rule::EstimateMismatch, mlp_adamw(), |p| {
-        p.estimates.param_count += 1
-    });
-    rejects(Rule::EstimateMismatch, mlp_adamw(), |p| {
-        p.estimates.memory.total -= 1
-    });
+    rejects(Rule::EstimateMismatch, mlp_adamw(), |p| p.estimates.param_count += 1);
+    rejects(Rule::EstimateMismatch, mlp_adamw(), |p| p.estimates.memory.total -= 1);
 }
 
 #[test]
 fn hash_mismatch() {
-    rejects(Rule::HashMismatch, mlp_adamw(), |p| {
-        p.train.eval_batch = 999
-    });
+    rejects(Rule::HashMismatch, mlp_adamw(), |p| p.train.eval_batch = 999);
     rejects(Rule::HashMismatch, mlp_adamw(), |p| p.hash.clear());
 }
 
@@ -450,9 +317,6 @@ fn errors_carry_origins_and_codes_are_unique() {
     assert_eq!(codes.len(), all.len());
     let doc = include_str!("../verify/mod.rs");
     for code in codes {
-        assert!(
-            doc.contains(&format!("//! - `{code}`")),
-            "rule `{code}` is missing from the verifier's module doc"
-        );
+        assert!(doc.contains(&format!("//! - `{code}`")), "rule `{code}` is missing from the verifier's module doc");
     }
 }

@@ -13,35 +13,16 @@ pub(super) fn check_graph(cx: &mut Cx<'_>) {
     let program = cx.program;
     let graph = &program.graph;
     if graph.inputs.is_empty() || graph.outputs.is_empty() {
-        cx.error(
-            Rule::GraphIo,
-            "graph",
-            "the graph needs at least one input and one output",
-            None,
-        );
+        cx.error(Rule::GraphIo, "graph", "the graph needs at least one input and one output", None);
     }
     check_io_types(cx);
     let names = crate::print::graph_names(graph);
-    let show = |id: &ValueId| {
-        names
-            .get(id)
-            .map_or_else(|| format!("%?{}", id.0), |n| format!("%{n}"))
-    };
+    let show = |id: &ValueId| names.get(id).map_or_else(|| format!("%?{}", id.0), |n| format!("%{n}"));
     let mut defined: HashMap<ValueId, &TensorType> = HashMap::new();
     for input in &graph.inputs {
-        check_symbols(
-            cx,
-            &format!("graph input %{}", input.name),
-            &input.ty.shape,
-            None,
-        );
+        check_symbols(cx, &format!("graph input %{}", input.name), &input.ty.shape, None);
         if defined.insert(input.id, &input.ty).is_some() {
-            cx.error(
-                Rule::SsaRedefined,
-                "graph",
-                format!("`{}` is defined more than once", show(&input.id)),
-                None,
-            );
+            cx.error(Rule::SsaRedefined, "graph", format!("`{}` is defined more than once", show(&input.id)), None);
         }
     }
     let mut used = HashSet::new();
@@ -52,17 +33,13 @@ pub(super) fn check_graph(cx: &mut Cx<'_>) {
         for id in &node.operands {
             match defined.get(id) {
                 Some(ty) => operand_types.push(*ty),
-                None => cx.error(
-                    Rule::SsaUndefined,
-                    &at,
-                    format!("uses `{}` before its definition", show(id)),
-                    node.origin,
-                ),
+                None => {
+                    cx.error(Rule::SsaUndefined, &at, format!("uses `{}` before its definition", show(id)), node.origin)
+                }
             }
         }
         // Type rules need every operand's type; a missing one was reported just above.
-        let types =
-            (operand_types.len() == node.operands.len()).then_some(operand_types.as_slice());
+        let types = (operand_types.len() == node.operands.len()).then_some(operand_types.as_slice());
         check_node(cx, &at, node, types, &mut used);
         if defined.insert(node.result, &node.ty).is_some() {
             cx.error(
@@ -75,22 +52,12 @@ pub(super) fn check_graph(cx: &mut Cx<'_>) {
     }
     for id in &graph.outputs {
         if !defined.contains_key(id) {
-            cx.error(
-                Rule::SsaUndefined,
-                "graph return",
-                format!("returns undefined `{}`", show(id)),
-                None,
-            );
+            cx.error(Rule::SsaUndefined, "graph return", format!("returns undefined `{}`", show(id)), None);
         }
     }
     for p in program.params.iter().chain(&program.buffers) {
         if !used.contains(p.name.as_str()) {
-            cx.error(
-                Rule::UnusedParam,
-                format!("param {}", p.name),
-                "no node reads it",
-                p.origin,
-            );
+            cx.error(Rule::UnusedParam, format!("param {}", p.name), "no node reads it", p.origin);
         }
     }
 }
@@ -101,11 +68,7 @@ fn check_io_types(cx: &mut Cx<'_>) {
     let p = cx.program;
     let batch = || exp_ops::Dim::symbol(BATCH);
     if let Some(input) = p.graph.inputs.first() {
-        let want = Shape(
-            std::iter::once(batch())
-                .chain(p.data.x_shape.0.iter().cloned())
-                .collect(),
-        );
+        let want = Shape(std::iter::once(batch()).chain(p.data.x_shape.0.iter().cloned()).collect());
         if input.ty.shape != want || input.ty.dtype != p.data.x_dtype {
             let message = format!(
                 "input is `{}{}`, but the data gives `{}{want}`",
@@ -113,27 +76,15 @@ fn check_io_types(cx: &mut Cx<'_>) {
                 input.ty.shape,
                 p.data.x_dtype.name()
             );
-            cx.error(
-                Rule::TypeMismatch,
-                format!("graph input %{}", input.name),
-                message,
-                p.data.origin,
-            );
+            cx.error(Rule::TypeMismatch, format!("graph input %{}", input.name), message, p.data.origin);
         }
     }
     let output = p.graph.outputs.first().and_then(|id| p.graph.type_of(*id));
-    if let (Some(out), Target::Classes(n), LossKind::CrossEntropy) =
-        (output, &p.data.target, p.loss.kind)
-    {
-        let want = Shape(vec![
-            batch(),
-            exp_ops::Dim::constant(i64::try_from(*n).unwrap_or(i64::MAX)),
-        ]);
+    if let (Some(out), Target::Classes(n), LossKind::CrossEntropy) = (output, &p.data.target, p.loss.kind) {
+        let want = Shape(vec![batch(), exp_ops::Dim::constant(i64::try_from(*n).unwrap_or(i64::MAX))]);
         if out.shape != want {
-            let message = format!(
-                "cross-entropy over {n} classes needs logits `{want}`, the model gives `{}`",
-                out.shape
-            );
+            let message =
+                format!("cross-entropy over {n} classes needs logits `{want}`, the model gives `{}`", out.shape);
             cx.error(Rule::TypeMismatch, "graph return", message, p.loss.origin);
         }
     }
@@ -141,8 +92,7 @@ fn check_io_types(cx: &mut Cx<'_>) {
 
 fn check_symbols(cx: &mut Cx<'_>, at: &str, shape: &Shape, origin: Option<crate::Origin>) {
     // Sorted, so the symbol named in the message does not depend on hashing.
-    let symbols: std::collections::BTreeSet<String> =
-        shape.0.iter().flat_map(|d| d.symbols()).collect();
+    let symbols: std::collections::BTreeSet<String> = shape.0.iter().flat_map(|d| d.symbols()).collect();
     if let Some(other) = symbols.iter().find(|s| s.as_str() != BATCH) {
         cx.error(
             Rule::SymbolUse,
@@ -173,12 +123,7 @@ fn check_node<'p>(
         },
     };
     if !arity_ok {
-        cx.error(
-            Rule::NodeArity,
-            at,
-            format!("`{}` cannot take {n} operands", node.op.name()),
-            node.origin,
-        );
+        cx.error(Rule::NodeArity, at, format!("`{}` cannot take {n} operands", node.op.name()), node.origin);
     }
     if let NodeOp::Layer(call) = &node.op {
         used.extend(call.params.iter().map(|r| r.name.as_str()));
@@ -191,9 +136,7 @@ fn check_node<'p>(
         NodeOp::Mul | NodeOp::Elementwise { .. } => {
             same_dtype(node, types, Some(DType::F32)).and_then(|_| fold_broadcast(types))
         }
-        NodeOp::Scale { .. } => {
-            same_dtype(node, types, Some(DType::F32)).map(|_| types[0].shape.clone())
-        }
+        NodeOp::Scale { .. } => same_dtype(node, types, Some(DType::F32)).map(|_| types[0].shape.clone()),
         NodeOp::Concat { axis } => same_dtype(node, types, None).and_then(|_| {
             let shapes: Vec<Shape> = types.iter().map(|t| t.shape.clone()).collect();
             concat(&shapes, *axis as usize).map_err(|e| e.to_string())
@@ -202,10 +145,7 @@ fn check_node<'p>(
     };
     match expected {
         Ok(shape) if shape != node.ty.shape => {
-            let message = format!(
-                "result shape is `{}`, but the operands give `{shape}`",
-                node.ty.shape
-            );
+            let message = format!("result shape is `{}`, but the operands give `{shape}`", node.ty.shape);
             cx.error(Rule::TypeMismatch, at, message, node.origin);
         }
         Ok(_) => {}
@@ -218,22 +158,14 @@ fn check_node<'p>(
 /// `None` when the function does not exist.
 fn check_elementwise_fn(cx: &mut Cx<'_>, at: &str, node: &Node, name: &str) -> Option<bool> {
     let Some(func) = cx.program.functions.iter().find(|f| f.name == name) else {
-        cx.error(
-            Rule::UnknownFunction,
-            at,
-            format!("no function `@{name}`"),
-            node.origin,
-        );
+        cx.error(Rule::UnknownFunction, at, format!("no function `@{name}`"), node.origin);
         return None;
     };
     if func.outputs.len() != 1 {
         cx.error(
             Rule::NodeArity,
             at,
-            format!(
-                "`@{name}` has {} outputs, elementwise needs one",
-                func.outputs.len()
-            ),
+            format!("`@{name}` has {} outputs, elementwise needs one", func.outputs.len()),
             node.origin,
         );
     }
@@ -243,18 +175,8 @@ fn check_elementwise_fn(cx: &mut Cx<'_>, at: &str, node: &Node, name: &str) -> O
 /// Operands and result share one dtype (`want`, if given).
 fn same_dtype(node: &Node, types: &[&TensorType], want: Option<DType>) -> Result<(), String> {
     let want = want.unwrap_or(node.ty.dtype);
-    match types
-        .iter()
-        .map(|t| t.dtype)
-        .chain([node.ty.dtype])
-        .find(|d| *d != want)
-    {
-        Some(d) => Err(format!(
-            "`{}` mixes dtypes `{}` and `{}`",
-            node.op.name(),
-            d.name(),
-            want.name()
-        )),
+    match types.iter().map(|t| t.dtype).chain([node.ty.dtype]).find(|d| *d != want) {
+        Some(d) => Err(format!("`{}` mixes dtypes `{}` and `{}`", node.op.name(), d.name(), want.name())),
         None => Ok(()),
     }
 }
@@ -269,13 +191,7 @@ fn fold_broadcast(types: &[&TensorType]) -> Result<Shape, String> {
 
 /// Checks a layer against the op table and returns its inferred output shape.
 /// An `Err("")` means the problem was already reported under another rule.
-fn check_layer(
-    cx: &mut Cx<'_>,
-    at: &str,
-    node: &Node,
-    call: &LayerCall,
-    input: &Shape,
-) -> Result<Shape, String> {
+fn check_layer(cx: &mut Cx<'_>, at: &str, node: &Node, call: &LayerCall, input: &Shape) -> Result<Shape, String> {
     let op = match call.to_op() {
         Ok(op) => op,
         Err(e) => {
@@ -285,29 +201,16 @@ fn check_layer(
     };
     let given: HashSet<&str> = call.attrs.iter().map(|(k, _)| k.as_str()).collect();
     if let Some(missing) = op.to_args().keys().find(|k| !given.contains(k.as_str())) {
-        cx.error(
-            Rule::BadLayer,
-            at,
-            format!("attribute `{missing}` of `{}` is not filled in", call.op),
-            node.origin,
-        );
+        cx.error(Rule::BadLayer, at, format!("attribute `{missing}` of `{}` is not filled in", call.op), node.origin);
     }
     let info = op.infer(input).map_err(|e| e.to_string())?;
     let program = cx.program;
-    let expected = info
-        .params
-        .iter()
-        .map(|s| (s, &program.params))
-        .chain(info.buffers.iter().map(|s| (s, &program.buffers)));
+    let expected =
+        info.params.iter().map(|s| (s, &program.params)).chain(info.buffers.iter().map(|s| (s, &program.buffers)));
     let expected: Vec<_> = expected.collect();
     for (spec, pool) in &expected {
         let Some(r) = call.params.iter().find(|r| r.role == spec.name) else {
-            cx.error(
-                Rule::BadLayer,
-                at,
-                format!("`{}` reads no `{}`", call.op, spec.name),
-                node.origin,
-            );
+            cx.error(Rule::BadLayer, at, format!("`{}` reads no `{}`", call.op, spec.name), node.origin);
             continue;
         };
         match find_param(pool, &r.name) {
@@ -319,10 +222,7 @@ fn check_layer(
                 cx.error(Rule::TypeMismatch, at, message, node.origin);
             }
             Some(_) => {}
-            None if find_param(&program.params, &r.name)
-                .or(find_param(&program.buffers, &r.name))
-                .is_some() =>
-            {
+            None if find_param(&program.params, &r.name).or(find_param(&program.buffers, &r.name)).is_some() => {
                 cx.error(
                     Rule::BadLayer,
                     at,
@@ -330,25 +230,11 @@ fn check_layer(
                     node.origin,
                 );
             }
-            None => cx.error(
-                Rule::UnknownParam,
-                at,
-                format!("no parameter or buffer `{}`", r.name),
-                node.origin,
-            ),
+            None => cx.error(Rule::UnknownParam, at, format!("no parameter or buffer `{}`", r.name), node.origin),
         }
     }
-    for r in call
-        .params
-        .iter()
-        .filter(|r| !expected.iter().any(|(s, _)| s.name == r.role))
-    {
-        cx.error(
-            Rule::BadLayer,
-            at,
-            format!("`{}` has no parameter role `{}`", call.op, r.role),
-            node.origin,
-        );
+    for r in call.params.iter().filter(|r| !expected.iter().any(|(s, _)| s.name == r.role)) {
+        cx.error(Rule::BadLayer, at, format!("`{}` has no parameter role `{}`", call.op, r.role), node.origin);
     }
     Ok(info.output)
 }

@@ -178,13 +178,7 @@ pub struct VerifyError {
 
 impl fmt::Display for VerifyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "[{}] {}: {}",
-            self.rule.code(),
-            self.location,
-            self.message
-        )
+        write!(f, "[{}] {}: {}", self.rule.code(), self.location, self.message)
     }
 }
 
@@ -192,10 +186,7 @@ impl std::error::Error for VerifyError {}
 
 /// Checks every rule of the module doc; returns all violations, in a deterministic order.
 pub fn verify(program: &Program) -> Result<(), Vec<VerifyError>> {
-    let mut cx = Cx {
-        program,
-        errors: Vec::new(),
-    };
+    let mut cx = Cx { program, errors: Vec::new() };
     plan::check_names(&mut cx);
     plan::check_header(&mut cx);
     graph::check_graph(&mut cx);
@@ -206,10 +197,7 @@ pub fn verify(program: &Program) -> Result<(), Vec<VerifyError>> {
     plan::check_estimates(&mut cx);
     let hash = program.compute_hash();
     if program.hash != hash {
-        let message = format!(
-            "stored hash `{}` differs from the content hash `{hash}`",
-            program.hash
-        );
+        let message = format!("stored hash `{}` differs from the content hash `{hash}`", program.hash);
         cx.error(Rule::HashMismatch, "header", message, None);
     }
     if cx.errors.is_empty() {
@@ -226,19 +214,8 @@ struct Cx<'a> {
 }
 
 impl Cx<'_> {
-    fn error(
-        &mut self,
-        rule: Rule,
-        location: impl Into<String>,
-        message: impl Into<String>,
-        origin: Option<Origin>,
-    ) {
-        self.errors.push(VerifyError {
-            rule,
-            location: location.into(),
-            message: message.into(),
-            origin,
-        });
+    fn error(&mut self, rule: Rule, location: impl Into<String>, message: impl Into<String>, origin: Option<Origin>) {
+        self.errors.push(VerifyError { rule, location: location.into(), message: message.into(), origin });
     }
 
     /// Reports each name of `names` seen before, as a `duplicate-name` in `what`.
@@ -246,12 +223,7 @@ impl Cx<'_> {
         let mut seen = HashSet::new();
         for name in names {
             if !seen.insert(name) {
-                self.error(
-                    Rule::DuplicateName,
-                    what,
-                    format!("`{name}` is defined more than once"),
-                    None,
-                );
+                self.error(Rule::DuplicateName, what, format!("`{name}` is defined more than once"), None);
             }
         }
     }

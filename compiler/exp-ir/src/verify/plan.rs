@@ -13,12 +13,7 @@ use exp_ops::Shape;
 /// Reports `name` under `malformed-name` unless `ok`.
 fn name(cx: &mut Cx<'_>, at: &str, name: &str, ok: bool) {
     if !ok {
-        cx.error(
-            Rule::MalformedName,
-            at,
-            format!("`{name}` cannot be printed here as a bare name"),
-            None,
-        );
+        cx.error(Rule::MalformedName, at, format!("`{name}` cannot be printed here as a bare name"), None);
     }
 }
 
@@ -53,12 +48,7 @@ pub(super) fn check_names(cx: &mut Cx<'_>) {
         let at = format!("fn {}", func.name);
         name(cx, &at, &func.name, is_ident(&func.name));
         for input in &func.inputs {
-            name(
-                cx,
-                &at,
-                input,
-                is_ident(input) && !is_scalar_value_name(input),
-            );
+            name(cx, &at, input, is_ident(input) && !is_scalar_value_name(input));
         }
         for out in &func.outputs {
             name(cx, &at, &out.name, is_ident(&out.name));
@@ -77,12 +67,7 @@ fn check_graph_names(cx: &mut Cx<'_>) {
     }
     for node in &p.graph.nodes {
         if let NodeOp::Layer(call) = &node.op {
-            name(
-                cx,
-                "graph",
-                &call.op,
-                is_ident(&call.op) && !GENERIC_OPS.contains(&call.op.as_str()),
-            );
+            name(cx, "graph", &call.op, is_ident(&call.op) && !GENERIC_OPS.contains(&call.op.as_str()));
             arg_names(cx, "graph", &call.attrs);
             for r in &call.params {
                 name(cx, "graph", &r.role, is_path(&r.role));
@@ -90,10 +75,7 @@ fn check_graph_names(cx: &mut Cx<'_>) {
         }
     }
     cx.unique("graph", p.graph.inputs.iter().map(|i| i.name.as_str()));
-    cx.unique(
-        "params",
-        p.params.iter().chain(&p.buffers).map(|x| x.name.as_str()),
-    );
+    cx.unique("params", p.params.iter().chain(&p.buffers).map(|x| x.name.as_str()));
     cx.unique("functions", p.functions.iter().map(|f| f.name.as_str()));
     cx.unique("data", p.data.splits.iter().map(String::as_str));
 }
@@ -106,12 +88,7 @@ fn check_plan_names(cx: &mut Cx<'_>) {
     }
     let opt = &p.optimizer;
     name(cx, "optimizer", &opt.name, is_ident(&opt.name));
-    for n in opt
-        .hypers
-        .iter()
-        .map(|h| &h.name)
-        .chain(opt.state.iter().map(|s| &s.name))
-    {
+    for n in opt.hypers.iter().map(|h| &h.name).chain(opt.state.iter().map(|s| &s.name)) {
         name(cx, "optimizer", n, is_ident(n));
     }
     for probe in &p.train.probes {
@@ -122,11 +99,7 @@ fn check_plan_names(cx: &mut Cx<'_>) {
         }
     }
     cx.unique("schedules", p.schedules.iter().map(|s| s.name.as_str()));
-    let opt_names = opt
-        .hypers
-        .iter()
-        .map(|h| h.name.as_str())
-        .chain(opt.state.iter().map(|s| s.name.as_str()));
+    let opt_names = opt.hypers.iter().map(|h| h.name.as_str()).chain(opt.state.iter().map(|s| s.name.as_str()));
     cx.unique("optimizer", UPDATE_INPUTS.into_iter().chain(opt_names));
     cx.unique("train", p.train.probes.iter().map(|x| x.name.as_str()));
 }
@@ -150,23 +123,14 @@ pub(super) fn check_header(cx: &mut Cx<'_>) {
             cx.error(
                 Rule::SeedMismatch,
                 "seeds",
-                format!(
-                    "`{}` is not derived from base {}",
-                    purpose.name(),
-                    p.seeds.base
-                ),
+                format!("`{}` is not derived from base {}", purpose.name(), p.seeds.base),
                 None,
             );
         }
     }
     for origin in all_origins(cx) {
         if origin.file as usize >= p.files.len() || origin.start > origin.end {
-            cx.error(
-                Rule::OriginRange,
-                "origins",
-                format!("`{origin}` is not a range of a listed file"),
-                Some(origin),
-            );
+            cx.error(Rule::OriginRange, "origins", format!("`{origin}` is not a range of a listed file"), Some(origin));
         }
     }
 }
@@ -186,24 +150,14 @@ fn all_origins(cx: &Cx<'_>) -> Vec<Origin> {
 
 fn positive(cx: &mut Cx<'_>, at: &str, what: &str, n: u64) {
     if n == 0 {
-        cx.error(
-            Rule::NonPositive,
-            at,
-            format!("{what} must be positive"),
-            None,
-        );
+        cx.error(Rule::NonPositive, at, format!("{what} must be positive"), None);
     }
 }
 
 /// Reports a shape that is not made of non-negative constants.
 fn constant_shape(cx: &mut Cx<'_>, at: &str, shape: &Shape, origin: Option<Origin>) {
     if !shape.0.iter().all(|d| d.as_const().is_some_and(|c| c >= 0)) {
-        cx.error(
-            Rule::SymbolUse,
-            at,
-            format!("shape `{shape}` must be made of non-negative constants"),
-            origin,
-        );
+        cx.error(Rule::SymbolUse, at, format!("shape `{shape}` must be made of non-negative constants"), origin);
     }
 }
 
@@ -217,26 +171,13 @@ pub(super) fn check_data_and_params(cx: &mut Cx<'_>) {
         Target::Regression(shape) => constant_shape(cx, "data", shape, d.origin),
     }
     if !d.splits.iter().any(|s| s == "train") {
-        cx.error(
-            Rule::UnknownSplit,
-            "data",
-            "the data has no `train` split",
-            d.origin,
-        );
+        cx.error(Rule::UnknownSplit, "data", "the data has no `train` split", d.origin);
     }
     for param in p.params.iter().chain(&p.buffers) {
         let at = format!("param {}", param.name);
         constant_shape(cx, &at, &param.shape, param.origin);
-        if init_fans(&param.init)
-            .iter()
-            .any(|f| f.as_const().is_none())
-        {
-            cx.error(
-                Rule::SymbolUse,
-                &at,
-                "initializer fans must be constants",
-                param.origin,
-            );
+        if init_fans(&param.init).iter().any(|f| f.as_const().is_none()) {
+            cx.error(Rule::SymbolUse, &at, "initializer fans must be constants", param.origin);
         }
     }
 }
@@ -259,20 +200,12 @@ pub(super) fn check_train(cx: &mut Cx<'_>) {
         let (Frequency::Steps(n) | Frequency::Epochs(n)) = probe.every;
         positive(cx, &at, "the probe frequency", n);
         if let Some(split) = probe.split.as_ref().filter(|s| !p.data.splits.contains(s)) {
-            cx.error(
-                Rule::UnknownSplit,
-                &at,
-                format!("the data has no split `{split}`"),
-                probe.origin,
-            );
+            cx.error(Rule::UnknownSplit, &at, format!("the data has no split `{split}`"), probe.origin);
         }
         let ProbeKind::Derived { function, inputs } = &probe.kind else {
             continue;
         };
-        for input in inputs
-            .iter()
-            .filter(|x| !t.probes[..i].iter().any(|q| &q.name == *x))
-        {
+        for input in inputs.iter().filter(|x| !t.probes[..i].iter().any(|q| &q.name == *x)) {
             cx.error(
                 Rule::UnknownProbe,
                 &at,
@@ -281,12 +214,7 @@ pub(super) fn check_train(cx: &mut Cx<'_>) {
             );
         }
         let Some(func) = p.functions.iter().find(|f| &f.name == function) else {
-            cx.error(
-                Rule::UnknownFunction,
-                &at,
-                format!("no function `@{function}`"),
-                probe.origin,
-            );
+            cx.error(Rule::UnknownFunction, &at, format!("no function `@{function}`"), probe.origin);
             continue;
         };
         if func.inputs.len() != inputs.len()
@@ -294,18 +222,14 @@ pub(super) fn check_train(cx: &mut Cx<'_>) {
             || probe.split.is_some()
             || !probe.args.is_empty()
         {
-            let message = format!("a derived probe passes one probe per input of `@{function}`, which needs one output");
+            let message =
+                format!("a derived probe passes one probe per input of `@{function}`, which needs one output");
             cx.error(Rule::DerivedProbe, &at, message, probe.origin);
         }
     }
     for rule in &t.stop_rules {
         if !t.probes.iter().any(|q| q.name == rule.probe) {
-            cx.error(
-                Rule::UnknownProbe,
-                "stop rule",
-                format!("no probe `{}`", rule.probe),
-                rule.origin,
-            );
+            cx.error(Rule::UnknownProbe, "stop rule", format!("no probe `{}`", rule.probe), rule.origin);
         }
         positive(cx, "stop rule", "the `for` count", u64::from(rule.count));
     }
@@ -321,23 +245,13 @@ fn check_length(cx: &mut Cx<'_>) {
     }
     let (want, why) = match (t.length, t.steps_per_epoch) {
         (Frequency::Steps(n), _) => (Some(n), format!("the length is {n} steps")),
-        (Frequency::Epochs(e), Some(s)) => (
-            e.checked_mul(s),
-            format!("the length is {e} epochs of {s} steps"),
-        ),
+        (Frequency::Epochs(e), Some(s)) => (e.checked_mul(s), format!("the length is {e} epochs of {s} steps")),
         // The runtime counts the steps once it has read the data.
         (Frequency::Epochs(_), None) => return,
     };
     if want.is_none() || t.total_steps != want {
-        let overflow = if want.is_none() {
-            ", which overflows"
-        } else {
-            ""
-        };
-        let message = format!(
-            "total_steps is {}, but {why}{overflow}",
-            crate::print::optional(t.total_steps)
-        );
+        let overflow = if want.is_none() { ", which overflows" } else { "" };
+        let message = format!("total_steps is {}, but {why}{overflow}", crate::print::optional(t.total_steps));
         cx.error(Rule::TrainLength, "train", message, None);
     }
 }
@@ -345,33 +259,15 @@ fn check_length(cx: &mut Cx<'_>) {
 pub(super) fn check_estimates(cx: &mut Cx<'_>) {
     let p = cx.program;
     let e = &p.estimates;
-    let sizes: Option<Vec<i64>> = p
-        .params
-        .iter()
-        .map(|x| x.shape.numel().as_const())
-        .collect();
-    let count = sizes.and_then(|s| {
-        s.into_iter()
-            .try_fold(0u64, |acc, n| acc.checked_add(u64::try_from(n).ok()?))
-    });
+    let sizes: Option<Vec<i64>> = p.params.iter().map(|x| x.shape.numel().as_const()).collect();
+    let count = sizes.and_then(|s| s.into_iter().try_fold(0u64, |acc, n| acc.checked_add(u64::try_from(n).ok()?)));
     if count.is_some_and(|c| c != e.param_count) {
-        let message = format!(
-            "param_count is {}, but the parameters hold {}",
-            e.param_count,
-            count.unwrap_or(0)
-        );
+        let message = format!("param_count is {}, but the parameters hold {}", e.param_count, count.unwrap_or(0));
         cx.error(Rule::EstimateMismatch, "estimates", message, None);
     }
     let m = &e.memory;
-    let sum = [
-        m.params,
-        m.buffers,
-        m.grads,
-        m.optimizer_state,
-        m.activations,
-    ]
-    .into_iter()
-    .try_fold(0u64, u64::checked_add);
+    let sum =
+        [m.params, m.buffers, m.grads, m.optimizer_state, m.activations].into_iter().try_fold(0u64, u64::checked_add);
     if sum != Some(m.total) {
         cx.error(
             Rule::EstimateMismatch,

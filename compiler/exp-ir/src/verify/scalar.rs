@@ -1,9 +1,7 @@
 //! Verifier rules on scalar functions, the optimizer and schedules.
 
 use super::{Cx, Rule};
-use crate::scalar::{
-    GradClip, HyperValue, Operand, ScalarFn, ScalarId, SCHEDULE_INPUTS, UPDATE_INPUTS,
-};
+use crate::scalar::{GradClip, HyperValue, Operand, ScalarFn, ScalarId, SCHEDULE_INPUTS, UPDATE_INPUTS};
 use std::collections::HashSet;
 
 pub(super) fn check_functions(cx: &mut Cx<'_>) {
@@ -15,58 +13,35 @@ pub(super) fn check_functions(cx: &mut Cx<'_>) {
 fn check_function(cx: &mut Cx<'_>, func: &ScalarFn) {
     let at = format!("fn {}", func.name);
     let mut defined: HashSet<ScalarId> = HashSet::new();
-    let check_use =
-        |cx: &mut Cx<'_>, defined: &HashSet<ScalarId>, op: &Operand, what: &str| match op {
-            Operand::Input(i) if *i as usize >= func.inputs.len() => {
-                cx.error(
-                    Rule::SsaUndefined,
-                    &at,
-                    format!(
-                        "{what} reads input #{i}, but there are {}",
-                        func.inputs.len()
-                    ),
-                    func.origin,
-                );
-            }
-            Operand::Value(id) if !defined.contains(id) => {
-                cx.error(
-                    Rule::SsaUndefined,
-                    &at,
-                    format!("{what} uses a value before its definition"),
-                    func.origin,
-                );
-            }
-            _ => {}
-        };
+    let check_use = |cx: &mut Cx<'_>, defined: &HashSet<ScalarId>, op: &Operand, what: &str| match op {
+        Operand::Input(i) if *i as usize >= func.inputs.len() => {
+            cx.error(
+                Rule::SsaUndefined,
+                &at,
+                format!("{what} reads input #{i}, but there are {}", func.inputs.len()),
+                func.origin,
+            );
+        }
+        Operand::Value(id) if !defined.contains(id) => {
+            cx.error(Rule::SsaUndefined, &at, format!("{what} uses a value before its definition"), func.origin);
+        }
+        _ => {}
+    };
     for (i, inst) in func.body.iter().enumerate() {
         let what = format!("v{i}");
         for arg in &inst.args {
             check_use(cx, &defined, arg, &what);
         }
         if inst.args.len() != inst.op.arity() {
-            let message = format!(
-                "{what} gives {} operands to an op of arity {}",
-                inst.args.len(),
-                inst.op.arity()
-            );
+            let message = format!("{what} gives {} operands to an op of arity {}", inst.args.len(), inst.op.arity());
             cx.error(Rule::ScalarArity, &at, message, func.origin);
         }
         if !defined.insert(inst.result) {
-            cx.error(
-                Rule::SsaRedefined,
-                &at,
-                format!("{what} redefines an earlier value"),
-                func.origin,
-            );
+            cx.error(Rule::SsaRedefined, &at, format!("{what} redefines an earlier value"), func.origin);
         }
     }
     if func.outputs.is_empty() {
-        cx.error(
-            Rule::FnOutputs,
-            &at,
-            "the function has no outputs",
-            func.origin,
-        );
+        cx.error(Rule::FnOutputs, &at, "the function has no outputs", func.origin);
     }
     for out in &func.outputs {
         check_use(cx, &defined, &out.value, &format!("output `{}`", out.name));
@@ -76,12 +51,7 @@ fn check_function(cx: &mut Cx<'_>, func: &ScalarFn) {
 fn find_fn<'p>(cx: &mut Cx<'p>, at: &str, name: &str) -> Option<&'p ScalarFn> {
     let found = cx.program.functions.iter().find(|f| f.name == name);
     if found.is_none() {
-        cx.error(
-            Rule::UnknownFunction,
-            at,
-            format!("no function `@{name}`"),
-            None,
-        );
+        cx.error(Rule::UnknownFunction, at, format!("no function `@{name}`"), None);
     }
     found
 }
@@ -104,26 +74,14 @@ pub(super) fn check_optimizer(cx: &mut Cx<'_>) {
     }
     if let GradClip::Norm(c) | GradClip::Value(c) = opt.clip {
         if c.is_nan() || c <= 0.0 {
-            cx.error(
-                Rule::NonPositive,
-                &at,
-                format!("clipping threshold {c} is not positive"),
-                opt.origin,
-            );
+            cx.error(Rule::NonPositive, &at, format!("clipping threshold {c} is not positive"), opt.origin);
         }
     }
     if let Some(rule) = find_fn(cx, &at, &opt.update) {
         let state = opt.state.iter().map(|s| s.name.as_str());
-        let readable: HashSet<&str> = UPDATE_INPUTS
-            .into_iter()
-            .chain(opt.hypers.iter().map(|h| h.name.as_str()))
-            .chain(state.clone())
-            .collect();
-        for input in rule
-            .inputs
-            .iter()
-            .filter(|i| !readable.contains(i.as_str()))
-        {
+        let readable: HashSet<&str> =
+            UPDATE_INPUTS.into_iter().chain(opt.hypers.iter().map(|h| h.name.as_str())).chain(state.clone()).collect();
+        for input in rule.inputs.iter().filter(|i| !readable.contains(i.as_str())) {
             cx.error(
                 Rule::UpdateRule,
                 &at,
@@ -138,7 +96,8 @@ pub(super) fn check_optimizer(cx: &mut Cx<'_>) {
         missing.sort();
         extra.sort();
         if !missing.is_empty() || !extra.is_empty() {
-            let message = format!("update rule must write exactly `p` and the state; missing {missing:?}, extra {extra:?}");
+            let message =
+                format!("update rule must write exactly `p` and the state; missing {missing:?}, extra {extra:?}");
             cx.error(Rule::UpdateRule, &at, message, opt.origin);
         }
     }
@@ -147,15 +106,9 @@ pub(super) fn check_optimizer(cx: &mut Cx<'_>) {
         let Some(func) = find_fn(cx, &at, &sch.function) else {
             continue;
         };
-        let bad_input = func
-            .inputs
-            .iter()
-            .find(|i| !SCHEDULE_INPUTS.contains(&i.as_str()));
+        let bad_input = func.inputs.iter().find(|i| !SCHEDULE_INPUTS.contains(&i.as_str()));
         if bad_input.is_some() || func.outputs.len() != 1 {
-            let message = format!(
-                "`@{}` must read only {SCHEDULE_INPUTS:?} and have one output",
-                func.name
-            );
+            let message = format!("`@{}` must read only {SCHEDULE_INPUTS:?} and have one output", func.name);
             cx.error(Rule::ScheduleFn, &at, message, sch.origin);
         }
     }

@@ -63,10 +63,7 @@ pub(crate) fn expr(cx: Ctx, pair: Pair<'_>, level: usize) -> Res<Expr> {
 /// Besides saving work, this keeps the builder's native stack per nesting level small, which
 /// is what bounds how deep an expression can nest before `MAX_NESTING` applies.
 fn descend(mut pair: Pair<'_>) -> Pair<'_> {
-    while matches!(
-        pair.as_rule(),
-        Rule::logic | Rule::comparison | Rule::range | Rule::arith
-    ) {
+    while matches!(pair.as_rule(), Rule::logic | Rule::comparison | Rule::range | Rule::arith) {
         let mut inner = pair.clone().into_inner();
         match (inner.next(), inner.next()) {
             (Some(only), None) => pair = only,
@@ -91,18 +88,9 @@ fn guard(cx: Ctx, pair: &Pair<'_>, level: usize) -> Res<()> {
 fn lambda(cx: Ctx, pair: Pair<'_>, level: usize) -> Res<Expr> {
     let span = cx.span(&pair);
     let mut kids = Kids::of(cx, pair);
-    let params = Kids::of(cx, kids.expect()?)
-        .rest()
-        .map(|p| cx.ident(&p))
-        .collect();
+    let params = Kids::of(cx, kids.expect()?).rest().map(|p| cx.ident(&p)).collect();
     let body = expr(cx, kids.expect()?, level + 1)?;
-    Ok(Expr {
-        kind: ExprKind::Lambda {
-            params,
-            body: Box::new(body),
-        },
-        span,
-    })
+    Ok(Expr { kind: ExprKind::Lambda { params, body: Box::new(body) }, span })
 }
 
 fn if_expr(cx: Ctx, pair: Pair<'_>, level: usize) -> Res<Expr> {
@@ -116,11 +104,7 @@ fn if_expr(cx: Ctx, pair: Pair<'_>, level: usize) -> Res<Expr> {
         Rule::if_expr => if_expr(cx, other, level + 1)?,
         _ => branch(cx, other, level + 1)?,
     };
-    let kind = ExprKind::If {
-        cond: Box::new(cond),
-        then: Box::new(then),
-        otherwise: Box::new(otherwise),
-    };
+    let kind = ExprKind::If { cond: Box::new(cond), then: Box::new(then), otherwise: Box::new(otherwise) };
     Ok(Expr { kind, span })
 }
 
@@ -130,10 +114,7 @@ fn branch(cx: Ctx, pair: Pair<'_>, level: usize) -> Res<Expr> {
     let block = block_expr(cx, pair, level)?;
     match block.kind {
         ExprKind::Block { lets, result } if lets.is_empty() => Ok(*result),
-        kind => Ok(Expr {
-            kind,
-            span: block.span,
-        }),
+        kind => Ok(Expr { kind, span: block.span }),
     }
 }
 
@@ -151,13 +132,7 @@ pub(crate) fn block_expr(cx: Ctx, pair: Pair<'_>, level: usize) -> Res<Expr> {
         }
     }
     let result = result.ok_or_else(|| cx.internal(&pair))?;
-    Ok(Expr {
-        kind: ExprKind::Block {
-            lets,
-            result: Box::new(result),
-        },
-        span,
-    })
+    Ok(Expr { kind: ExprKind::Block { lets, result: Box::new(result) }, span })
 }
 
 /// `let name = value`.
@@ -172,10 +147,7 @@ pub(crate) fn let_stmt(cx: Ctx, pair: Pair<'_>, level: usize) -> Res<Let> {
 /// A `logic` pair: `not`, `and`, `or` over comparisons.
 pub(crate) fn logic(cx: Ctx, pair: Pair<'_>, level: usize) -> Res<Expr> {
     let pairs = pair.clone().into_inner();
-    let ops = pairs
-        .clone()
-        .filter(|p| p.as_rule() != Rule::comparison)
-        .count();
+    let ops = pairs.clone().filter(|p| p.as_rule() != Rule::comparison).count();
     if ops == 0 {
         return comparison(cx, Kids::of(cx, pair).expect()?, level);
     }
@@ -185,11 +157,7 @@ pub(crate) fn logic(cx: Ctx, pair: Pair<'_>, level: usize) -> Res<Expr> {
         .map_primary(move |p| comparison(cx, p, inner))
         .map_prefix(move |op, rhs| Ok(unary(UnOp::Not, cx.span(&op), rhs?)))
         .map_infix(move |lhs, op, rhs| {
-            let bin = if op.as_rule() == Rule::or_op {
-                BinOp::Or
-            } else {
-                BinOp::And
-            };
+            let bin = if op.as_rule() == Rule::or_op { BinOp::Or } else { BinOp::And };
             Ok(binary(bin, lhs?, rhs?))
         })
         .parse(pairs)
@@ -209,11 +177,7 @@ fn comparison(cx: Ctx, pair: Pair<'_>, level: usize) -> Res<Expr> {
                 Rule::gt_op => BinOp::Gt,
                 _ => return Err(cx.internal(&op)),
             };
-            Ok(binary(
-                op,
-                range(cx, lhs, level + 1)?,
-                range(cx, rhs, level + 1)?,
-            ))
+            Ok(binary(op, range(cx, lhs, level + 1)?, range(cx, rhs, level + 1)?))
         }
         _ => Err(cx.internal(&pair)),
     }
@@ -227,13 +191,7 @@ fn range(cx: Ctx, pair: Pair<'_>, level: usize) -> Res<Expr> {
             let start = arith(cx, lhs, level + 1)?;
             let end = arith(cx, rhs, level + 1)?;
             let span = start.span.cover(end.span);
-            Ok(Expr {
-                kind: ExprKind::Range {
-                    start: Box::new(start),
-                    end: Box::new(end),
-                },
-                span,
-            })
+            Ok(Expr { kind: ExprKind::Range { start: Box::new(start), end: Box::new(end) }, span })
         }
         _ => Err(cx.internal(&pair)),
     }
@@ -241,10 +199,7 @@ fn range(cx: Ctx, pair: Pair<'_>, level: usize) -> Res<Expr> {
 
 fn arith(cx: Ctx, pair: Pair<'_>, level: usize) -> Res<Expr> {
     let pairs = pair.clone().into_inner();
-    let ops = pairs
-        .clone()
-        .filter(|p| p.as_rule() != Rule::primary)
-        .count();
+    let ops = pairs.clone().filter(|p| p.as_rule() != Rule::primary).count();
     if ops == 0 {
         return primary(cx, Kids::of(cx, pair).expect()?, level);
     }
@@ -273,46 +228,24 @@ fn arith(cx: Ctx, pair: Pair<'_>, level: usize) -> Res<Expr> {
 
 fn unary(op: UnOp, op_span: Span, operand: Expr) -> Expr {
     let span = op_span.cover(operand.span);
-    Expr {
-        kind: ExprKind::Unary {
-            op,
-            expr: Box::new(operand),
-        },
-        span,
-    }
+    Expr { kind: ExprKind::Unary { op, expr: Box::new(operand) }, span }
 }
 
 fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
     let span = lhs.span.cover(rhs.span);
-    Expr {
-        kind: ExprKind::Binary {
-            op,
-            lhs: Box::new(lhs),
-            rhs: Box::new(rhs),
-        },
-        span,
-    }
+    Expr { kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span }
 }
 
 fn postfix(cx: Ctx, base: Expr, op: Pair<'_>, level: usize) -> Res<Expr> {
     let span = base.span.cover(cx.span(&op));
     let base = Box::new(base);
     let kind = match op.as_rule() {
-        Rule::call => ExprKind::Call {
-            callee: base,
-            args: args(cx, op, level)?,
-        },
+        Rule::call => ExprKind::Call { callee: base, args: args(cx, op, level)? },
         Rule::index => {
             let index = expr(cx, Kids::of(cx, op).expect()?, level)?;
-            ExprKind::Index {
-                base,
-                index: Box::new(index),
-            }
+            ExprKind::Index { base, index: Box::new(index) }
         }
-        Rule::field => ExprKind::Field {
-            base,
-            field: cx.ident(&Kids::of(cx, op).expect()?),
-        },
+        Rule::field => ExprKind::Field { base, field: cx.ident(&Kids::of(cx, op).expect()?) },
         _ => return Err(cx.internal(&op)),
     };
     Ok(Expr { kind, span })
@@ -348,11 +281,7 @@ fn comprehension(cx: Ctx, element: Expr, clause: Pair<'_>, span: Span, level: us
     let mut kids = Kids::of(cx, clause);
     let var = cx.ident(&kids.expect()?);
     let iter = expr(cx, kids.expect()?, level)?;
-    let kind = ExprKind::Comprehension {
-        expr: Box::new(element),
-        var,
-        iter: Box::new(iter),
-    };
+    let kind = ExprKind::Comprehension { expr: Box::new(element), var, iter: Box::new(iter) };
     Ok(Expr { kind, span })
 }
 
@@ -374,10 +303,7 @@ fn primary(cx: Ctx, pair: Pair<'_>, level: usize) -> Res<Expr> {
             let mut kids = Kids::of(cx, p);
             let count = logic(cx, kids.expect()?, level + 1)?;
             let body = branch(cx, kids.expect()?, level + 1)?;
-            ExprKind::Repeat {
-                count: Box::new(count),
-                body: Box::new(body),
-            }
+            ExprKind::Repeat { count: Box::new(count), body: Box::new(body) }
         }
         _ => return Err(cx.internal(&p)),
     };
@@ -393,19 +319,10 @@ pub(crate) fn quantity(cx: Ctx, pair: Pair<'_>) -> Res<Expr> {
         Rule::float => ExprKind::Float(lits::float(cx, &number)?),
         _ => ExprKind::Int(lits::int(cx, &number)?),
     };
-    let value = Expr {
-        kind: value_kind,
-        span: cx.span(&number),
-    };
+    let value = Expr { kind: value_kind, span: cx.span(&number) };
     let unit_pair = kids.expect()?;
     let unit = lits::unit(unit_pair.as_str()).ok_or_else(|| cx.internal(&unit_pair))?;
-    Ok(Expr {
-        kind: ExprKind::Quantity {
-            value: Box::new(value),
-            unit,
-        },
-        span,
-    })
+    Ok(Expr { kind: ExprKind::Quantity { value: Box::new(value), unit }, span })
 }
 
 /// `(e)` is `e` itself; `()`, `(a,)` and `(a, b)` are tuples.
@@ -420,10 +337,7 @@ fn paren(cx: Ctx, pair: Pair<'_>, level: usize) -> Res<Expr> {
     if items.len() == 1 && !trailing_comma {
         return Ok(items.remove(0));
     }
-    Ok(Expr {
-        kind: ExprKind::Tuple(items),
-        span,
-    })
+    Ok(Expr { kind: ExprKind::Tuple(items), span })
 }
 
 /// `[a, b]` or the comprehension `[e for x in xs]`.
@@ -437,8 +351,5 @@ fn list(cx: Ctx, pair: Pair<'_>, level: usize) -> Res<Expr> {
         }
         items.push(expr(cx, p, level + 1)?);
     }
-    Ok(Expr {
-        kind: ExprKind::List(items),
-        span,
-    })
+    Ok(Expr { kind: ExprKind::List(items), span })
 }

@@ -26,11 +26,7 @@ pub(crate) fn item(cx: Ctx, pair: Pair<'_>) -> Res<Item> {
         Rule::sweep_item => ItemKind::Sweep(sweep(cx, p)?),
         _ => return Err(cx.internal(&p)),
     };
-    let docs = if docs.is_empty() {
-        None
-    } else {
-        Some(docs.join("\n"))
-    };
+    let docs = if docs.is_empty() { None } else { Some(docs.join("\n")) };
     Ok(Item { docs, kind, span })
 }
 
@@ -38,25 +34,15 @@ fn use_item(cx: Ctx, pair: Pair<'_>) -> Res<UseDecl> {
     let mut kids = Kids::of(cx, pair);
     let src = kids.expect()?;
     let source = match src.as_rule() {
-        Rule::string => UseSource::File(StrLit {
-            value: lits::string(cx, &src)?,
-            span: cx.span(&src),
-        }),
+        Rule::string => UseSource::File(StrLit { value: lits::string(cx, &src)?, span: cx.span(&src) }),
         _ => UseSource::Path(Kids::of(cx, src).rest().map(|w| cx.ident(&w)).collect()),
     };
     let (names, glob) = match kids.next() {
         Some(p) if p.as_rule() == Rule::use_glob => (None, true),
-        Some(p) => (
-            Some(Kids::of(cx, p).rest().map(|w| cx.ident(&w)).collect()),
-            false,
-        ),
+        Some(p) => (Some(Kids::of(cx, p).rest().map(|w| cx.ident(&w)).collect()), false),
         None => (None, false),
     };
-    Ok(UseDecl {
-        source,
-        names,
-        glob,
-    })
+    Ok(UseDecl { source, names, glob })
 }
 
 fn decl(cx: Ctx, pair: Pair<'_>) -> Res<Decl> {
@@ -74,10 +60,7 @@ fn decl(cx: Ctx, pair: Pair<'_>) -> Res<Decl> {
     };
     let name = cx.ident(&kids.expect()?);
     let params = kids.eat(Rule::params).map(|p| params(cx, p)).transpose()?;
-    let signature = kids
-        .eat(Rule::signature)
-        .map(|p| signature(cx, p))
-        .transpose()?;
+    let signature = kids.eat(Rule::signature).map(|p| signature(cx, p)).transpose()?;
     let body_pair = kids.expect()?;
     let body = match body_pair.as_rule() {
         Rule::kw_builtin => Body::Builtin(cx.span(&body_pair)),
@@ -85,13 +68,7 @@ fn decl(cx: Ctx, pair: Pair<'_>) -> Res<Decl> {
         Rule::block_expr => Body::Expr(block_expr(cx, body_pair, 0)?),
         _ => return Err(cx.internal(&body_pair)),
     };
-    Ok(Decl {
-        kind,
-        name,
-        params,
-        signature,
-        body,
-    })
+    Ok(Decl { kind, name, params, signature, body })
 }
 
 /// A `params` pair: `(name: Type = default, ...)`.
@@ -103,17 +80,9 @@ fn param(cx: Ctx, pair: Pair<'_>) -> Res<Param> {
     let span = cx.span(&pair);
     let mut kids = Kids::of(cx, pair);
     let name = cx.ident(&kids.expect()?);
-    let ty = kids
-        .eat(Rule::type_expr)
-        .map(|p| type_expr(cx, p))
-        .transpose()?;
+    let ty = kids.eat(Rule::type_expr).map(|p| type_expr(cx, p)).transpose()?;
     let default = kids.eat(Rule::expr).map(|p| expr(cx, p, 0)).transpose()?;
-    Ok(Param {
-        name,
-        ty,
-        default,
-        span,
-    })
+    Ok(Param { name, ty, default, span })
 }
 
 /// A `type_expr` pair. `(T)` is `T`; `(T,)` is a one-element tuple, as in expressions.
@@ -129,10 +98,7 @@ fn type_expr(cx: Ctx, pair: Pair<'_>) -> Res<TypeExpr> {
         Rule::tuple_type => {
             let raw: Vec<_> = inner.clone().into_inner().collect();
             let trailing_comma = raw.len() >= 2 && raw[raw.len() - 2].as_rule() == Rule::comma;
-            let mut elems = Kids::of(cx, inner)
-                .rest()
-                .map(|p| type_expr(cx, p))
-                .collect::<Res<Vec<_>>>()?;
+            let mut elems = Kids::of(cx, inner).rest().map(|p| type_expr(cx, p)).collect::<Res<Vec<_>>>()?;
             if elems.len() == 1 && !trailing_comma {
                 return Ok(elems.remove(0));
             }
@@ -151,11 +117,7 @@ fn signature(cx: Ctx, pair: Pair<'_>) -> Res<Signature> {
     let mut kids = Kids::of(cx, inner);
     let input = dims(cx, kids.expect()?)?;
     let output = dims(cx, kids.expect()?)?;
-    Ok(Signature::Tensor {
-        input,
-        output,
-        span,
-    })
+    Ok(Signature::Tensor { input, output, span })
 }
 
 fn dims(cx: Ctx, pair: Pair<'_>) -> Res<Vec<Expr>> {
@@ -165,11 +127,7 @@ fn dims(cx: Ctx, pair: Pair<'_>) -> Res<Vec<Expr>> {
 fn optimizer(cx: Ctx, pair: Pair<'_>) -> Res<OptimizerDecl> {
     let mut kids = Kids::of(cx, pair);
     let name = cx.ident(&kids.expect()?);
-    let params = kids
-        .eat(Rule::params)
-        .map(|p| params(cx, p))
-        .transpose()?
-        .unwrap_or_default();
+    let params = kids.eat(Rule::params).map(|p| params(cx, p)).transpose()?.unwrap_or_default();
     let body = kids.rest().map(|p| opt_stmt(cx, p)).collect::<Res<_>>()?;
     Ok(OptimizerDecl { name, params, body })
 }
@@ -179,10 +137,7 @@ fn opt_stmt(cx: Ctx, pair: Pair<'_>) -> Res<OptStmt> {
     let span = cx.span(&p);
     match p.as_rule() {
         Rule::state_stmt => {
-            let slots = Kids::of(cx, p)
-                .rest()
-                .map(|slot| named_value(cx, slot))
-                .collect::<Res<_>>()?;
+            let slots = Kids::of(cx, p).rest().map(|slot| named_value(cx, slot)).collect::<Res<_>>()?;
             Ok(OptStmt::State(slots, span))
         }
         Rule::let_stmt => {
@@ -193,10 +148,7 @@ fn opt_stmt(cx: Ctx, pair: Pair<'_>) -> Res<OptStmt> {
             let (name, value) = named_value(cx, p)?;
             Ok(OptStmt::Assign(name, value, span))
         }
-        Rule::apply_stmt => Ok(OptStmt::Apply(
-            expr(cx, Kids::of(cx, p).expect()?, 0)?,
-            span,
-        )),
+        Rule::apply_stmt => Ok(OptStmt::Apply(expr(cx, Kids::of(cx, p).expect()?, 0)?, span)),
         _ => Err(cx.internal(&p)),
     }
 }
@@ -214,11 +166,7 @@ fn experiment(cx: Ctx, pair: Pair<'_>) -> Res<ExperimentDecl> {
     let name = cx.ident(&kids.expect()?);
     let extends = kids.eat(Rule::ident).map(|p| cx.ident(&p));
     let body = kids.rest().map(|p| exp_stmt(cx, p)).collect::<Res<_>>()?;
-    Ok(ExperimentDecl {
-        name,
-        extends,
-        body,
-    })
+    Ok(ExperimentDecl { name, extends, body })
 }
 
 fn exp_stmt(cx: Ctx, pair: Pair<'_>) -> Res<ExpStmt> {
@@ -229,24 +177,13 @@ fn exp_stmt(cx: Ctx, pair: Pair<'_>) -> Res<ExpStmt> {
     match rule {
         Rule::probes_stmt => {
             let every = quantity(cx, kids.expect()?)?;
-            let probes = kids
-                .rest()
-                .map(|e| named_value(cx, e))
-                .collect::<Res<_>>()?;
-            Ok(ExpStmt::Probes {
-                every,
-                probes,
-                span,
-            })
+            let probes = kids.rest().map(|e| named_value(cx, e)).collect::<Res<_>>()?;
+            Ok(ExpStmt::Probes { every, probes, span })
         }
         Rule::stop_stmt => {
             let cond = expr(cx, kids.expect()?, 0)?;
             let for_count = kids.next().map(|q| quantity(cx, q)).transpose()?;
-            Ok(ExpStmt::Stop {
-                cond,
-                for_count,
-                span,
-            })
+            Ok(ExpStmt::Stop { cond, for_count, span })
         }
         Rule::field_stmt => {
             let path = path(cx, kids.expect()?);
@@ -278,11 +215,7 @@ fn sweep_stmt(cx: Ctx, pair: Pair<'_>) -> Res<SweepStmt> {
         Rule::objective => {
             let maximize = kids.expect()?.as_rule() == Rule::kw_maximize;
             let probe = cx.ident(&kids.expect()?);
-            Ok(SweepStmt::Objective {
-                maximize,
-                probe,
-                span,
-            })
+            Ok(SweepStmt::Objective { maximize, probe, span })
         }
         Rule::axis => {
             let path = path(cx, kids.expect()?);

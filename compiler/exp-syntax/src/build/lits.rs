@@ -10,10 +10,7 @@ pub(crate) fn int(cx: Ctx, pair: &Pair<'_>) -> Res<i64> {
         cx.error(
             pair,
             "integer literal is too large",
-            Some(format!(
-                "the largest integer is {}; write a float such as `1e19` for larger values",
-                i64::MAX
-            )),
+            Some(format!("the largest integer is {}; write a float such as `1e19` for larger values", i64::MAX)),
         )
     })
 }
@@ -24,11 +21,7 @@ pub(crate) fn float(cx: Ctx, pair: &Pair<'_>) -> Res<f64> {
     let text: String = pair.as_str().chars().filter(|&c| c != '_').collect();
     match text.parse::<f64>() {
         Ok(x) if x.is_finite() => Ok(x),
-        _ => Err(cx.error(
-            pair,
-            "float literal is out of range",
-            Some("the largest float is about `1.8e308`".into()),
-        )),
+        _ => Err(cx.error(pair, "float literal is out of range", Some("the largest float is about `1.8e308`".into()))),
     }
 }
 
@@ -82,9 +75,6 @@ pub(crate) fn unit(text: &str) -> Option<Unit> {
 
 /// A doc comment line without its `///` and the one space that conventionally follows.
 pub(crate) fn doc_line(text: &str) -> &str {
-    let text = text
-        .strip_prefix("///")
-        .unwrap_or(text)
-        .trim_end_matches('\r');
+    let text = text.strip_prefix("///").unwrap_or(text).trim_end_matches('\r');
     text.strip_prefix(' ').unwrap_or(text)
 }

@@ -34,32 +34,17 @@ pub(crate) struct Ctx {
 impl Ctx {
     /// The pair's span in file coordinates, without trailing whitespace and comments.
     pub fn span(self, pair: &Pair<'_>) -> Span {
-        Span::new(
-            pair.as_span().start() + self.offset,
-            token_end(pair) + self.offset,
-        )
+        Span::new(pair.as_span().start() + self.offset, token_end(pair) + self.offset)
     }
 
     /// The pair's text as an identifier.
     pub fn ident(self, pair: &Pair<'_>) -> Ident {
-        Ident {
-            name: pair.as_str().to_string(),
-            span: self.span(pair),
-        }
+        Ident { name: pair.as_str().to_string(), span: self.span(pair) }
     }
 
     /// An error at the pair.
-    pub fn error(
-        self,
-        pair: &Pair<'_>,
-        message: impl Into<String>,
-        help: Option<String>,
-    ) -> SyntaxError {
-        SyntaxError {
-            span: self.span(pair),
-            message: message.into(),
-            help,
-        }
+    pub fn error(self, pair: &Pair<'_>, message: impl Into<String>, help: Option<String>) -> SyntaxError {
+        SyntaxError { span: self.span(pair), message: message.into(), help }
     }
 
     /// The error for a pair shape the grammar should have ruled out.
@@ -101,11 +86,7 @@ pub(crate) struct Kids<'i> {
 impl<'i> Kids<'i> {
     /// The meaningful children of `pair`.
     pub fn of(cx: Ctx, pair: Pair<'i>) -> Kids<'i> {
-        Kids {
-            it: pair.clone().into_inner(),
-            cx,
-            parent: pair,
-        }
+        Kids { it: pair.clone().into_inner(), cx, parent: pair }
     }
 
     /// The next meaningful child, if any.
@@ -123,10 +104,7 @@ impl<'i> Kids<'i> {
 
     /// The rule of the next meaningful child, without consuming it.
     pub fn peek(&self) -> Option<Rule> {
-        self.it
-            .clone()
-            .find(|p| !is_noise(p.as_rule()))
-            .map(|p| p.as_rule())
+        self.it.clone().find(|p| !is_noise(p.as_rule())).map(|p| p.as_rule())
     }
 
     /// The next child if it has this rule.

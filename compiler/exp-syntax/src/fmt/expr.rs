@@ -57,69 +57,34 @@ fn bare(e: &Expr, src: &str) -> Doc {
         ExprKind::Bool(b) => text(if *b { "true" } else { "false" }),
         ExprKind::Str(s) => text(quote(s)),
         ExprKind::Name(id) => text(&id.name),
-        ExprKind::Quantity { value, unit } => text(format!(
-            "{} {}",
-            flat(value, src),
-            unit_text(e, value, *unit, src)
-        )),
+        ExprKind::Quantity { value, unit } => text(format!("{} {}", flat(value, src), unit_text(e, value, *unit, src))),
         ExprKind::Field { base, field } => {
-            let number = matches!(
-                base.kind,
-                ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Quantity { .. }
-            );
-            let base = if number {
-                at(base, 15, src)
-            } else {
-                at(base, 13, src)
-            };
+            let number = matches!(base.kind, ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Quantity { .. });
+            let base = if number { at(base, 15, src) } else { at(base, 13, src) };
             Doc::Concat(vec![base, text("."), text(&field.name)])
         }
-        ExprKind::Index { base, index } => Doc::Concat(vec![
-            at(base, 13, src),
-            text("["),
-            expr(index, src),
-            text("]"),
-        ]),
-        ExprKind::Call { callee, args } => {
-            Doc::Concat(vec![at(callee, 13, src), call_args(args, src)])
-        }
-        ExprKind::Unary {
-            op: UnOp::Neg,
-            expr,
-        } => Doc::Concat(vec![text("-"), at(expr, 11, src)]),
-        ExprKind::Unary {
-            op: UnOp::Not,
-            expr,
-        } => Doc::Concat(vec![text("not "), at(expr, 5, src)]),
+        ExprKind::Index { base, index } => Doc::Concat(vec![at(base, 13, src), text("["), expr(index, src), text("]")]),
+        ExprKind::Call { callee, args } => Doc::Concat(vec![at(callee, 13, src), call_args(args, src)]),
+        ExprKind::Unary { op: UnOp::Neg, expr } => Doc::Concat(vec![text("-"), at(expr, 11, src)]),
+        ExprKind::Unary { op: UnOp::Not, expr } => Doc::Concat(vec![text("not "), at(expr, 5, src)]),
         ExprKind::Binary { op, lhs, rhs } => binary(*op, lhs, rhs, src),
         ExprKind::If { .. } => Doc::Group(if_parts(e, src)),
-        ExprKind::Tuple(items) if items.len() == 1 => {
-            Doc::Concat(vec![text("("), expr(&items[0], src), text(",)")])
-        }
+        ExprKind::Tuple(items) if items.len() == 1 => Doc::Concat(vec![text("("), expr(&items[0], src), text(",)")]),
         ExprKind::Tuple(items) => seq("(", items.iter().map(|i| expr(i, src)).collect(), ")"),
         ExprKind::List(items) => seq("[", items.iter().map(|i| expr(i, src)).collect(), "]"),
-        ExprKind::Range { start, end } => {
-            Doc::Concat(vec![at(start, 8, src), text(".."), at(end, 8, src)])
-        }
+        ExprKind::Range { start, end } => Doc::Concat(vec![at(start, 8, src), text(".."), at(end, 8, src)]),
         ExprKind::Comprehension { .. } => {
             let inner = Doc::Indent(vec![Doc::SoftLine, generator(e, src)]);
             Doc::Group(vec![text("["), inner, Doc::SoftLine, text("]")])
         }
         ExprKind::Lambda { params, body } => {
             let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
-            let head = if names.len() == 1 {
-                names[0].to_string()
-            } else {
-                format!("({})", names.join(", "))
-            };
+            let head = if names.len() == 1 { names[0].to_string() } else { format!("({})", names.join(", ")) };
             Doc::Concat(vec![text(head), text(" => "), expr(body, src)])
         }
-        ExprKind::Repeat { count, body } => Doc::Group(vec![
-            text("repeat "),
-            at(count, 3, src),
-            text(" "),
-            braced(body, src),
-        ]),
+        ExprKind::Repeat { count, body } => {
+            Doc::Group(vec![text("repeat "), at(count, 3, src), text(" "), braced(body, src)])
+        }
         ExprKind::Block { lets, result } => Doc::Group(block_parts(lets, result, src)),
     }
 }
@@ -131,20 +96,10 @@ fn flat(e: &Expr, src: &str) -> String {
 
 /// `e for x in xs`, without brackets: the body of a comprehension or a generator argument.
 fn generator(e: &Expr, src: &str) -> Doc {
-    let ExprKind::Comprehension {
-        expr: element,
-        var,
-        iter,
-    } = &e.kind
-    else {
+    let ExprKind::Comprehension { expr: element, var, iter } = &e.kind else {
         return expr(e, src);
     };
-    Doc::Concat(vec![
-        expr(element, src),
-        Doc::Line,
-        text(format!("for {} in ", var.name)),
-        expr(iter, src),
-    ])
+    Doc::Concat(vec![expr(element, src), Doc::Line, text(format!("for {} in ", var.name)), expr(iter, src)])
 }
 
 /// A chain of one binary level, broken before the operators when it does not fit.
@@ -164,14 +119,12 @@ fn binary(op: BinOp, lhs: &Expr, rhs: &Expr, src: &str) -> Doc {
     let tail = vec![Doc::Line, text(format!("{} ", op.text())), rhs_doc];
     // Left-associative chains are flattened so that all their operators break together.
     let mut parts = match &lhs.kind {
-        ExprKind::Binary {
-            op: inner,
-            lhs: l,
-            rhs: r,
-        } if bin_level(*inner) == lvl && lhs_min == lvl => match binary(*inner, l, r, src) {
-            Doc::Group(parts) => parts,
-            other => vec![other],
-        },
+        ExprKind::Binary { op: inner, lhs: l, rhs: r } if bin_level(*inner) == lvl && lhs_min == lvl => {
+            match binary(*inner, l, r, src) {
+                Doc::Group(parts) => parts,
+                other => vec![other],
+            }
+        }
         _ => vec![at(lhs, lhs_min, src), Doc::Indent(Vec::new())],
     };
     if let Some(Doc::Indent(rest)) = parts.last_mut() {
@@ -182,21 +135,10 @@ fn binary(op: BinOp, lhs: &Expr, rhs: &Expr, src: &str) -> Doc {
 
 /// `if c { a } else if d { b } else { c }` as the parts of one group.
 fn if_parts(e: &Expr, src: &str) -> Vec<Doc> {
-    let ExprKind::If {
-        cond,
-        then,
-        otherwise,
-    } = &e.kind
-    else {
+    let ExprKind::If { cond, then, otherwise } = &e.kind else {
         return vec![braced(e, src)];
     };
-    let mut parts = vec![
-        text("if "),
-        at(cond, 3, src),
-        text(" "),
-        braced(then, src),
-        text(" else "),
-    ];
+    let mut parts = vec![text("if "), at(cond, 3, src), text(" "), braced(then, src), text(" else ")];
     match &otherwise.kind {
         ExprKind::If { .. } => parts.extend(if_parts(otherwise, src)),
         _ => parts.push(braced(otherwise, src)),
@@ -208,34 +150,33 @@ fn if_parts(e: &Expr, src: &str) -> Vec<Doc> {
 /// braces themselves (the parser folds them the same way); anything else goes inside.
 fn braced(e: &Expr, src: &str) -> Doc {
     match &e.kind {
-        ExprKind::Block { lets, result } if !lets.is_empty() => {
-            Doc::Concat(block_parts(lets, result, src))
-        }
-        _ => Doc::Concat(vec![
-            text("{"),
-            Doc::Indent(vec![Doc::Line, expr(e, src)]),
-            Doc::Line,
-            text("}"),
-        ]),
+        ExprKind::Block { lets, result } if !lets.is_empty() => Doc::Concat(block_parts(lets, result, src)),
+        _ => Doc::Concat(vec![text("{"), Doc::Indent(vec![Doc::Line, expr(e, src)]), Doc::Line, text("}")]),
     }
 }
 
 /// `{ let a = e; result }`: one line when it fits, one statement per line otherwise.
 fn block_parts(lets: &[Let], result: &Expr, src: &str) -> Vec<Doc> {
     let mut inner = Vec::new();
-    for l in lets {
-        inner.extend([Doc::Line, let_doc(l, src), Doc::IfFlat(";")]);
+    for (i, l) in lets.iter().enumerate() {
+        // On separate lines the `;` is dropped, unless the result would continue the last
+        // `let` (`let v = a` then `(b, c).f` reads as the call `a(b, c).f`).
+        let semi = if i + 1 == lets.len() && continues(result, src) { text(";") } else { Doc::IfFlat(";") };
+        inner.extend([Doc::Line, let_doc(l, src), semi]);
     }
     inner.extend([Doc::Line, expr(result, src)]);
     vec![text("{"), Doc::Indent(inner), Doc::Line, text("}")]
 }
 
+/// Whether `e`, written at the start of a line, would continue the expression on the line
+/// before: it starts with `(` or `[` (a call or an index) or `-` (a subtraction).
+pub(crate) fn continues(e: &Expr, src: &str) -> bool {
+    flat(e, src).starts_with(['(', '[', '-'])
+}
+
 /// `let name = value`.
 pub(crate) fn let_doc(l: &Let, src: &str) -> Doc {
-    Doc::Concat(vec![
-        text(format!("let {} = ", l.name.name)),
-        expr(&l.value, src),
-    ])
+    Doc::Concat(vec![text(format!("let {} = ", l.name.name)), expr(&l.value, src)])
 }
 
 /// `(a, k: v)`; a lone comprehension argument is written as a generator, without brackets.
@@ -271,12 +212,7 @@ pub(crate) fn seq(open: &str, items: Vec<Doc>, close: &str) -> Doc {
         }
     }
     inner.push(Doc::IfBreak(","));
-    Doc::Group(vec![
-        text(open),
-        Doc::Indent(inner),
-        Doc::SoftLine,
-        text(close),
-    ])
+    Doc::Group(vec![text(open), Doc::Indent(inner), Doc::SoftLine, text(close)])
 }
 
 /// A string literal with `"`, `\`, newline and tab escaped.
@@ -300,8 +236,8 @@ pub(crate) fn quote(s: &str) -> String {
 fn int_literal(e: &Expr, v: i64, src: &str) -> String {
     let written = src.get(e.span.range()).unwrap_or("");
     let digits: String = written.chars().filter(|&c| c != '_').collect();
-    let well_formed = written.starts_with(|c: char| c.is_ascii_digit())
-        && written.chars().all(|c| c.is_ascii_digit() || c == '_');
+    let well_formed =
+        written.starts_with(|c: char| c.is_ascii_digit()) && written.chars().all(|c| c.is_ascii_digit() || c == '_');
     if well_formed && digits.parse::<i64>() == Ok(v) {
         written.to_string()
     } else {
@@ -316,9 +252,7 @@ fn float_literal(e: &Expr, v: f64, src: &str) -> String {
     let digits: String = written.chars().filter(|&c| c != '_').collect();
     let well_formed = written.starts_with(|c: char| c.is_ascii_digit())
         && written.contains(['.', 'e', 'E'])
-        && written
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-'));
+        && written.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-'));
     match digits.parse::<f64>() {
         Ok(x) if well_formed && x.to_bits() == v.to_bits() => written.to_string(),
         _ => format!("{v:?}"),
@@ -328,10 +262,7 @@ fn float_literal(e: &Expr, v: f64, src: &str) -> String {
 /// The unit as written (`step` or `steps`) when the source still says this unit, else the
 /// plural. `Bytes(k)` is 1024^k bytes: `KiB`, `MiB`, `GiB`.
 fn unit_text(e: &Expr, value: &Expr, unit: Unit, src: &str) -> &'static str {
-    let written = src
-        .get(value.span.end as usize..e.span.end as usize)
-        .unwrap_or("")
-        .trim();
+    let written = src.get(value.span.end as usize..e.span.end as usize).unwrap_or("").trim();
     let canonical = match unit {
         Unit::Steps => ["steps", "step"],
         Unit::Epochs => ["epochs", "epoch"],

@@ -1,7 +1,7 @@
 //! Items and statements, one per line, with their comments (see the rules in `mod.rs`).
 
 use super::doc::{render, text, Doc, INDENT};
-use super::expr::{expr, let_doc, quote, seq};
+use super::expr::{continues, expr, let_doc, quote, seq};
 use super::Formatter;
 use crate::ast::*;
 use crate::Span;
@@ -21,20 +21,11 @@ impl Stmt<'_> {
     fn span(self) -> Span {
         match self {
             Stmt::Opt(
-                OptStmt::State(_, s)
-                | OptStmt::Let(_, _, s)
-                | OptStmt::Assign(_, _, s)
-                | OptStmt::Apply(_, s),
+                OptStmt::State(_, s) | OptStmt::Let(_, _, s) | OptStmt::Assign(_, _, s) | OptStmt::Apply(_, s),
             ) => *s,
-            Stmt::Exp(
-                ExpStmt::Field { span, .. }
-                | ExpStmt::Probes { span, .. }
-                | ExpStmt::Stop { span, .. },
-            ) => *span,
+            Stmt::Exp(ExpStmt::Field { span, .. } | ExpStmt::Probes { span, .. } | ExpStmt::Stop { span, .. }) => *span,
             Stmt::Sweep(
-                SweepStmt::Axis { span, .. }
-                | SweepStmt::Objective { span, .. }
-                | SweepStmt::Setting { span, .. },
+                SweepStmt::Axis { span, .. } | SweepStmt::Objective { span, .. } | SweepStmt::Setting { span, .. },
             ) => *span,
             Stmt::Probe(name, value) => name.span.cover(value.span),
             Stmt::Let(l) => l.span,
@@ -49,9 +40,8 @@ impl Formatter<'_> {
         let mut prev_big = false;
         for (i, item) in file.items.iter().enumerate() {
             let first_comment = self.comments.get(self.next).map(|c| c.span.start as usize);
-            let lead_start = first_comment
-                .filter(|&s| s < item.span.start as usize)
-                .unwrap_or(item.span.start as usize);
+            let lead_start =
+                first_comment.filter(|&s| s < item.span.start as usize).unwrap_or(item.span.start as usize);
             let user_blank = i > 0 && self.blank_between(self.last_end, lead_start);
             let outer = std::mem::take(&mut self.out);
             let mut first = true;
@@ -59,7 +49,7 @@ impl Formatter<'_> {
             let mark = self.out.len();
             self.item(item, first);
             let written = std::mem::replace(&mut self.out, outer);
-            let big = written[mark..].trim_end().contains('\n');
+            let big = written[mark..].trim().contains('\n');
             if i > 0 && (user_blank || big || prev_big) {
                 self.out.push('\n');
             }
@@ -75,20 +65,11 @@ impl Formatter<'_> {
     fn lead_limit(&self, item: &Item) -> usize {
         let end = item.span.end as usize;
         match &item.kind {
-            ItemKind::Decl(Decl {
-                body:
-                    Body::Expr(
-                        e @ Expr {
-                            kind: ExprKind::Block { .. },
-                            ..
-                        },
-                    ),
-                ..
-            }) => e.span.start as usize,
-            ItemKind::Optimizer(o) => self.open_brace(o.name.span.end as usize, end),
-            ItemKind::Experiment(x) => {
-                self.open_brace(x.extends.as_ref().unwrap_or(&x.name).span.end as usize, end)
+            ItemKind::Decl(Decl { body: Body::Expr(e @ Expr { kind: ExprKind::Block { .. }, .. }), .. }) => {
+                e.span.start as usize
             }
+            ItemKind::Optimizer(o) => self.open_brace(o.name.span.end as usize, end),
+            ItemKind::Experiment(x) => self.open_brace(x.extends.as_ref().unwrap_or(&x.name).span.end as usize, end),
             ItemKind::Sweep(s) => self.open_brace(s.base.span.end as usize, end),
             _ => end,
         }
@@ -102,10 +83,7 @@ impl Formatter<'_> {
         while i < b.len() {
             match b[i] {
                 b'/' if b.get(i + 1) == Some(&b'/') => {
-                    i = b[i..]
-                        .iter()
-                        .position(|&c| c == b'\n')
-                        .map_or(b.len(), |n| i + n);
+                    i = b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |n| i + n);
                     continue;
                 }
                 b'"' => {
@@ -128,11 +106,7 @@ impl Formatter<'_> {
         self.keep_blank(item.span.start as usize, first);
         if let Some(docs) = &item.docs {
             for l in docs.split('\n') {
-                let l = if l.is_empty() {
-                    "///".to_string()
-                } else {
-                    format!("/// {l}")
-                };
+                let l = if l.is_empty() { "///".to_string() } else { format!("/// {l}") };
                 self.line(0, &l);
             }
         }
@@ -146,13 +120,7 @@ impl Formatter<'_> {
                     head.push(self.params(&o.params));
                 }
                 let open = self.open_brace(o.name.span.end as usize, end);
-                self.body(
-                    0,
-                    Doc::Concat(head),
-                    open,
-                    end,
-                    o.body.iter().map(Stmt::Opt).collect(),
-                );
+                self.body(0, Doc::Concat(head), open, end, o.body.iter().map(Stmt::Opt).collect());
             }
             ItemKind::Experiment(x) => {
                 let mut head = format!("experiment {}", x.name.name);
@@ -160,13 +128,7 @@ impl Formatter<'_> {
                     head.push_str(&format!(" extends {}", base.name));
                 }
                 let open = self.lead_limit(item);
-                self.body(
-                    0,
-                    text(head),
-                    open,
-                    end,
-                    x.body.iter().map(Stmt::Exp).collect(),
-                );
+                self.body(0, text(head), open, end, x.body.iter().map(Stmt::Exp).collect());
             }
             ItemKind::Sweep(s) => {
                 let head = text(format!("sweep {} over {}", s.name.name, s.base.name));
@@ -182,12 +144,9 @@ impl Formatter<'_> {
             head.push(self.params(params));
         }
         match &d.signature {
-            Some(Signature::Tensor { input, output, .. }) => head.extend([
-                text(": "),
-                self.dims(input),
-                text(" -> "),
-                self.dims(output),
-            ]),
+            Some(Signature::Tensor { input, output, .. }) => {
+                head.extend([text(": "), self.dims(input), text(" -> "), self.dims(output)])
+            }
             Some(Signature::Type(ty)) => head.push(text(format!(": {}", type_text(ty)))),
             None => {}
         }
@@ -196,30 +155,15 @@ impl Formatter<'_> {
                 head.push(text(" = builtin"));
                 self.leaf(0, Doc::Concat(head), end);
             }
-            Body::Expr(
-                e @ Expr {
-                    kind: ExprKind::Block { lets, result },
-                    ..
-                },
-            ) => {
+            Body::Expr(e @ Expr { kind: ExprKind::Block { lets, result }, .. }) => {
                 let mut stmts: Vec<Stmt<'_>> = lets.iter().map(Stmt::Let).collect();
                 stmts.push(Stmt::Result(result));
-                self.body(
-                    0,
-                    Doc::Concat(head),
-                    e.span.start as usize,
-                    e.span.end as usize,
-                    stmts,
-                );
+                self.body(0, Doc::Concat(head), e.span.start as usize, e.span.end as usize, stmts);
                 self.trailing(end);
             }
             Body::Expr(e) => {
                 let body = Doc::Indent(vec![Doc::Line, expr(e, self.src)]);
-                self.leaf(
-                    0,
-                    Doc::Group(vec![Doc::Concat(head), text(" ="), body]),
-                    end,
-                );
+                self.leaf(0, Doc::Group(vec![Doc::Concat(head), text(" ="), body]), end);
             }
         }
     }
@@ -247,26 +191,24 @@ impl Formatter<'_> {
 
     /// A one-statement line (possibly broken over several) ending at source offset `end`.
     fn leaf(&mut self, indent: usize, doc: Doc, end: usize) {
-        let rendered = render(&doc, indent, indent);
+        self.leaf_semi(indent, doc, end, false);
+    }
+
+    /// [`Formatter::leaf`], ended by `;` when `semi` is set.
+    fn leaf_semi(&mut self, indent: usize, doc: Doc, end: usize, semi: bool) {
+        let mut rendered = render(&doc, indent, indent);
+        if semi {
+            rendered.push(';');
+        }
         self.line(indent, &rendered);
         self.trailing(end);
     }
 
     /// `header {`, the statements one per line, `}`; `header {}` when there is nothing inside.
-    fn body(
-        &mut self,
-        indent: usize,
-        header: Doc,
-        open: usize,
-        close_end: usize,
-        stmts: Vec<Stmt<'_>>,
-    ) {
+    fn body(&mut self, indent: usize, header: Doc, open: usize, close_end: usize, stmts: Vec<Stmt<'_>>) {
         let header = render(&header, indent, indent);
         let close = close_end.saturating_sub(1);
-        let comment_inside = self
-            .comments
-            .get(self.next)
-            .is_some_and(|c| (c.span.start as usize) < close);
+        let comment_inside = self.comments.get(self.next).is_some_and(|c| (c.span.start as usize) < close);
         if stmts.is_empty() && !comment_inside {
             self.line(indent, &format!("{header} {{}}"));
             self.trailing(close_end);
@@ -275,15 +217,25 @@ impl Formatter<'_> {
         self.line(indent, &format!("{header} {{"));
         self.trailing(open + 1);
         let mut first = true;
-        for s in stmts {
-            self.stmt(indent + INDENT, s, &mut first);
+        for (i, &s) in stmts.iter().enumerate() {
+            // A `;` keeps the next statement from continuing this one (see `continues`).
+            let semi = stmts.get(i + 1).is_some_and(|&next| self.continues(next));
+            self.stmt(indent + INDENT, s, &mut first, semi);
         }
         self.comments_before(close, indent + INDENT, &mut first);
         self.line(indent, "}");
         self.trailing(close_end);
     }
 
-    fn stmt(&mut self, indent: usize, s: Stmt<'_>, first: &mut bool) {
+    /// Whether the statement starts like the continuation of an expression.
+    fn continues(&self, s: Stmt<'_>) -> bool {
+        match s {
+            Stmt::Opt(OptStmt::Apply(e, _)) | Stmt::Result(e) => continues(e, self.src),
+            _ => false,
+        }
+    }
+
+    fn stmt(&mut self, indent: usize, s: Stmt<'_>, first: &mut bool, semi: bool) {
         let span = s.span();
         if let Stmt::Exp(ExpStmt::Probes { every, probes, .. }) = s {
             let open = self.open_brace(every.span.end as usize, span.start as usize);
@@ -299,14 +251,12 @@ impl Formatter<'_> {
         self.keep_blank(span.start as usize, *first);
         *first = false;
         let doc = self.stmt_doc(s);
-        self.leaf(indent, doc, span.end as usize);
+        self.leaf_semi(indent, doc, span.end as usize, semi);
     }
 
     fn stmt_doc(&self, s: Stmt<'_>) -> Doc {
         let src = self.src;
-        let assign = |name: &str, value: &Expr| {
-            Doc::Concat(vec![text(format!("{name} = ")), expr(value, src)])
-        };
+        let assign = |name: &str, value: &Expr| Doc::Concat(vec![text(format!("{name} = ")), expr(value, src)]);
         match s {
             Stmt::Opt(OptStmt::State(slots, _)) => {
                 let mut parts = vec![text("state ")];
@@ -319,35 +269,24 @@ impl Formatter<'_> {
                 Doc::Concat(parts)
             }
             Stmt::Opt(OptStmt::Let(name, value, _)) => assign(&format!("let {}", name.name), value),
-            Stmt::Opt(OptStmt::Assign(name, value, _)) | Stmt::Probe(name, value) => {
-                assign(&name.name, value)
-            }
+            Stmt::Opt(OptStmt::Assign(name, value, _)) | Stmt::Probe(name, value) => assign(&name.name, value),
             Stmt::Opt(OptStmt::Apply(e, _)) | Stmt::Result(e) => expr(e, src),
             Stmt::Let(l) => let_doc(l, src),
             Stmt::Exp(ExpStmt::Field { path, value, .. }) => assign(&dotted(path), value),
-            Stmt::Exp(ExpStmt::Stop {
-                cond, for_count, ..
-            }) => {
+            Stmt::Exp(ExpStmt::Stop { cond, for_count, .. }) => {
                 let mut parts = vec![text("stop when "), expr(cond, src)];
                 if let Some(count) = for_count {
                     parts.extend([text(" for "), expr(count, src)]);
                 }
                 Doc::Concat(parts)
             }
-            Stmt::Exp(ExpStmt::Probes { every, .. }) => {
-                Doc::Concat(vec![text("probe every "), expr(every, src)])
+            Stmt::Exp(ExpStmt::Probes { every, .. }) => Doc::Concat(vec![text("probe every "), expr(every, src)]),
+            Stmt::Sweep(SweepStmt::Axis { path, domain, .. }) => {
+                Doc::Concat(vec![text(format!("{} in ", dotted(path))), expr(domain, src)])
             }
-            Stmt::Sweep(SweepStmt::Axis { path, domain, .. }) => Doc::Concat(vec![
-                text(format!("{} in ", dotted(path))),
-                expr(domain, src),
-            ]),
-            Stmt::Sweep(SweepStmt::Objective {
-                maximize, probe, ..
-            }) => text(format!(
-                "{} {}",
-                if *maximize { "maximize" } else { "minimize" },
-                probe.name
-            )),
+            Stmt::Sweep(SweepStmt::Objective { maximize, probe, .. }) => {
+                text(format!("{} {}", if *maximize { "maximize" } else { "minimize" }, probe.name))
+            }
             Stmt::Sweep(SweepStmt::Setting { name, value, .. }) => assign(&name.name, value),
         }
     }
@@ -374,17 +313,11 @@ fn type_text(ty: &TypeExpr) -> String {
         TypeExpr::List(inner, _) => format!("[{}]", type_text(inner)),
         TypeExpr::Tuple(items, _) if items.len() == 1 => format!("({},)", type_text(&items[0])),
         TypeExpr::Tuple(items, _) => {
-            format!(
-                "({})",
-                items.iter().map(type_text).collect::<Vec<_>>().join(", ")
-            )
+            format!("({})", items.iter().map(type_text).collect::<Vec<_>>().join(", "))
         }
     }
 }
 
 fn dotted(path: &[Ident]) -> String {
-    path.iter()
-        .map(|p| p.name.as_str())
-        .collect::<Vec<_>>()
-        .join(".")
+    path.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(".")
 }

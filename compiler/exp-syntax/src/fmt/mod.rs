@@ -31,13 +31,7 @@ pub fn format(file: &File, text: &str) -> String {
     if !file.errors.is_empty() {
         return text.to_string();
     }
-    let mut f = Formatter {
-        src: text,
-        comments: &file.comments,
-        next: 0,
-        last_end: 0,
-        out: String::new(),
-    };
+    let mut f = Formatter { src: text, comments: &file.comments, next: 0, last_end: 0, out: String::new() };
     f.file(file);
     let mut out = f.out.trim_end().to_string();
     out.push('\n');
@@ -88,11 +82,7 @@ impl Formatter<'_> {
 
     /// Writes every comment that starts before `pos` on its own line at `indent`.
     fn comments_before(&mut self, pos: usize, indent: usize, first: &mut bool) {
-        while let Some(c) = self
-            .comments
-            .get(self.next)
-            .filter(|c| (c.span.start as usize) < pos)
-        {
+        while let Some(c) = self.comments.get(self.next).filter(|c| (c.span.start as usize) < pos) {
             let (start, end) = (c.span.start as usize, c.span.end as usize);
             let text = c.text.trim_end().to_string();
             self.keep_blank(start, *first);
@@ -113,10 +103,10 @@ impl Formatter<'_> {
         let start = c.span.start as usize;
         // Only separators may stand between: in `a = 1; b = 2 // c` the comment is `b`'s.
         let same_line = start >= end
-            && self.src.get(end..start).is_some_and(|gap| {
-                gap.chars()
-                    .all(|c| matches!(c, ' ' | '\t' | '\r' | ';' | ','))
-            });
+            && self
+                .src
+                .get(end..start)
+                .is_some_and(|gap| gap.chars().all(|c| matches!(c, ' ' | '\t' | '\r' | ';' | ',')));
         if same_line {
             if self.out.ends_with('\n') {
                 self.out.pop();

@@ -11,19 +11,10 @@ fn report(text: &str) -> String {
         .iter()
         .map(|e| {
             let (l, c) = line_col(text, e.span.start as usize);
-            format!(
-                "{l}:{c} {} | {}",
-                e.message,
-                e.help.as_deref().unwrap_or("-")
-            )
+            format!("{l}:{c} {} | {}", e.message, e.help.as_deref().unwrap_or("-"))
         })
         .collect();
-    let names: Vec<&str> = file
-        .items
-        .iter()
-        .filter_map(|i| i.name())
-        .map(|n| n.name.as_str())
-        .collect();
+    let names: Vec<&str> = file.items.iter().filter_map(|i| i.name()).map(|n| n.name.as_str()).collect();
     lines.push(format!("items [{}]", names.join(", ")));
     lines.join("; ")
 }
@@ -32,33 +23,15 @@ fn report(text: &str) -> String {
 fn messages_name_the_expected_tokens() {
     check_table(
         &[
-            (
-                "fn f(x) = (x + 1;",
-                "1:17 expected `)` or `,`, found `;` | -; items []",
-            ),
-            (
-                "fn f(x) = (x + 1",
-                "1:17 unexpected end of file | expected `)` or `,`; items []",
-            ),
-            (
-                "fn f(x) x + 1",
-                "1:9 expected `{`, `:` or `=`, found `x` | add `=` before the body; items []",
-            ),
-            (
-                "fn f(x) = 1 + ",
-                "1:15 unexpected end of file | expected an expression; items []",
-            ),
-            (
-                "fn f(x) = f(a b)",
-                "1:15 expected `)` or `,`, found `b` | -; items []",
-            ),
-            (
-                "data d = idx(dir: \"x\",, y)",
-                "1:23 expected `)` or an argument, found `,` | -; items []",
-            ),
+            ("fn f(x) = (x + 1;", "1:17 expected `)` or `,`, found `;` | -; items []"),
+            ("fn f(x) = (x + 1", "1:17 unexpected end of file | expected `)` or `,`; items []"),
+            ("fn f(x) x + 1", "1:9 expected `{`, `:` or `=`, found `x` | add `=` before the body; items []"),
+            ("fn f(x) = 1 + ", "1:15 unexpected end of file | expected an expression; items []"),
+            ("fn f(x) = f(a b)", "1:15 expected `)` or `,`, found `b` | -; items []"),
+            ("data d = idx(dir: \"x\",, y)", "1:23 expected `)` or an argument, found `,` | -; items []"),
             (
                 "fn f(x) = if x { 1 }",
-                "1:21 unexpected end of file | expected `else`; items []",
+                "1:21 unexpected end of file | an `if` needs an `else` branch: `if c { a } else { b }`; items []",
             ),
         ],
         report,
@@ -80,8 +53,8 @@ fn help_lines_guess_common_mistakes() {
             ),
             ("fn if(x) = x", "1:4 expected a name, found keyword `if` | `if` is a keyword and cannot be used as a name; items []"),
             (
-                "experiment a { model = data }",
-                "1:24 expected an expression, found keyword `data` | `data` is a keyword and cannot be used as a name; items []",
+                "experiment a { model = state }",
+                "1:24 expected an expression, found keyword `state` | `state` is a keyword and cannot be used as a name; items []",
             ),
             ("experiment a {\n  batch: 64\n}", "2:8 expected `=`, found `:` | use `=` to set a value; items []"),
             ("experiment a {\n  stop when acc = 1\n}", "2:17 expected `}` or a statement, found `=` | use `==` to compare values; items []"),
@@ -129,12 +102,12 @@ fn recovery_keeps_the_items_around_a_broken_one() {
             ("fn f(x) = x\n}\nfn g(y) = y", "2:1 expected an item, found `}` | this `}` has no matching `{`; items [f, g]"),
             (
                 "fn f(x) = (x +\nfn g(y) = y\nfn h(x = 1\n",
-                "2:1 expected an expression, found keyword `fn` | this line starts a new item, so the item before it is unfinished; \
+                "2:1 expected an expression, found `fn` | this line starts a new item, so the item before it is unfinished; \
                  4:1 unexpected end of file | expected `)` or `,`; items [g]",
             ),
             (
                 "experiment a {\n  x = 1\n\nexperiment b { y = 2 }",
-                "4:1 expected `}` or a statement, found keyword `experiment` | add `}` to close the item before this one; items [b]",
+                "4:1 expected `}` or a statement, found `experiment` | add `}` to close the item before this one; items [b]",
             ),
             (
                 "x = 5\nfn g(y) = y",
@@ -150,9 +123,7 @@ fn recovery_keeps_the_items_around_a_broken_one() {
 
 #[test]
 fn deep_nesting_is_an_error_not_a_crash() {
-    let deep = |open: &str, close: &str, n: usize| {
-        format!("fn f(x) = {}x{}", open.repeat(n), close.repeat(n))
-    };
+    let deep = |open: &str, close: &str, n: usize| format!("fn f(x) = {}x{}", open.repeat(n), close.repeat(n));
     let inputs = [
         deep("(", ")", 300),
         deep("[", "]", 100_000),
@@ -164,19 +135,12 @@ fn deep_nesting_is_an_error_not_a_crash() {
         format!("fn f(x) = x{}", " ^ 2".repeat(10_000)),
         format!("fn f(x) = x{}", " + 2".repeat(10_000)),
         format!("fn f(x) = x{}", ".a".repeat(10_000)),
-        format!(
-            "fn f(x) = if a {{ 1 }}{} else {{ 2 }}",
-            " else if b { 1 }".repeat(10_000)
-        ),
+        format!("fn f(x) = if a {{ 1 }}{} else {{ 2 }}", " else if b { 1 }".repeat(10_000)),
     ];
     for text in inputs {
         let file = parse(&text);
         assert_eq!(file.errors.len(), 1, "{:?}", &text[..40]);
-        assert!(
-            file.errors[0].message.contains("nested"),
-            "{}",
-            file.errors[0].message
-        );
+        assert!(file.errors[0].message.contains("nested"), "{}", file.errors[0].message);
     }
     // Within the limit, nesting parses.
     assert!(parse(&deep("(", ")", 100)).errors.is_empty());
@@ -184,24 +148,9 @@ fn deep_nesting_is_an_error_not_a_crash() {
 
 #[test]
 fn parse_expr_reports_one_error() {
-    assert_eq!(
-        parse_expr("1 +").unwrap_err().message,
-        "unexpected end of file"
-    );
-    assert_eq!(
-        parse_expr("a < b < c").unwrap_err().message,
-        "comparison operators cannot be chained"
-    );
-    assert_eq!(
-        parse_expr("\"abc").unwrap_err().message,
-        "unterminated string"
-    );
-    assert_eq!(
-        parse_expr("99999999999999999999").unwrap_err().message,
-        "integer literal is too large"
-    );
-    assert_eq!(
-        parse_expr(" 3e-4 // comment\n").map(|e| e.span),
-        Ok(crate::Span::new(1, 5))
-    );
+    assert_eq!(parse_expr("1 +").unwrap_err().message, "unexpected end of file");
+    assert_eq!(parse_expr("a < b < c").unwrap_err().message, "comparison operators cannot be chained");
+    assert_eq!(parse_expr("\"abc").unwrap_err().message, "unterminated string");
+    assert_eq!(parse_expr("99999999999999999999").unwrap_err().message, "integer literal is too large");
+    assert_eq!(parse_expr(" 3e-4 // comment\n").map(|e| e.span), Ok(crate::Span::new(1, 5)));
 }

@@ -59,10 +59,7 @@ fn literals_keep_their_spelling() {
             ("20_000 + 1e-3 + 1.5E6 + 007", "20_000 + 1e-3 + 1.5E6 + 007"),
             ("1 step + 2 epoch + 5 probes", "1 step + 2 epoch + 5 probes"),
             ("100steps", "100 steps"),
-            (
-                "\"tab\\t quote\\\" nl\\n bs\\\\\"",
-                "\"tab\\t quote\\\" nl\\n bs\\\\\"",
-            ),
+            ("\"tab\\t quote\\\" nl\\n bs\\\\\"", "\"tab\\t quote\\\" nl\\n bs\\\\\""),
             ("sum([f(x) for f in fs])", "sum(f(x) for f in fs)"),
             ("f(k : 1 , 2 ,)", "f(k: 1, 2)"),
             ("a..b", "a..b"),
@@ -152,4 +149,26 @@ fn files_with_errors_are_returned_unchanged() {
     let file = parse(text);
     assert!(!file.errors.is_empty());
     assert_eq!(format(&file, text), text);
+}
+
+#[test]
+fn deep_but_accepted_nesting_formats() {
+    // Deep enough to matter for recursion in the builder, the formatter and the dump, shallow
+    // enough for pest's own stack guard in a debug test thread.
+    let n = 120;
+    let texts = [
+        format!("fn f(x) = {}x{}", "(x + ".repeat(n), ")".repeat(n)),
+        format!("fn f(x) = {}x{}", "[".repeat(n), "]".repeat(n)),
+        format!("fn f(x) = {}x{}", "g(".repeat(n), ")".repeat(n)),
+        format!("fn f(x) = {}x", "y => ".repeat(2 * n)),
+        format!("fn f(x) = x{}", " - 1".repeat(2 * n)),
+    ];
+    for text in texts {
+        let file = parse(&text);
+        assert!(file.errors.is_empty(), "{:?}", file.errors);
+        let out = format(&file, &text);
+        let again = parse(&out);
+        assert!(again.errors.is_empty(), "{:?}", again.errors);
+        assert_eq!(crate::dump_without_spans(&again), crate::dump_without_spans(&file));
+    }
 }

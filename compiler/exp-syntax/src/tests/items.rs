@@ -161,29 +161,15 @@ fn spans_cover_exactly_the_written_text() {
     assert!(file.errors.is_empty());
     let slice = |s: Span| &text[s.range()];
     assert_eq!(slice(file.items[0].span), "fn f(x) { let y = x // c\n y }");
-    let ItemKind::Decl(d) = &file.items[0].kind else {
-        panic!("not a decl")
-    };
-    let Body::Expr(block) = &d.body else {
-        panic!("builtin")
-    };
+    let ItemKind::Decl(d) = &file.items[0].kind else { panic!("not a decl") };
+    let Body::Expr(block) = &d.body else { panic!("builtin") };
     assert_eq!(slice(block.span), "{ let y = x // c\n y }");
-    let ExprKind::Block { lets, .. } = &block.kind else {
-        panic!("not a block")
-    };
+    let ExprKind::Block { lets, .. } = &block.kind else { panic!("not a block") };
     assert_eq!(slice(lets[0].span), "let y = x");
-    let ItemKind::Experiment(x) = &file.items[1].kind else {
-        panic!("not an experiment")
-    };
-    let ExpStmt::Field { span, .. } = &x.body[0] else {
-        panic!("not a field")
-    };
+    let ItemKind::Experiment(x) = &file.items[1].kind else { panic!("not an experiment") };
+    let ExpStmt::Field { span, .. } = &x.body[0] else { panic!("not a field") };
     assert_eq!(slice(*span), "seed = 0");
-    assert!(
-        dump(&file).contains("let `y`@23..24 @19..28"),
-        "{}",
-        dump(&file)
-    );
+    assert!(dump(&file).contains("let `y`@23..24 @19..28"), "{}", dump(&file));
 }
 
 #[test]
@@ -202,12 +188,11 @@ fn keywords_are_allowed_where_no_binding_is_made() {
     // Field paths, names after `.`, `use` paths and sweep settings may be keywords.
     let text = "use std.data.{loss}\nexperiment e { data = x.data; optimizer.lr = 1 }\nsweep s over e { loss in [a]; state = 1 }";
     assert!(parse(text).errors.is_empty());
-    for bad in [
-        "fn data() = 1",
-        "fn f(if) = 1",
-        "fn f() = x => let",
-        "fn f() = [x for in in xs]",
-    ] {
+    // Item keywords are names outside item headers.
+    for good in ["fn data() = 1", "probe loss(on: Split): Float = builtin", "fn f() = loss(on: data.test)"] {
+        assert!(parse(good).errors.is_empty(), "{good}");
+    }
+    for bad in ["fn in() = 1", "fn f(if) = 1", "fn f() = x => let", "fn f() = [x for in in xs]"] {
         assert_eq!(parse(bad).errors.len(), 1, "{bad}");
     }
 }

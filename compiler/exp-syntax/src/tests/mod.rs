@@ -4,6 +4,7 @@
 //! workspace `tests/` crate; these tests pin the small, precise facts: precedence, units,
 //! spans, recovery, and formatting choices.
 
+mod docs;
 mod errors;
 mod fmt;
 mod items;
@@ -41,39 +42,23 @@ pub(crate) fn sexpr(e: &Expr) -> String {
             }
             list("call", parts)
         }
-        ExprKind::Unary { op, expr } => list(
-            if *op == crate::ast::UnOp::Neg {
-                "neg"
-            } else {
-                "not"
-            },
-            vec![sexpr(expr)],
-        ),
-        ExprKind::Binary { op, lhs, rhs } => list(op.text(), vec![sexpr(lhs), sexpr(rhs)]),
-        ExprKind::If {
-            cond,
-            then,
-            otherwise,
-        } => list("if", vec![sexpr(cond), sexpr(then), sexpr(otherwise)]),
-        ExprKind::Tuple(items) => list("tuple", items.iter().map(sexpr).collect()),
-        ExprKind::List(items) => format!(
-            "[{}]",
-            items.iter().map(sexpr).collect::<Vec<_>>().join(" ")
-        ),
-        ExprKind::Range { start, end } => list("..", vec![sexpr(start), sexpr(end)]),
-        ExprKind::Comprehension { expr, var, iter } => {
-            list("comp", vec![sexpr(expr), var.name.clone(), sexpr(iter)])
+        ExprKind::Unary { op, expr } => {
+            list(if *op == crate::ast::UnOp::Neg { "neg" } else { "not" }, vec![sexpr(expr)])
         }
+        ExprKind::Binary { op, lhs, rhs } => list(op.text(), vec![sexpr(lhs), sexpr(rhs)]),
+        ExprKind::If { cond, then, otherwise } => list("if", vec![sexpr(cond), sexpr(then), sexpr(otherwise)]),
+        ExprKind::Tuple(items) => list("tuple", items.iter().map(sexpr).collect()),
+        ExprKind::List(items) => format!("[{}]", items.iter().map(sexpr).collect::<Vec<_>>().join(" ")),
+        ExprKind::Range { start, end } => list("..", vec![sexpr(start), sexpr(end)]),
+        ExprKind::Comprehension { expr, var, iter } => list("comp", vec![sexpr(expr), var.name.clone(), sexpr(iter)]),
         ExprKind::Lambda { params, body } => {
             let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
             list("fn", vec![format!("({})", names.join(" ")), sexpr(body)])
         }
         ExprKind::Repeat { count, body } => list("repeat", vec![sexpr(count), sexpr(body)]),
         ExprKind::Block { lets, result } => {
-            let mut parts: Vec<String> = lets
-                .iter()
-                .map(|l| format!("(let {} {})", l.name.name, sexpr(&l.value)))
-                .collect();
+            let mut parts: Vec<String> =
+                lets.iter().map(|l| format!("(let {} {})", l.name.name, sexpr(&l.value))).collect();
             parts.push(sexpr(result));
             list("block", parts)
         }
@@ -86,15 +71,8 @@ pub(crate) fn check_table(cases: &[(&str, &str)], f: impl Fn(&str) -> String) {
     for (input, expected) in cases {
         let got = f(input);
         if got != *expected {
-            failures.push(format!(
-                "input:    {input}\nexpected: {expected}\ngot:      {got}\n"
-            ));
+            failures.push(format!("input:    {input}\nexpected: {expected}\ngot:      {got}\n"));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} mismatches:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
 }

@@ -145,15 +145,10 @@ impl Dim {
             return Dim::default();
         }
         match den.single_term() {
-            Some((mono, coeff)) if coeff < 0 => {
-                self.neg().div_floor(&Dim::from_term(mono.clone(), -coeff))
-            }
+            Some((mono, coeff)) if coeff < 0 => self.neg().div_floor(&Dim::from_term(mono.clone(), -coeff)),
             Some((mono, coeff)) => self.div_by_monomial(mono, coeff),
             None if self == den => Dim::constant(1),
-            None => Dim::from_atom(Atom::FloorDiv(
-                Box::new(self.clone()),
-                Box::new(den.clone()),
-            )),
+            None => Dim::from_atom(Atom::FloorDiv(Box::new(self.clone()), Box::new(den.clone()))),
         }
     }
 
@@ -170,11 +165,7 @@ impl Dim {
         for (mono, &coeff) in &self.terms {
             match mono.checked_div(m) {
                 Some(q_mono) => {
-                    let r = if mono.is_const() {
-                        -(-coeff).rem_euclid(c)
-                    } else {
-                        coeff.rem_euclid(c)
-                    };
+                    let r = if mono.is_const() { -(-coeff).rem_euclid(c) } else { coeff.rem_euclid(c) };
                     quotient.add_term(q_mono, (coeff - r) / c);
                     rest.add_term(mono.clone(), r);
                 }
@@ -182,9 +173,7 @@ impl Dim {
             }
         }
         match rest.as_const() {
-            Some(r) if m.is_const() => {
-                return quotient + Dim::constant(floor_div_i64(r, c).unwrap_or(0))
-            }
+            Some(r) if m.is_const() => return quotient + Dim::constant(floor_div_i64(r, c).unwrap_or(0)),
             Some(0) => return quotient,
             _ => {}
         }
@@ -207,9 +196,8 @@ impl Dim {
     /// `den` to be a positive integer, which holds when it is a positive multiple of
     /// symbols; a floor-division factor could be negative, so it blocks the merge.
     fn floor_atom(self, den: Dim) -> Dim {
-        let den_positive = den.single_term().is_some_and(|(m, c)| {
-            c > 0 && m.0.iter().all(|(atom, _)| matches!(atom, Atom::Sym(_)))
-        });
+        let den_positive =
+            den.single_term().is_some_and(|(m, c)| c > 0 && m.0.iter().all(|(atom, _)| matches!(atom, Atom::Sym(_))));
         if let Some((mono, 1)) = self.single_term().filter(|_| den_positive) {
             if let [(Atom::FloorDiv(a, b), 1)] = mono.0.as_slice() {
                 return a.div_floor(&(b.as_ref().clone() * den));
@@ -286,11 +274,7 @@ impl Dim {
 pub(crate) fn floor_div_i64(num: i64, den: i64) -> Option<i64> {
     let q = num.checked_div(den)?;
     let inexact = num.checked_rem(den)? != 0;
-    Some(if inexact && ((num < 0) != (den < 0)) {
-        q - 1
-    } else {
-        q
-    })
+    Some(if inexact && ((num < 0) != (den < 0)) { q - 1 } else { q })
 }
 
 fn gcd(a: i64, b: i64) -> i64 {

@@ -28,29 +28,13 @@ fn algebraic_identities() {
     assert_eq!(p.clone() - p.clone(), k(0));
     assert_eq!(b.clone() + p.clone(), p.clone() + b.clone());
     assert_eq!(b.clone() * p.clone(), p.clone() * b.clone());
-    assert_eq!(
-        (p.clone() + k(1)) * (p.clone() - k(1)),
-        p.clone() * p.clone() - k(1)
-    );
-    assert_eq!(
-        (k(4) * p.clone() + k(6)).div_floor(&k(2)),
-        k(2) * p.clone() + k(3)
-    );
+    assert_eq!((p.clone() + k(1)) * (p.clone() - k(1)), p.clone() * p.clone() - k(1));
+    assert_eq!((k(4) * p.clone() + k(6)).div_floor(&k(2)), k(2) * p.clone() + k(3));
     assert_eq!(k(7).div_floor(&k(2)), k(3));
-    assert_eq!(
-        k(-7).div_floor(&k(2)),
-        k(-4),
-        "floor rounds toward negative infinity"
-    );
-    assert_eq!(
-        (k(2) * b.clone() * p.clone()).div_floor(&p),
-        k(2) * b.clone()
-    );
+    assert_eq!(k(-7).div_floor(&k(2)), k(-4), "floor rounds toward negative infinity");
+    assert_eq!((k(2) * b.clone() * p.clone()).div_floor(&p), k(2) * b.clone());
     assert_eq!(h.div_floor(&h), k(1));
-    assert_eq!(
-        (h.clone() + p.clone()).div_floor(&p),
-        h.div_floor(&p) + k(1)
-    );
+    assert_eq!((h.clone() + p.clone()).div_floor(&p), h.div_floor(&p) + k(1));
 }
 
 #[test]
@@ -102,66 +86,36 @@ fn display_forms() {
 
 #[test]
 fn parse_errors() {
-    for bad in [
-        "",
-        "B +",
-        "(B",
-        "B)",
-        "2 ** 3",
-        "B # 1",
-        "99999999999999999999",
-    ] {
+    for bad in ["", "B +", "(B", "B)", "2 ** 3", "B # 1", "99999999999999999999"] {
         assert!(Dim::parse(bad).is_err(), "`{bad}` should not parse");
     }
-    assert_eq!(
-        Dim::parse("(B").unwrap_err(),
-        "expected `)`, found end of dimension `(B`"
-    );
+    assert_eq!(Dim::parse("(B").unwrap_err(), "expected `)`, found end of dimension `(B`");
 }
 
 #[test]
 fn eval_substitute_symbols() {
     let dim = d("(H - 1) / 2 + 1 + B * W");
-    let env: BTreeMap<String, i64> = [("H", 28), ("B", 2), ("W", 3)]
-        .map(|(s, v)| (s.to_string(), v))
-        .into();
+    let env: BTreeMap<String, i64> = [("H", 28), ("B", 2), ("W", 3)].map(|(s, v)| (s.to_string(), v)).into();
     assert_eq!(dim.eval(&env), Some(13 + 1 + 6));
     assert_eq!(d("H / 0").eval(&env), None);
     assert_eq!(d("Q + 1").eval(&env), None);
-    assert_eq!(
-        dim.symbols().into_iter().collect::<Vec<_>>(),
-        ["B", "H", "W"]
-    );
-    let subst: BTreeMap<String, Dim> =
-        [("H".to_string(), d("2 * p + 1")), ("W".to_string(), k(4))].into();
+    assert_eq!(dim.symbols().into_iter().collect::<Vec<_>>(), ["B", "H", "W"]);
+    let subst: BTreeMap<String, Dim> = [("H".to_string(), d("2 * p + 1")), ("W".to_string(), k(4))].into();
     assert_eq!(dim.substitute(&subst), d("p + 1 + 4 * B"));
-    assert_eq!(
-        d("(H - 3) / 2 + 1").substitute(&[("H".to_string(), k(28))].into()),
-        k(13)
-    );
+    assert_eq!(d("(H - 3) / 2 + 1").substitute(&[("H".to_string(), k(28))].into()), k(13));
     assert_eq!(d("B").as_symbol(), Some("B"));
     assert_eq!(d("2 * B").as_symbol(), None);
     assert_eq!(d("2 * B").as_const(), None);
     assert_eq!(d("4 - 4").as_const(), Some(0));
-    assert_eq!(
-        d("i64max").eval(&[("i64max".to_string(), i64::MAX)].into()),
-        Some(i64::MAX)
-    );
-    assert_eq!(
-        d("x * x").eval(&[("x".to_string(), i64::MAX)].into()),
-        None,
-        "overflow is None"
-    );
+    assert_eq!(d("i64max").eval(&[("i64max".to_string(), i64::MAX)].into()), Some(i64::MAX));
+    assert_eq!(d("x * x").eval(&[("x".to_string(), i64::MAX)].into()), None, "overflow is None");
 }
 
 #[test]
 fn serde_as_text() {
     let json = serde_json::to_string(&d("(H - 1) / 2 + 1")).unwrap();
     assert_eq!(json, r#""(H - 1) / 2 + 1""#);
-    assert_eq!(
-        serde_json::from_str::<Dim>(&json).unwrap(),
-        d("(H - 1) / 2 + 1")
-    );
+    assert_eq!(serde_json::from_str::<Dim>(&json).unwrap(), d("(H - 1) / 2 + 1"));
     assert!(serde_json::from_str::<Dim>(r#""B +""#).is_err());
 }
 
@@ -183,10 +137,7 @@ struct Lcg(u64);
 
 impl Lcg {
     fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 
@@ -246,24 +197,12 @@ fn normalization_preserves_values() {
         assert_eq!(reparsed.to_string(), text);
         for _ in 0..4 {
             // Symbols are sizes, so they are positive; see the module doc.
-            let vals = [
-                1 + rng.below(9) as i64,
-                1 + rng.below(9) as i64,
-                1 + rng.below(9) as i64,
-            ];
+            let vals = [1 + rng.below(9) as i64, 1 + rng.below(9) as i64, 1 + rng.below(9) as i64];
             let Some(want) = raw.eval(&vals) else {
                 continue;
             };
-            let env = SYMS
-                .iter()
-                .zip(vals)
-                .map(|(s, v)| (s.to_string(), v))
-                .collect();
-            assert_eq!(
-                dim.eval(&env),
-                Some(want),
-                "{raw:?} normalized to `{text}` at {vals:?}"
-            );
+            let env = SYMS.iter().zip(vals).map(|(s, v)| (s.to_string(), v)).collect();
+            assert_eq!(dim.eval(&env), Some(want), "{raw:?} normalized to `{text}` at {vals:?}");
             compared += 1;
         }
     }

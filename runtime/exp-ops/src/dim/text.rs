@@ -36,12 +36,7 @@ impl Display for Dim {
 }
 
 /// Writes `magnitude * mono`; `after_unary_minus` forbids a bare leading floor division.
-fn write_term(
-    f: &mut Formatter<'_>,
-    mono: &Monomial,
-    magnitude: u64,
-    after_unary_minus: bool,
-) -> fmt::Result {
+fn write_term(f: &mut Formatter<'_>, mono: &Monomial, magnitude: u64, after_unary_minus: bool) -> fmt::Result {
     if mono.is_const() {
         return write!(f, "{magnitude}");
     }
@@ -50,10 +45,7 @@ fn write_term(
         write!(f, "{magnitude}")?;
         first = false;
     }
-    let factors = mono
-        .0
-        .iter()
-        .flat_map(|(atom, exp)| std::iter::repeat_n(atom, *exp as usize));
+    let factors = mono.0.iter().flat_map(|(atom, exp)| std::iter::repeat_n(atom, *exp as usize));
     for atom in factors {
         if !first {
             f.write_str(" * ")?;
@@ -97,10 +89,7 @@ impl Dim {
         parser.skip_ws();
         match parser.peek() {
             None => Ok(dim),
-            Some(c) => Err(format!(
-                "unexpected `{c}` at offset {} in dimension `{text}`",
-                parser.pos
-            )),
+            Some(c) => Err(format!("unexpected `{c}` at offset {} in dimension `{text}`", parser.pos)),
         }
     }
 }
@@ -164,18 +153,12 @@ impl Parser<'_> {
         }
         if self.eat('(') {
             let inner = self.expr()?;
-            return if self.eat(')') {
-                Ok(inner)
-            } else {
-                Err(self.expected("`)`"))
-            };
+            return if self.eat(')') { Ok(inner) } else { Err(self.expected("`)`")) };
         }
         self.skip_ws();
         match self.peek() {
             Some(c) if c.is_ascii_digit() => self.integer(),
-            Some(c) if c.is_ascii_alphabetic() || c == '_' => {
-                Ok(Dim::symbol(self.take_while(is_ident_char)))
-            }
+            Some(c) if c.is_ascii_alphabetic() || c == '_' => Ok(Dim::symbol(self.take_while(is_ident_char))),
             _ => Err(self.expected("a dimension")),
         }
     }
@@ -183,10 +166,7 @@ impl Parser<'_> {
     fn integer(&mut self) -> Result<Dim, String> {
         let digits = self.take_while(|c| c.is_ascii_digit() || c == '_');
         let clean: String = digits.chars().filter(|&c| c != '_').collect();
-        clean
-            .parse::<i64>()
-            .map(Dim::constant)
-            .map_err(|_| format!("integer `{digits}` is too large for a dimension"))
+        clean.parse::<i64>().map(Dim::constant).map_err(|_| format!("integer `{digits}` is too large for a dimension"))
     }
 
     fn take_while(&mut self, pred: impl Fn(char) -> bool) -> &str {

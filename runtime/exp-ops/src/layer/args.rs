@@ -8,11 +8,7 @@ use crate::error::ArgProblem;
 use crate::{Dim, ShapeError};
 
 pub(super) fn bad_arg(op: &str, name: &str, problem: ArgProblem) -> ShapeError {
-    ShapeError::BadArg {
-        op: op.to_string(),
-        name: name.to_string(),
-        problem,
-    }
+    ShapeError::BadArg { op: op.to_string(), name: name.to_string(), problem }
 }
 
 /// Looks up arguments of one call, applying the table's defaults.
@@ -24,12 +20,7 @@ pub(super) struct Args<'a> {
 impl Args<'_> {
     /// The given or default value of `name`, with its declared kind.
     fn value(&self, name: &str) -> Result<(ArgValue, ArgKind), ShapeError> {
-        let spec = self
-            .spec
-            .args
-            .iter()
-            .find(|a| a.name == name)
-            .expect("argument names come from the table");
+        let spec = self.spec.args.iter().find(|a| a.name == name).expect("argument names come from the table");
         if let Some(v) = self.given.get(name) {
             return Ok((v.clone(), spec.kind));
         }
@@ -55,27 +46,16 @@ impl Args<'_> {
     }
 
     /// A float in the range `ok` describes; an integer literal is accepted as a float.
-    pub(super) fn float(
-        &self,
-        name: &str,
-        range: &'static str,
-        ok: impl Fn(f64) -> bool,
-    ) -> Result<f64, ShapeError> {
+    pub(super) fn float(&self, name: &str, range: &'static str, ok: impl Fn(f64) -> bool) -> Result<f64, ShapeError> {
         let v = match self.value(name)? {
             (ArgValue::Float(v), _) => v,
-            (ArgValue::Int(d), kind) => {
-                d.as_const().ok_or_else(|| self.wrong_kind(name, kind))? as f64
-            }
+            (ArgValue::Int(d), kind) => d.as_const().ok_or_else(|| self.wrong_kind(name, kind))? as f64,
             (_, kind) => return Err(self.wrong_kind(name, kind)),
         };
         if ok(v) {
             Ok(v)
         } else {
-            Err(bad_arg(
-                self.spec.name,
-                name,
-                ArgProblem::OutOfRange { expected: range },
-            ))
+            Err(bad_arg(self.spec.name, name, ArgProblem::OutOfRange { expected: range }))
         }
     }
 
@@ -106,13 +86,9 @@ impl Args<'_> {
                 what: format!("argument `{name}`"),
                 value: d.clone(),
             }),
-            Some(v) if v < min => Err(bad_arg(
-                self.spec.name,
-                name,
-                ArgProblem::OutOfRange {
-                    expected: "non-negative",
-                },
-            )),
+            Some(v) if v < min => {
+                Err(bad_arg(self.spec.name, name, ArgProblem::OutOfRange { expected: "non-negative" }))
+            }
             _ => Ok(()),
         }
     }
@@ -143,19 +119,15 @@ impl Args<'_> {
             padding: self.spatial("padding", n, 0)?,
         };
         // PyTorch rejects padding beyond half the window: such windows could be all padding.
-        let too_much = pool.kernel.iter().zip(&pool.padding).any(|(k, p)| {
-            match (k.as_const(), p.as_const()) {
-                (Some(k), Some(p)) => 2 * p > k,
-                _ => false,
-            }
+        let too_much = pool.kernel.iter().zip(&pool.padding).any(|(k, p)| match (k.as_const(), p.as_const()) {
+            (Some(k), Some(p)) => 2 * p > k,
+            _ => false,
         });
         if too_much {
             return Err(bad_arg(
                 self.spec.name,
                 "padding",
-                ArgProblem::OutOfRange {
-                    expected: "at most half of `kernel`",
-                },
+                ArgProblem::OutOfRange { expected: "at most half of `kernel`" },
             ));
         }
         Ok(pool)

@@ -13,11 +13,7 @@ use crate::error::{Rank, ReshapeProblem};
 use crate::{Dim, Shape, ShapeError};
 
 /// Builds the op `name` from `args` ([`LayerOp::from_args`]) and infers it on `input`.
-pub fn infer(
-    name: &str,
-    args: &BTreeMap<String, ArgValue>,
-    input: &Shape,
-) -> Result<LayerInfo, ShapeError> {
+pub fn infer(name: &str, args: &BTreeMap<String, ArgValue>, input: &Shape) -> Result<LayerInfo, ShapeError> {
     LayerOp::from_args(name, args)?.infer(input)
 }
 
@@ -38,12 +34,7 @@ impl LayerOp {
             }
             LayerOp::Flatten => {
                 expect_rank("flatten", x, Rank::AtLeast(2), "[B, ...]")?;
-                Ok(info(
-                    Shape(vec![x.0[0].clone(), product(&x.0[1..])]),
-                    vec![],
-                    zero(),
-                    zero(),
-                ))
+                Ok(info(Shape(vec![x.0[0].clone(), product(&x.0[1..])]), vec![], zero(), zero()))
             }
             LayerOp::Reshape { shape } => Ok(info(reshape(x, shape)?, vec![], zero(), zero())),
             LayerOp::Embedding { vocab, dim, concat } => embedding(x, vocab, dim, *concat),
@@ -69,58 +60,27 @@ pub(super) fn product(dims: &[Dim]) -> Dim {
     dims.iter().cloned().fold(c(1), |acc, d| acc * d)
 }
 
-pub(super) fn info(
-    output: Shape,
-    params: Vec<ParamSpec>,
-    flops: Dim,
-    activations: Dim,
-) -> LayerInfo {
-    LayerInfo {
-        output,
-        params,
-        buffers: vec![],
-        flops,
-        activations,
-    }
+pub(super) fn info(output: Shape, params: Vec<ParamSpec>, flops: Dim, activations: Dim) -> LayerInfo {
+    LayerInfo { output, params, buffers: vec![], flops, activations }
 }
 
-pub(super) fn expect_rank(
-    op: &str,
-    x: &Shape,
-    expected: Rank,
-    layout: &str,
-) -> Result<(), ShapeError> {
+pub(super) fn expect_rank(op: &str, x: &Shape, expected: Rank, layout: &str) -> Result<(), ShapeError> {
     if expected.accepts(x.rank()) {
         return Ok(());
     }
-    Err(ShapeError::RankMismatch {
-        op: op.into(),
-        expected,
-        layout: layout.into(),
-        found: x.clone(),
-    })
+    Err(ShapeError::RankMismatch { op: op.into(), expected, layout: layout.into(), found: x.clone() })
 }
 
 /// Fails when `size` is a constant `<= 0`.
 pub(super) fn expect_positive(op: &str, what: &str, size: &Dim) -> Result<(), ShapeError> {
     match size.as_const() {
-        Some(v) if v <= 0 => Err(ShapeError::NonPositive {
-            op: op.into(),
-            what: what.into(),
-            value: size.clone(),
-        }),
+        Some(v) if v <= 0 => Err(ShapeError::NonPositive { op: op.into(), what: what.into(), value: size.clone() }),
         _ => Ok(()),
     }
 }
 
 /// Fails when both sizes are constants and `divisor` does not divide `value`.
-pub(super) fn expect_divisible(
-    op: &str,
-    what: &str,
-    value: &Dim,
-    by: &str,
-    divisor: &Dim,
-) -> Result<(), ShapeError> {
+pub(super) fn expect_divisible(op: &str, what: &str, value: &Dim, by: &str, divisor: &Dim) -> Result<(), ShapeError> {
     match (value.as_const(), divisor.as_const()) {
         (Some(v), Some(d)) if d != 0 && v % d != 0 => Err(ShapeError::NotDivisible {
             op: op.into(),
@@ -135,17 +95,9 @@ pub(super) fn expect_divisible(
 
 /// Weight `[out, fan_in...]` and optional bias `[out]` with PyTorch's default init.
 pub(super) fn weight_and_bias(weight: Shape, fan_in: Dim, out: &Dim, bias: bool) -> Vec<ParamSpec> {
-    let mut params = vec![ParamSpec::new(
-        "weight",
-        weight,
-        InitSpec::torch_default_weight(fan_in.clone()),
-    )];
+    let mut params = vec![ParamSpec::new("weight", weight, InitSpec::torch_default_weight(fan_in.clone()))];
     if bias {
-        params.push(ParamSpec::new(
-            "bias",
-            Shape(vec![out.clone()]),
-            InitSpec::BiasUniform { fan_in },
-        ));
+        params.push(ParamSpec::new("bias", Shape(vec![out.clone()]), InitSpec::BiasUniform { fan_in }));
     }
     params
 }
@@ -155,12 +107,7 @@ fn linear(x: &Shape, out: &Dim, bias: bool) -> Result<LayerInfo, ShapeError> {
     let (input, rows) = x.0.split_last().expect("rank checked above");
     let mut output = x.clone();
     *output.0.last_mut().expect("rank checked above") = out.clone();
-    let params = weight_and_bias(
-        Shape(vec![out.clone(), input.clone()]),
-        input.clone(),
-        out,
-        bias,
-    );
+    let params = weight_and_bias(Shape(vec![out.clone(), input.clone()]), input.clone(), out, bias);
     let flops = c(2) * product(rows) * input.clone() * out.clone();
     Ok(info(output, params, flops, x.numel()))
 }
@@ -168,11 +115,7 @@ fn linear(x: &Shape, out: &Dim, bias: bool) -> Result<LayerInfo, ShapeError> {
 /// Non-batch axes of `x` become `target`, whose single `-1` entry (if any) is inferred.
 /// Symbolic counts must be provably equal: the checker never guesses a symbol's value.
 fn reshape(x: &Shape, target: &[Dim]) -> Result<Shape, ShapeError> {
-    let fail = |problem| ShapeError::BadReshape {
-        input: x.clone(),
-        target: target.to_vec(),
-        problem,
-    };
+    let fail = |problem| ShapeError::BadReshape { input: x.clone(), target: target.to_vec(), problem };
     expect_rank("reshape", x, Rank::AtLeast(1), "[B, ...]")?;
     let count = product(&x.0[1..]);
     let mut inferred = None;
@@ -186,12 +129,7 @@ fn reshape(x: &Shape, target: &[Dim]) -> Result<Shape, ShapeError> {
     }
     let mut dims = target.to_vec();
     let known = product(
-        &target
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| Some(*i) != inferred)
-            .map(|(_, d)| d.clone())
-            .collect::<Vec<_>>(),
+        &target.iter().enumerate().filter(|(i, _)| Some(*i) != inferred).map(|(_, d)| d.clone()).collect::<Vec<_>>(),
     );
     if let Some(i) = inferred {
         dims[i] = count.div_floor(&known);
@@ -213,15 +151,8 @@ fn embedding(x: &Shape, vocab: &Dim, dim: &Dim, concat: bool) -> Result<LayerInf
         out.0.push(dim.clone());
         out
     };
-    let init = InitSpec::Normal {
-        mean: 0.0,
-        std: 1.0,
-    };
-    let params = vec![ParamSpec::new(
-        "weight",
-        Shape(vec![vocab.clone(), dim.clone()]),
-        init,
-    )];
+    let init = InitSpec::Normal { mean: 0.0, std: 1.0 };
+    let params = vec![ParamSpec::new("weight", Shape(vec![vocab.clone(), dim.clone()]), init)];
     // A lookup does no arithmetic; backward needs only the ids to scatter gradients.
     Ok(info(output, params, zero(), x.numel()))
 }
@@ -232,10 +163,7 @@ fn affine_params(features: &Dim, affine: bool) -> Vec<ParamSpec> {
         return vec![];
     }
     let shape = Shape(vec![features.clone()]);
-    vec![
-        ParamSpec::new("weight", shape.clone(), InitSpec::Ones),
-        ParamSpec::new("bias", shape, InitSpec::Zeros),
-    ]
+    vec![ParamSpec::new("weight", shape.clone(), InitSpec::Ones), ParamSpec::new("bias", shape, InitSpec::Zeros)]
 }
 
 fn layer_norm(x: &Shape, affine: bool) -> Result<LayerInfo, ShapeError> {
@@ -243,24 +171,14 @@ fn layer_norm(x: &Shape, affine: bool) -> Result<LayerInfo, ShapeError> {
     let (features, rows) = x.0.split_last().expect("rank checked above");
     // Backward keeps the input plus one mean and one inverse deviation per row.
     let saved = x.numel() + c(2) * product(rows);
-    Ok(info(
-        x.clone(),
-        affine_params(features, affine),
-        c(5) * x.numel(),
-        saved,
-    ))
+    Ok(info(x.clone(), affine_params(features, affine), c(5) * x.numel(), saved))
 }
 
 fn batch_norm(x: &Shape, affine: bool) -> Result<LayerInfo, ShapeError> {
     expect_rank("batch_norm", x, Rank::Between(2, 5), "[B, C, ...]")?;
     let channels = &x.0[1];
     let saved = x.numel() + c(2) * channels.clone();
-    let mut out = info(
-        x.clone(),
-        affine_params(channels, affine),
-        c(5) * x.numel(),
-        saved,
-    );
+    let mut out = info(x.clone(), affine_params(channels, affine), c(5) * x.numel(), saved);
     let shape = Shape(vec![channels.clone()]);
     out.buffers = vec![
         ParamSpec::new("running_mean", shape.clone(), InitSpec::Zeros),
@@ -276,12 +194,7 @@ fn attention(x: &Shape, heads: &Dim, dim: &Dim, bias: bool) -> Result<LayerInfo,
     let op = "attention";
     expect_rank(op, x, Rank::Exactly(3), "[B, T, D]")?;
     if &x.0[2] != dim {
-        return Err(ShapeError::DimMismatch {
-            op: op.into(),
-            axis: 2,
-            expected: dim.clone(),
-            found: x.clone(),
-        });
+        return Err(ShapeError::DimMismatch { op: op.into(), axis: 2, expected: dim.clone(), found: x.clone() });
     }
     expect_divisible(op, "model dimension", dim, "heads", heads)?;
     let (b, t, d) = (x.0[0].clone(), x.0[1].clone(), dim.clone());
@@ -289,18 +202,10 @@ fn attention(x: &Shape, heads: &Dim, dim: &Dim, bias: bool) -> Result<LayerInfo,
     let mut params = vec![ParamSpec::new(
         "in_proj_weight",
         Shape(vec![three_d.clone(), d.clone()]),
-        InitSpec::XavierUniform {
-            gain: 1.0,
-            fan_in: d.clone(),
-            fan_out: three_d.clone(),
-        },
+        InitSpec::XavierUniform { gain: 1.0, fan_in: d.clone(), fan_out: three_d.clone() },
     )];
     if bias {
-        params.push(ParamSpec::new(
-            "in_proj_bias",
-            Shape(vec![three_d]),
-            InitSpec::Zeros,
-        ));
+        params.push(ParamSpec::new("in_proj_bias", Shape(vec![three_d]), InitSpec::Zeros));
     }
     params.push(ParamSpec::new(
         "out_proj.weight",
@@ -308,11 +213,7 @@ fn attention(x: &Shape, heads: &Dim, dim: &Dim, bias: bool) -> Result<LayerInfo,
         InitSpec::torch_default_weight(d.clone()),
     ));
     if bias {
-        params.push(ParamSpec::new(
-            "out_proj.bias",
-            Shape(vec![d.clone()]),
-            InitSpec::Zeros,
-        ));
+        params.push(ParamSpec::new("out_proj.bias", Shape(vec![d.clone()]), InitSpec::Zeros));
     }
     let btd = b.clone() * t.clone() * d.clone();
     // Four D x D projections, then Q K^T and P V, each 2 * B * T * T * D.

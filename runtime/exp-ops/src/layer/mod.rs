@@ -124,18 +124,10 @@ impl ArgValue {
 /// has a default.
 macro_rules! arg {
     ($name:ident : $kind:ident) => {
-        ArgSpec {
-            name: stringify!($name),
-            kind: ArgKind::$kind,
-            default: None,
-        }
+        ArgSpec { name: stringify!($name), kind: ArgKind::$kind, default: None }
     };
     ($name:ident : $kind:ident = $def:ident($val:expr)) => {
-        ArgSpec {
-            name: stringify!($name),
-            kind: ArgKind::$kind,
-            default: Some(ArgDefault::$def($val)),
-        }
+        ArgSpec { name: stringify!($name), kind: ArgKind::$kind, default: Some(ArgDefault::$def($val)) }
     };
 }
 
@@ -177,11 +169,7 @@ const LAYER_OPS: &[LayerOpSpec] = &[
     LayerOpSpec { name: "max_pool2d", doc: "2-d max pooling over `[B, C, H, W]`.", args: pool_args!(IntOrPair) },
     LayerOpSpec { name: "avg_pool1d", doc: "1-d average pooling over `[B, C, L]`.", args: pool_args!(Int) },
     LayerOpSpec { name: "avg_pool2d", doc: "2-d average pooling over `[B, C, H, W]`.", args: pool_args!(IntOrPair) },
-    LayerOpSpec {
-        name: "global_avg_pool",
-        doc: "Mean over every spatial axis: `[B, C, ...] -> [B, C]`.",
-        args: &[],
-    },
+    LayerOpSpec { name: "global_avg_pool", doc: "Mean over every spatial axis: `[B, C, ...] -> [B, C]`.", args: &[] },
     LayerOpSpec { name: "flatten", doc: "Flattens every axis after the batch: `[B, ...] -> [B, n]`.", args: &[] },
     LayerOpSpec {
         name: "reshape",

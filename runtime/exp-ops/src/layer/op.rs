@@ -146,21 +146,13 @@ impl LayerOp {
     /// Builds the op `name` from named arguments, filling defaults and checking kinds and
     /// constant ranges. Positional arguments must be named by the caller, from the table.
     pub fn from_args(name: &str, args: &BTreeMap<String, ArgValue>) -> Result<LayerOp, ShapeError> {
-        let spec = layer_op(name).ok_or_else(|| ShapeError::UnknownOp {
-            name: name.to_string(),
-        })?;
-        if let Some(extra) = args
-            .keys()
-            .find(|k| !spec.args.iter().any(|a| a.name == k.as_str()))
-        {
+        let spec = layer_op(name).ok_or_else(|| ShapeError::UnknownOp { name: name.to_string() })?;
+        if let Some(extra) = args.keys().find(|k| !spec.args.iter().any(|a| a.name == k.as_str())) {
             return Err(bad_arg(spec.name, extra, ArgProblem::Unknown));
         }
         let a = Args { spec, given: args };
         let op = match name {
-            "linear" => LayerOp::Linear {
-                out: a.positive("out")?,
-                bias: a.bool("bias")?,
-            },
+            "linear" => LayerOp::Linear { out: a.positive("out")?, bias: a.bool("bias")? },
             "conv1d" => LayerOp::Conv1d(a.conv(1)?),
             "conv2d" => LayerOp::Conv2d(a.conv(2)?),
             "max_pool1d" => LayerOp::MaxPool1d(a.pool(1)?),
@@ -169,26 +161,19 @@ impl LayerOp {
             "avg_pool2d" => LayerOp::AvgPool2d(a.pool(2)?),
             "global_avg_pool" => LayerOp::GlobalAvgPool,
             "flatten" => LayerOp::Flatten,
-            "reshape" => LayerOp::Reshape {
-                shape: a.ints("shape", None)?,
-            },
-            "embed" => LayerOp::Embedding {
-                vocab: a.positive("vocab")?,
-                dim: a.positive("dim")?,
-                concat: a.bool("concat")?,
-            },
-            "layer_norm" => LayerOp::LayerNorm {
-                eps: a.float("eps", "positive", |v| v > 0.0)?,
-                affine: a.bool("affine")?,
-            },
+            "reshape" => LayerOp::Reshape { shape: a.ints("shape", None)? },
+            "embed" => {
+                LayerOp::Embedding { vocab: a.positive("vocab")?, dim: a.positive("dim")?, concat: a.bool("concat")? }
+            }
+            "layer_norm" => {
+                LayerOp::LayerNorm { eps: a.float("eps", "positive", |v| v > 0.0)?, affine: a.bool("affine")? }
+            }
             "batch_norm" => LayerOp::BatchNorm {
                 eps: a.float("eps", "positive", |v| v > 0.0)?,
                 momentum: a.float("momentum", "in [0, 1]", |v| (0.0..=1.0).contains(&v))?,
                 affine: a.bool("affine")?,
             },
-            "dropout" => LayerOp::Dropout {
-                rate: a.float("rate", "in [0, 1)", |v| (0.0..1.0).contains(&v))?,
-            },
+            "dropout" => LayerOp::Dropout { rate: a.float("rate", "in [0, 1)", |v| (0.0..1.0).contains(&v))? },
             "attention" => LayerOp::MultiHeadAttention {
                 heads: a.positive("heads")?,
                 dim: a.positive("dim")?,
@@ -196,11 +181,7 @@ impl LayerOp {
             },
             "identity" => LayerOp::Identity,
             // A table row without a case here is a bug caught by the `every_op_builds` test.
-            _ => {
-                return Err(ShapeError::UnknownOp {
-                    name: name.to_string(),
-                })
-            }
+            _ => return Err(ShapeError::UnknownOp { name: name.to_string() }),
         };
         Ok(op)
     }
@@ -221,24 +202,14 @@ impl LayerOp {
                 put("out", ArgValue::Int(c.out_channels.clone()));
                 put("groups", ArgValue::Int(c.groups.clone()));
                 put("bias", ArgValue::Bool(c.bias));
-                for (name, v) in [
-                    ("kernel", &c.kernel),
-                    ("stride", &c.stride),
-                    ("padding", &c.padding),
-                    ("dilation", &c.dilation),
-                ] {
+                for (name, v) in
+                    [("kernel", &c.kernel), ("stride", &c.stride), ("padding", &c.padding), ("dilation", &c.dilation)]
+                {
                     put(name, spatial_value(v));
                 }
             }
-            LayerOp::MaxPool1d(p)
-            | LayerOp::MaxPool2d(p)
-            | LayerOp::AvgPool1d(p)
-            | LayerOp::AvgPool2d(p) => {
-                for (name, v) in [
-                    ("kernel", &p.kernel),
-                    ("stride", &p.stride),
-                    ("padding", &p.padding),
-                ] {
+            LayerOp::MaxPool1d(p) | LayerOp::MaxPool2d(p) | LayerOp::AvgPool1d(p) | LayerOp::AvgPool2d(p) => {
+                for (name, v) in [("kernel", &p.kernel), ("stride", &p.stride), ("padding", &p.padding)] {
                     put(name, spatial_value(v));
                 }
             }
@@ -252,11 +223,7 @@ impl LayerOp {
                 put("eps", ArgValue::Float(*eps));
                 put("affine", ArgValue::Bool(*affine));
             }
-            LayerOp::BatchNorm {
-                eps,
-                momentum,
-                affine,
-            } => {
+            LayerOp::BatchNorm { eps, momentum, affine } => {
                 put("eps", ArgValue::Float(*eps));
                 put("momentum", ArgValue::Float(*momentum));
                 put("affine", ArgValue::Bool(*affine));
@@ -267,10 +234,7 @@ impl LayerOp {
                 put("dim", ArgValue::Int(dim.clone()));
                 put("bias", ArgValue::Bool(*bias));
             }
-            LayerOp::GlobalAvgPool
-            | LayerOp::Flatten
-            | LayerOp::Identity
-            | LayerOp::Elementwise { .. } => {}
+            LayerOp::GlobalAvgPool | LayerOp::Flatten | LayerOp::Identity | LayerOp::Elementwise { .. } => {}
         }
         out
     }

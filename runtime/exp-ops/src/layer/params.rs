@@ -81,10 +81,7 @@ pub enum Distribution {
 impl InitSpec {
     /// PyTorch's default for linear and conv weights: `kaiming_uniform_(w, a = sqrt(5))`.
     pub fn torch_default_weight(fan_in: Dim) -> InitSpec {
-        InitSpec::KaimingUniform {
-            a: 5f64.sqrt(),
-            fan_in,
-        }
+        InitSpec::KaimingUniform { a: 5f64.sqrt(), fan_in }
     }
 
     /// The concrete distribution under `env`; `None` when a fan mentions an unknown symbol.
@@ -95,24 +92,14 @@ impl InitSpec {
         Some(match self {
             InitSpec::Zeros => Distribution::Constant(0.0),
             InitSpec::Ones => Distribution::Constant(1.0),
-            InitSpec::Normal { mean, std } => Distribution::Normal {
-                mean: *mean,
-                std: *std,
-            },
-            InitSpec::Uniform { low, high } => Distribution::Uniform {
-                low: *low,
-                high: *high,
-            },
+            InitSpec::Normal { mean, std } => Distribution::Normal { mean: *mean, std: *std },
+            InitSpec::Uniform { low, high } => Distribution::Uniform { low: *low, high: *high },
             InitSpec::KaimingUniform { a, fan_in } => {
                 let fan = fan_in.eval(env)? as f64 * (1.0 + a * a) / 6.0;
                 symmetric(inv_sqrt(fan))
             }
             InitSpec::BiasUniform { fan_in } => symmetric(inv_sqrt(fan_in.eval(env)? as f64)),
-            InitSpec::XavierUniform {
-                gain,
-                fan_in,
-                fan_out,
-            } => {
+            InitSpec::XavierUniform { gain, fan_in, fan_out } => {
                 let fans = (fan_in.eval(env)? + fan_out.eval(env)?) as f64;
                 symmetric(gain * inv_sqrt(fans / 6.0))
             }
@@ -122,18 +109,11 @@ impl InitSpec {
     /// The same initializer with symbols in its fans replaced.
     pub fn substitute(&self, env: &BTreeMap<String, Dim>) -> InitSpec {
         match self {
-            InitSpec::KaimingUniform { a, fan_in } => InitSpec::KaimingUniform {
-                a: *a,
-                fan_in: fan_in.substitute(env),
-            },
-            InitSpec::BiasUniform { fan_in } => InitSpec::BiasUniform {
-                fan_in: fan_in.substitute(env),
-            },
-            InitSpec::XavierUniform {
-                gain,
-                fan_in,
-                fan_out,
-            } => InitSpec::XavierUniform {
+            InitSpec::KaimingUniform { a, fan_in } => {
+                InitSpec::KaimingUniform { a: *a, fan_in: fan_in.substitute(env) }
+            }
+            InitSpec::BiasUniform { fan_in } => InitSpec::BiasUniform { fan_in: fan_in.substitute(env) },
+            InitSpec::XavierUniform { gain, fan_in, fan_out } => InitSpec::XavierUniform {
                 gain: *gain,
                 fan_in: fan_in.substitute(env),
                 fan_out: fan_out.substitute(env),
@@ -158,21 +138,13 @@ pub struct ParamSpec {
 impl ParamSpec {
     /// A parameter named `name`.
     pub fn new(name: &str, shape: Shape, init: InitSpec) -> ParamSpec {
-        ParamSpec {
-            name: name.to_string(),
-            shape,
-            init,
-        }
+        ParamSpec { name: name.to_string(), shape, init }
     }
 
     /// The same parameter with symbols in its shape and initializer replaced.
     pub fn substitute(&self, env: &BTreeMap<String, Dim>) -> ParamSpec {
         let shape = Shape(self.shape.0.iter().map(|d| d.substitute(env)).collect());
-        ParamSpec {
-            name: self.name.clone(),
-            shape,
-            init: self.init.substitute(env),
-        }
+        ParamSpec { name: self.name.clone(), shape, init: self.init.substitute(env) }
     }
 }
 
@@ -202,9 +174,7 @@ pub struct LayerInfo {
 impl LayerInfo {
     /// Total number of trainable parameter elements.
     pub fn param_count(&self) -> Dim {
-        self.params
-            .iter()
-            .fold(Dim::constant(0), |acc, p| acc + p.shape.numel())
+        self.params.iter().fold(Dim::constant(0), |acc, p| acc + p.shape.numel())
     }
 }
 
@@ -222,121 +192,43 @@ mod tests {
         let linear = call("linear", &[("out", int(10))], "[B, 784]").unwrap();
         assert_eq!(
             linear.params[0],
-            ParamSpec::new(
-                "weight",
-                s("[10, 784]"),
-                InitSpec::torch_default_weight(dim("784"))
-            )
+            ParamSpec::new("weight", s("[10, 784]"), InitSpec::torch_default_weight(dim("784")))
         );
-        assert_eq!(
-            linear.params[1],
-            ParamSpec::new(
-                "bias",
-                s("[10]"),
-                InitSpec::BiasUniform { fan_in: dim("784") }
-            )
-        );
+        assert_eq!(linear.params[1], ParamSpec::new("bias", s("[10]"), InitSpec::BiasUniform { fan_in: dim("784") }));
         let env = BTreeMap::new();
         let bound = 1.0 / 28.0;
         for p in &linear.params {
-            let Some(Distribution::Uniform { low, high }) = p.init.resolve(&env) else {
-                panic!("{p:?}")
-            };
-            assert!(
-                (high - bound).abs() < 1e-12 && (low + bound).abs() < 1e-12,
-                "{}: {high}",
-                p.name
-            );
+            let Some(Distribution::Uniform { low, high }) = p.init.resolve(&env) else { panic!("{p:?}") };
+            assert!((high - bound).abs() < 1e-12 && (low + bound).abs() < 1e-12, "{}: {high}", p.name);
         }
-        let conv = call(
-            "conv2d",
-            &[("out", int(16)), ("kernel", int(3)), ("groups", int(2))],
-            "[B, 4, 8, 8]",
-        )
-        .unwrap();
+        let conv = call("conv2d", &[("out", int(16)), ("kernel", int(3)), ("groups", int(2))], "[B, 4, 8, 8]").unwrap();
         assert_eq!(conv.params[0].shape, s("[16, 2, 3, 3]"));
-        assert_eq!(
-            conv.params[0].init,
-            InitSpec::torch_default_weight(dim("18"))
-        );
-        let names = |info: &LayerInfo| {
-            info.params
-                .iter()
-                .map(|p| p.name.clone())
-                .collect::<Vec<_>>()
-        };
-        let attn = call(
-            "attention",
-            &[("heads", int(8)), ("dim", int(512))],
-            "[B, T, 512]",
-        )
-        .unwrap();
-        assert_eq!(
-            names(&attn),
-            [
-                "in_proj_weight",
-                "in_proj_bias",
-                "out_proj.weight",
-                "out_proj.bias"
-            ]
-        );
+        assert_eq!(conv.params[0].init, InitSpec::torch_default_weight(dim("18")));
+        let names = |info: &LayerInfo| info.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+        let attn = call("attention", &[("heads", int(8)), ("dim", int(512))], "[B, T, 512]").unwrap();
+        assert_eq!(names(&attn), ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"]);
         let xavier = 6f64.sqrt() / (512.0f64 + 1536.0).sqrt();
-        let Some(Distribution::Uniform { low, high }) = attn.params[0].init.resolve(&env) else {
-            panic!()
-        };
-        assert!(
-            (high - xavier).abs() < 1e-15 && low == -high,
-            "{high} vs {xavier}"
-        );
+        let Some(Distribution::Uniform { low, high }) = attn.params[0].init.resolve(&env) else { panic!() };
+        assert!((high - xavier).abs() < 1e-15 && low == -high, "{high} vs {xavier}");
         assert_eq!(attn.params[3].init, InitSpec::Zeros);
         let bn = call("batch_norm", &[], "[B, 16, 8, 8]").unwrap();
         assert_eq!(names(&bn), ["weight", "bias"]);
         assert_eq!(
-            bn.buffers
-                .iter()
-                .map(|p| (p.name.as_str(), &p.init))
-                .collect::<Vec<_>>(),
-            [
-                ("running_mean", &InitSpec::Zeros),
-                ("running_var", &InitSpec::Ones)
-            ]
+            bn.buffers.iter().map(|p| (p.name.as_str(), &p.init)).collect::<Vec<_>>(),
+            [("running_mean", &InitSpec::Zeros), ("running_var", &InitSpec::Ones)]
         );
         let embed = call("embed", &[("vocab", int(97)), ("dim", int(8))], "[B, 2]").unwrap();
-        assert_eq!(
-            embed.params[0].init.resolve(&env),
-            Some(Distribution::Normal {
-                mean: 0.0,
-                std: 1.0
-            })
-        );
+        assert_eq!(embed.params[0].init.resolve(&env), Some(Distribution::Normal { mean: 0.0, std: 1.0 }));
     }
 
     #[test]
     fn symbolic_initializers_resolve_after_substitution() {
         let info = call("linear", &[("out", int(3))], "[B, D]").unwrap();
-        assert_eq!(
-            info.params[0].init.resolve(&BTreeMap::new()),
-            None,
-            "fan_in `D` is unknown"
-        );
+        assert_eq!(info.params[0].init.resolve(&BTreeMap::new()), None, "fan_in `D` is unknown");
         let concrete = info.params[0].substitute(&[("D".to_string(), Dim::constant(16))].into());
         assert_eq!(concrete.shape, s("[3, 16]"));
-        assert_eq!(
-            concrete.init.resolve(&BTreeMap::new()),
-            Some(Distribution::Uniform {
-                low: -0.25,
-                high: 0.25
-            })
-        );
-        let empty = InitSpec::BiasUniform {
-            fan_in: Dim::constant(0),
-        };
-        assert_eq!(
-            empty.resolve(&BTreeMap::new()),
-            Some(Distribution::Uniform {
-                low: -0.0,
-                high: 0.0
-            })
-        );
+        assert_eq!(concrete.init.resolve(&BTreeMap::new()), Some(Distribution::Uniform { low: -0.25, high: 0.25 }));
+        let empty = InitSpec::BiasUniform { fan_in: Dim::constant(0) };
+        assert_eq!(empty.resolve(&BTreeMap::new()), Some(Distribution::Uniform { low: -0.0, high: 0.0 }));
     }
 }

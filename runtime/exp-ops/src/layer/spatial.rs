@@ -1,9 +1,7 @@
 //! Shape inference for convolutions and pools: PyTorch's sliding-window output sizes,
 //! weight layouts `[out, in / groups, k...]`, and their costs.
 
-use super::infer::{
-    c, expect_divisible, expect_positive, expect_rank, info, product, weight_and_bias, zero,
-};
+use super::infer::{c, expect_divisible, expect_positive, expect_rank, info, product, weight_and_bias, zero};
 use super::{ArgKind, Conv, LayerInfo, Pool};
 use crate::error::{ArgProblem, Rank};
 use crate::{Dim, Shape, ShapeError};
@@ -17,14 +15,7 @@ fn window_out(size: &Dim, k: &Dim, stride: &Dim, pad: &Dim, dil: &Dim) -> Dim {
 }
 
 /// Output sizes of the spatial axes `x[2..]`, each checked positive when constant.
-fn spatial_out(
-    op: &str,
-    x: &Shape,
-    k: &[Dim],
-    s: &[Dim],
-    p: &[Dim],
-    d: &[Dim],
-) -> Result<Vec<Dim>, ShapeError> {
+fn spatial_out(op: &str, x: &Shape, k: &[Dim], s: &[Dim], p: &[Dim], d: &[Dim]) -> Result<Vec<Dim>, ShapeError> {
     let n = k.len();
     (0..n)
         .map(|i| {
@@ -42,13 +33,7 @@ fn expect_spatial_lens(op: &str, n: usize, args: &[(&str, &Vec<Dim>)]) -> Result
         Some((name, _)) => Err(ShapeError::BadArg {
             op: op.into(),
             name: (*name).into(),
-            problem: ArgProblem::WrongKind {
-                expected: if n == 1 {
-                    ArgKind::Int
-                } else {
-                    ArgKind::IntOrPair
-                },
-            },
+            problem: ArgProblem::WrongKind { expected: if n == 1 { ArgKind::Int } else { ArgKind::IntOrPair } },
         }),
         None => Ok(()),
     }
@@ -68,23 +53,8 @@ pub(super) fn conv(op: &str, x: &Shape, conv: &Conv) -> Result<LayerInfo, ShapeE
     let (batch, in_c, out_c) = (&x.0[0], &x.0[1], &conv.out_channels);
     expect_divisible(op, "input channels", in_c, "groups", &conv.groups)?;
     expect_divisible(op, "output channels", out_c, "groups", &conv.groups)?;
-    expect_spatial_lens(
-        op,
-        n,
-        &[
-            ("stride", &conv.stride),
-            ("padding", &conv.padding),
-            ("dilation", &conv.dilation),
-        ],
-    )?;
-    let spatial = spatial_out(
-        op,
-        x,
-        &conv.kernel,
-        &conv.stride,
-        &conv.padding,
-        &conv.dilation,
-    )?;
+    expect_spatial_lens(op, n, &[("stride", &conv.stride), ("padding", &conv.padding), ("dilation", &conv.dilation)])?;
+    let spatial = spatial_out(op, x, &conv.kernel, &conv.stride, &conv.padding, &conv.dilation)?;
     let group_in = in_c.div_floor(&conv.groups);
     let fan_in = group_in.clone() * product(&conv.kernel);
     let mut weight = vec![out_c.clone(), group_in];
@@ -96,29 +66,16 @@ pub(super) fn conv(op: &str, x: &Shape, conv: &Conv) -> Result<LayerInfo, ShapeE
     Ok(info(Shape(output), params, flops, x.numel()))
 }
 
-pub(super) fn pool(
-    op: &str,
-    x: &Shape,
-    pool: &Pool,
-    is_max: bool,
-) -> Result<LayerInfo, ShapeError> {
+pub(super) fn pool(op: &str, x: &Shape, pool: &Pool, is_max: bool) -> Result<LayerInfo, ShapeError> {
     let n = pool.kernel.len();
     expect_rank(op, x, Rank::Exactly(n + 2), spatial_layout(n))?;
-    expect_spatial_lens(
-        op,
-        n,
-        &[("stride", &pool.stride), ("padding", &pool.padding)],
-    )?;
+    expect_spatial_lens(op, n, &[("stride", &pool.stride), ("padding", &pool.padding)])?;
     let ones = vec![c(1); n];
     let spatial = spatial_out(op, x, &pool.kernel, &pool.stride, &pool.padding, &ones)?;
     let mut output = Shape(x.0[..2].to_vec());
     output.0.extend(spatial);
     let flops = output.numel() * product(&pool.kernel);
     // Max pooling keeps its input and the argmax indices; average pooling needs neither.
-    let saved = if is_max {
-        x.numel() + output.numel()
-    } else {
-        zero()
-    };
+    let saved = if is_max { x.numel() + output.numel() } else { zero() };
     Ok(info(output, vec![], flops, saved))
 }

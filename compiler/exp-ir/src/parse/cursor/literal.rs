@@ -19,9 +19,8 @@ impl<'a> Cursor<'a> {
         } else {
             numeric_len(unsigned)
         };
-        let word_continues = unsigned
-            .get(len..)
-            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'));
+        let word_continues =
+            unsigned.get(len..).is_some_and(|r| r.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'));
         if len == 0 || (word_continues && !unsigned[..len].contains(|c: char| c.is_ascii_digit())) {
             return Err(self.unexpected("a number"));
         }
@@ -67,11 +66,7 @@ impl<'a> Cursor<'a> {
         let start = self.pos;
         let text = self.number_text()?;
         let is_float = text.contains(['.', 'e', 'E', 'i', 'n']);
-        let parsed = if is_float {
-            parse_float(text).map(Number::Float)
-        } else {
-            text.parse().ok().map(Number::Int)
-        };
+        let parsed = if is_float { parse_float(text).map(Number::Float) } else { text.parse().ok().map(Number::Int) };
         parsed.ok_or_else(|| {
             self.pos = start;
             self.error(format!("`{text}` is not a valid number"))
@@ -95,10 +90,9 @@ impl<'a> Cursor<'a> {
                     Some('n') => out.push('\n'),
                     Some('t') => out.push('\t'),
                     Some('r') => out.push('\r'),
-                    Some('u') => out.push(
-                        unicode_escape(&mut chars)
-                            .ok_or_else(|| self.error("bad `\\u{...}` escape"))?,
-                    ),
+                    Some('u') => {
+                        out.push(unicode_escape(&mut chars).ok_or_else(|| self.error("bad `\\u{...}` escape"))?)
+                    }
                     _ => return Err(self.error("unknown escape in string")),
                 },
                 c => out.push(c),
@@ -122,9 +116,7 @@ impl<'a> Cursor<'a> {
             return self.string().map(Value::Str);
         }
         if self.eat("[") {
-            return self
-                .value_items("]", depth)
-                .map(|(items, _)| Value::List(items));
+            return self.value_items("]", depth).map(|(items, _)| Value::List(items));
         }
         if self.eat("(") {
             let (items, trailing_comma) = self.value_items(")", depth)?;
@@ -174,11 +166,8 @@ impl<'a> Cursor<'a> {
 
 /// Length of `digits ("." digits)? ([eE] [+-]? digits)?` at the start of `s`.
 fn numeric_len(s: &str) -> usize {
-    let digits = |from: usize| {
-        s.get(from..).map_or(0, |r| {
-            r.len() - r.trim_start_matches(|c: char| c.is_ascii_digit()).len()
-        })
-    };
+    let digits =
+        |from: usize| s.get(from..).map_or(0, |r| r.len() - r.trim_start_matches(|c: char| c.is_ascii_digit()).len());
     let mut len = digits(0);
     if len == 0 {
         return 0;
