@@ -3,4 +3,5 @@
 
 mod check;
 mod incremental;
+mod ir;
 mod parse;

@@ -7,5 +7,5 @@ mod load;
 mod overrides;
 mod sources;
 
-pub use commands::{check, estimate, explain, fmt, ir, Format, Outcome};
+pub use commands::{check, estimate, explain, fmt, ir, lower_verified, Format, Outcome};
 pub use overrides::parse_set;

@@ -18,18 +18,20 @@ pub enum SVal {
     Tuple(Vec<SVal>),
 }
 
-/// Builds one scalar function.
+/// Builds one scalar function. Instructions are hash-consed: a constant or an op applied to
+/// the same operands is emitted once (every op is pure; randomness is the `noise` input).
 #[derive(Default)]
 pub struct FnBuilder {
     /// Named inputs, in order.
     pub inputs: Vec<String>,
     body: Vec<Inst>,
+    seen: std::collections::HashMap<(String, Vec<Operand>), Operand>,
 }
 
 impl FnBuilder {
     /// A builder with these inputs.
     pub fn new(inputs: impl IntoIterator<Item = String>) -> FnBuilder {
-        FnBuilder { inputs: inputs.into_iter().collect(), body: Vec::new() }
+        FnBuilder { inputs: inputs.into_iter().collect(), body: Vec::new(), seen: Default::default() }
     }
 
     /// The operand of a named input, adding the input if it is new.
@@ -45,8 +47,16 @@ impl FnBuilder {
     }
 
     fn push(&mut self, op: InstOp, args: Vec<Operand>) -> Operand {
+        let key = match &op {
+            InstOp::Const(x) => (format!("const {}", x.to_bits()), Vec::new()),
+            InstOp::Op(o) => (o.name().to_string(), args.clone()),
+        };
+        if let Some(v) = self.seen.get(&key) {
+            return *v;
+        }
         let id = ScalarId(self.body.len() as u32);
         self.body.push(Inst { result: id, op, args });
+        self.seen.insert(key, Operand::Value(id));
         Operand::Value(id)
     }
 

@@ -1,0 +1,125 @@
+//! IR snapshots and round trips: every experiment of every example, and a small program per
+//! standard-library function, schedule and optimizer. Each program must verify, print →
+//! parse → print identically, and survive a JSON round trip.
+
+use exp_db::RootDb;
+use exp_hir::DefKind;
+use exp_tests::{db_with, root};
+
+/// Lowers, verifies and round-trips one experiment; returns its IR text.
+fn lower(db: &RootDb, file: exp_db::SourceFile, experiment: &str) -> String {
+    let el = exp_hir::elaborate(db, file, experiment, &[]);
+    assert!(!el.has_errors(), "{experiment} has errors: {:?}", el.diags);
+    let program = exp_driver::lower_verified(db, &el).unwrap_or_else(|e| panic!("{e}"));
+    let text = exp_ir::print(&program);
+    let parsed =
+        exp_ir::parse(&text).unwrap_or_else(|e| panic!("{experiment}: printed IR does not parse: {e:?}\n{text}"));
+    assert_eq!(exp_ir::print(&parsed), text, "{experiment}: print -> parse -> print differs");
+    assert_eq!(parsed, program, "{experiment}: parsed IR differs from the lowered one");
+    let json = exp_ir::from_json(&exp_ir::to_json(&program)).expect("JSON reads back");
+    assert_eq!(json, program, "{experiment}: JSON round trip differs");
+    assert_eq!(program.hash, program.compute_hash(), "{experiment}: hash is sealed");
+    text
+}
+
+fn experiments(db: &RootDb, file: exp_db::SourceFile) -> Vec<String> {
+    exp_hir::file_items(db, file)
+        .iter()
+        .filter(|i| DefKind::of(i.ast(db)) == Some(DefKind::Experiment))
+        .map(|i| i.key(db).clone())
+        .collect()
+}
+
+#[test]
+fn every_example_lowers_to_stable_ir() {
+    let mut count = 0;
+    let mut dirs: Vec<_> = std::fs::read_dir(root().join("examples"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("main.exp").exists())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let example = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let name = format!("examples/{example}/main.exp");
+        let text = std::fs::read_to_string(dir.join("main.exp")).unwrap();
+        let (db, file) = db_with(&name, &text, Some(&dir));
+        for exp in experiments(&db, file) {
+            let ir = lower(&db, file, &exp);
+            insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+                insta::assert_snapshot!(format!("ir__{example}__{exp}"), ir);
+            });
+            count += 1;
+        }
+    }
+    assert!(count >= 5, "expected at least one experiment per example, found {count}");
+}
+
+/// Fills the required parameters of a standard-library item with plain values.
+fn call(db: &RootDb, def: &exp_hir::DefRef) -> String {
+    let info = exp_hir::decl_info(db, def).expect("a declaration");
+    let mut args = Vec::new();
+    for p in info.params.iter().flatten().filter(|p| p.default.is_none()) {
+        let v = match &p.ty {
+            exp_hir::Ty::Qty(exp_hir::UnitKind::Steps) => "10 steps".to_string(),
+            exp_hir::Ty::Int => "2".into(),
+            exp_hir::Ty::Optimizer => "sgd(lr: 0.1)".into(),
+            _ => "0.1".into(),
+        };
+        args.push(format!("{}: {v}", p.name));
+    }
+    format!("{}({})", def.key, args.join(", "))
+}
+
+/// The part of `text` from the line that starts with `start` up to `end`.
+fn section<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let a = text.find(&format!("\n{start}")).map_or(0, |a| a + 1);
+    let b = text[a..].find(end).map_or(text.len(), |b| a + b);
+    &text[a..b]
+}
+
+#[test]
+fn every_stdlib_function_schedule_and_optimizer_lowers() {
+    let db = RootDb::default();
+    let mut out = String::new();
+    let mut count = 0;
+    for module in ["std.activations", "std.optim", "std.schedules"] {
+        let file = exp_hir::scope::stdlib_module(&db, module).expect("module exists");
+        for item in exp_hir::file_items(&db, file) {
+            let ast = item.ast(&db);
+            let Some(kind) = DefKind::of(ast) else { continue };
+            let def = exp_hir::DefRef { file, key: item.key(&db).clone(), kind };
+            let info = exp_hir::decl_info(&db, &def).unwrap();
+            if matches!(info.body, Some(exp_syntax::ast::Body::Builtin(_))) {
+                continue;
+            }
+            let (model, optimizer) = match kind {
+                DefKind::Fn => (format!("linear(4) >> {} >> linear(3)", def.key), "sgd(lr: 0.1)".to_string()),
+                DefKind::Optimizer => ("linear(3)".into(), call(&db, &def)),
+                DefKind::Schedule => ("linear(3)".into(), format!("sgd(lr: {})", call(&db, &def))),
+                _ => continue,
+            };
+            let program = format!(
+                "use std.data.gaussian_mixture\ndata blobs = gaussian_mixture(dim: 4, classes: 3, n: 60)\n\
+                 experiment item {{\n    data = blobs\n    model = {model}\n    loss = cross_entropy\n    optimizer = {optimizer}\n    batch = 8\n    train = 20 steps\n}}\n"
+            );
+            let mut db2 = RootDb::default();
+            let f = db2.set_file("item.exp", &program);
+            let diags = exp_hir::file_diagnostics(&db2, f);
+            assert!(diags.is_empty(), "{module}.{}: {program}\n{diags:?}", def.key);
+            let ir = lower(&db2, f, "item");
+            out.push_str(&format!("==== {module}.{} ====\n", def.key));
+            out.push_str(section(&ir, "functions\n", "\ngraph\n"));
+            if kind == DefKind::Optimizer {
+                out.push_str(section(&ir, "optimizer ", "\ntrain\n"));
+            }
+            out.push('\n');
+            count += 1;
+        }
+    }
+    assert!(count >= 15, "expected the activations, optimizers and schedules, found {count}");
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("ir__stdlib_items", out);
+    });
+}
