@@ -76,3 +76,39 @@ fn an_edit_that_breaks_an_item_reports_only_there() {
     assert_eq!(diags[0].code.as_str(), "unknown-name");
     assert_eq!(executed(&db, "check_item"), 1);
 }
+
+/// The checker parses each chunk alone; that must give the same items as parsing the file.
+#[test]
+fn chunked_parsing_agrees_with_whole_file_parsing() {
+    let mut files = exp_tests::corpus("parse/ok");
+    files.extend(exp_tests::corpus("parse/err"));
+    files.extend(exp_tests::corpus("check"));
+    assert!(files.len() > 60);
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut whole = exp_syntax::parse(&text);
+        whole.comments.clear();
+        let mut assembled = exp_syntax::ast::File::default();
+        for range in exp_syntax::item_chunks(&text) {
+            let part = exp_syntax::parse(&text[range.clone()]);
+            assembled.items.extend(part.items);
+            assembled.errors.extend(
+                part.errors.into_iter().map(|e| exp_syntax::ast::SyntaxError { span: e.span.shift(range.start), ..e }),
+            );
+        }
+        // Items are identical; errors agree in number and line, though an error at the end of
+        // a chunk reads "unexpected end of file" rather than naming the next item's keyword.
+        let items = |f: &exp_syntax::ast::File| {
+            exp_syntax::dump_without_spans(&exp_syntax::ast::File { items: f.items.clone(), ..Default::default() })
+        };
+        assert_eq!(items(&assembled), items(&whole), "{}", path.display());
+        let lines = |f: &exp_syntax::ast::File| {
+            f.errors.iter().map(|e| exp_syntax::line_col(&text, e.span.start as usize).0).collect::<Vec<_>>()
+        };
+        let (a, w) = (lines(&assembled), lines(&whole));
+        assert_eq!(a.len(), w.len(), "{}: syntax errors", path.display());
+        for (x, y) in a.iter().zip(&w) {
+            assert!(x.abs_diff(*y) <= 1, "{}: syntax error on line {x}, whole-file parse says {y}", path.display());
+        }
+    }
+}

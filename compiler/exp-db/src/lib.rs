@@ -12,34 +12,9 @@ use std::sync::{Arc, Mutex};
 
 use exp_syntax::ast;
 
-/// A source file: its path as the user named it (or `std/optim.exp` for the standard library),
-/// its text, and, for standard-library files, the module path (`std.optim`).
-#[salsa::input(debug)]
-pub struct SourceFile {
-    /// The file's path, used in diagnostics and to resolve relative `use "..."` imports.
-    #[returns(ref)]
-    pub path: String,
-    /// The file's text.
-    #[returns(ref)]
-    pub text: String,
-    /// The module path for standard-library files; `None` for user files.
-    #[returns(ref)]
-    pub module: Option<String>,
-}
+mod inputs;
 
-/// The set of files the compiler can see: user files and standard-library modules.
-#[salsa::input(debug)]
-pub struct Workspace {
-    /// User files, including those reached through relative `use "..."` imports.
-    #[returns(ref)]
-    pub files: Vec<SourceFile>,
-    /// The standard library, one file per module.
-    #[returns(ref)]
-    pub stdlib: Vec<SourceFile>,
-    /// Modules imported into every file without a `use`.
-    #[returns(ref)]
-    pub prelude: Vec<String>,
-}
+pub use inputs::{Chunk, SourceFile, Workspace};
 
 /// The database trait every compiler query takes.
 #[salsa::db]
@@ -48,14 +23,53 @@ pub trait Db: salsa::Database {
     fn workspace(&self) -> Workspace;
 }
 
-/// Parses a file into an owned AST plus its syntax errors.
-///
-/// The result changes whenever the text does (spans move), so equality is not worth checking:
-/// downstream queries cut the AST into per-item pieces with item-relative spans, and those
-/// pieces are what stays equal across edits elsewhere in the file.
+/// Parses a whole file into an owned AST plus its syntax errors (for tools that want the
+/// file as one tree, such as the formatter). The checker works from [`file_chunks`].
 #[salsa::tracked(returns(ref), no_eq)]
 pub fn parse(db: &dyn Db, file: SourceFile) -> Arc<ast::File> {
     Arc::new(exp_syntax::parse(file.text(db)))
+}
+
+/// An item as parsed from its chunk, with spans relative to the chunk's start. Equality
+/// checks the pointer first: an unchanged chunk hands out the same `Arc` every revision.
+#[derive(Clone, Debug)]
+pub struct ItemAst(pub Arc<ast::Item>);
+
+impl PartialEq for ItemAst {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl std::ops::Deref for ItemAst {
+    type Target = ast::Item;
+    fn deref(&self) -> &ast::Item {
+        &self.0
+    }
+}
+
+/// The items and syntax errors of one chunk, spans relative to the chunk.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ChunkParse {
+    /// The items, each shared so that downstream copies are cheap.
+    pub items: Vec<ItemAst>,
+    /// Syntax errors.
+    pub errors: Vec<ast::SyntaxError>,
+}
+
+/// Parses one chunk. Memoized by the chunk's text.
+#[salsa::tracked(returns(ref))]
+pub fn parse_chunk<'db>(db: &'db dyn Db, chunk: Chunk<'db>) -> Arc<ChunkParse> {
+    let file = exp_syntax::parse(chunk.text(db));
+    Arc::new(ChunkParse { items: file.items.into_iter().map(|i| ItemAst(Arc::new(i))).collect(), errors: file.errors })
+}
+
+/// The chunks of a file with their start offsets. Re-runs on every edit (a cheap scan);
+/// only chunks with new text are parsed again.
+#[salsa::tracked(returns(ref))]
+pub fn file_chunks<'db>(db: &'db dyn Db, file: SourceFile) -> Vec<(u32, Chunk<'db>)> {
+    let text = file.text(db);
+    exp_syntax::item_chunks(text).into_iter().map(|r| (r.start as u32, Chunk::new(db, text[r].to_string()))).collect()
 }
 
 /// The concrete database used by the driver, the language server and tests.

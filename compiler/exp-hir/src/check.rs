@@ -58,10 +58,8 @@ pub fn check_item<'db>(db: &'db dyn Db, item: ItemDef<'db>) -> Vec<HDiag> {
 
 /// All diagnostics of a file, with absolute spans, in source order.
 pub fn file_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
-    let parsed = exp_db::parse(db, file);
     let path = file.path(db).clone();
-    let mut out: Vec<Diagnostic> = parsed
-        .errors
+    let mut out: Vec<Diagnostic> = crate::items::syntax_errors(db, file)
         .iter()
         .map(|e| {
             let d = Diagnostic::error(Code::SyntaxError, e.message.clone(), path.as_str(), e.span, "here");

@@ -1,17 +1,14 @@
 //! The item index: one tracked entity per top-level item, with item-relative spans.
 //!
-//! `file_items` re-runs on every edit of a file (it reads the parse), but it re-creates each
-//! [`ItemDef`] with the same identity (file + key) and compares the stored AST field by value.
-//! Because spans are relative to the item's start, only the item whose text changed gets a new
-//! `ast` value, so only queries that read that item re-execute.
+//! `file_items` re-runs on every edit of a file, but it re-creates each [`ItemDef`] with the
+//! same identity (file + key) and compares the stored AST field. Items are parsed per chunk
+//! (`exp_db::parse_chunk`, memoized by the chunk's text) with chunk-relative spans, so only
+//! the item whose text changed gets a new `ast` value, and only queries that read that item
+//! re-execute. Unchanged items share the same `Arc`, so the comparison is a pointer check.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
-use exp_db::{Db, SourceFile};
+use exp_db::{Db, ItemAst, SourceFile};
 use exp_syntax::ast::{self, DeclKind, ItemKind};
-
-use crate::relspan::make_relative;
+use std::collections::BTreeMap;
 
 /// One top-level item of one file.
 #[salsa::tracked(debug)]
@@ -22,14 +19,14 @@ pub struct ItemDef<'db> {
     /// Its name; `use#N` for the N-th `use`; `name#N` for the N-th duplicate of a name.
     #[returns(ref)]
     pub key: String,
-    /// Byte offset of the item's start in its file: add it to the AST's relative spans.
+    /// Byte offset of the item's chunk in its file: add it to the AST's relative spans.
     #[tracked]
     #[returns(copy)]
     pub offset: u32,
     /// The item's AST with spans relative to `offset`.
     #[tracked]
     #[returns(ref)]
-    pub ast: Arc<ast::Item>,
+    pub ast: ItemAst,
 }
 
 /// What kind of thing a name defines; the part of an item other items may depend on cheaply.
@@ -97,13 +94,11 @@ impl DefKind {
 /// The items of a file, in source order.
 #[salsa::tracked(returns(ref))]
 pub fn file_items<'db>(db: &'db dyn Db, file: SourceFile) -> Vec<ItemDef<'db>> {
-    let parsed = exp_db::parse(db, file);
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut uses = 0;
-    parsed
-        .items
-        .iter()
-        .map(|item| {
+    let mut out = Vec::new();
+    for (start, chunk) in exp_db::file_chunks(db, file) {
+        for item in &exp_db::parse_chunk(db, *chunk).items {
             let key = match item.name() {
                 Some(name) => {
                     let n = seen.entry(name.name.clone()).or_default();
@@ -119,12 +114,21 @@ pub fn file_items<'db>(db: &'db dyn Db, file: SourceFile) -> Vec<ItemDef<'db>> {
                     format!("use#{uses}")
                 }
             };
-            let offset = item.span.start;
-            let mut rel = item.clone();
-            make_relative(&mut rel, offset);
-            ItemDef::new(db, file, key, offset, Arc::new(rel))
-        })
-        .collect()
+            out.push(ItemDef::new(db, file, key, *start, item.clone()));
+        }
+    }
+    out
+}
+
+/// The syntax errors of a file, with absolute spans.
+pub fn syntax_errors(db: &dyn Db, file: SourceFile) -> Vec<exp_syntax::ast::SyntaxError> {
+    let mut out = Vec::new();
+    for (start, chunk) in exp_db::file_chunks(db, file) {
+        for e in &exp_db::parse_chunk(db, *chunk).errors {
+            out.push(exp_syntax::ast::SyntaxError { span: e.span.shift(*start as usize), ..e.clone() });
+        }
+    }
+    out
 }
 
 /// The names a file defines and their kinds: what importers and callers depend on.

@@ -17,11 +17,12 @@ mod eval;
 mod experiment;
 mod graph;
 mod intrinsics;
+// Salsa generates `ItemDef`'s constructor and getters without doc comments.
+#[allow(missing_docs)]
 pub mod items;
 mod model;
 mod overrides;
 mod probes;
-mod relspan;
 mod scalar;
 pub mod scope;
 mod sweep;

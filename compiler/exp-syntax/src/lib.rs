@@ -48,6 +48,14 @@ pub fn parse(text: &str) -> ast::File {
     recover::parse_file(text)
 }
 
+/// The byte ranges of the file's top-level chunks: each holds one item (with its doc
+/// comment and the comments before it) as the recovery scan cuts the file. Parsing each
+/// chunk's text alone with [`parse`] gives the file's items with chunk-relative spans, which
+/// is what lets the compiler re-parse only the chunk an edit touched.
+pub fn item_chunks(text: &str) -> Vec<std::ops::Range<usize>> {
+    scan::scan(text).chunks.iter().filter(|c| c.is_relevant()).map(|c| c.start..c.end).collect()
+}
+
 /// Parses one expression, e.g. the value of `--set optimizer.lr=3e-4` on the command line.
 ///
 /// Spans are relative to `text`. Returns the first syntax error if `text` is not exactly one
