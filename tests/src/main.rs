@@ -2,6 +2,7 @@
 //! Snapshots live in `tests/snapshots/`; run with `CI=true` so a missing snapshot fails.
 
 mod check;
+mod driver;
 mod incremental;
 mod ir;
 mod parse;

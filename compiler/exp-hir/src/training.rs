@@ -58,17 +58,6 @@ pub fn check_training(cx: &mut Cx<'_>, el: &mut Elaborated) {
     }
     if let Some((v, loc)) = field_with_loc(el, "init") {
         match v {
-            Val::Decl(a) if a.def.key == "orthogonal" => {
-                cx.error(
-                    HDiag::new(
-                        Code::InvalidValue,
-                        "`orthogonal` initialization is not supported by the runtime yet",
-                        loc,
-                        "unsupported initializer",
-                    )
-                    .with_help("use `xavier_uniform`, `kaiming_normal` or `lecun_normal`"),
-                );
-            }
             Val::Decl(a) if crate::check::INITIALIZERS.contains(&a.def.key.as_str()) => {}
             Val::Unknown => {}
             v => {

@@ -3,7 +3,7 @@
 //! `zeros` and `ones` print bare; every other initializer prints its fields by name in a fixed
 //! order: `normal(mean: 0.0, std: 0.02)`, `uniform(low: -0.1, high: 0.1)`,
 //! `kaiming_uniform(a: 2.23606797749979, fan_in: 784)`, `bias_uniform(fan_in: 784)`,
-//! `xavier_uniform(gain: 1.0, fan_in: 10, fan_out: 20)`.
+//! `xavier_uniform(gain: 1.0, fan_in: 10, fan_out: 20)`, `orthogonal(gain: 1.0)`.
 //! Fans are dims; in a verified program they are constants.
 
 use crate::parse::cursor::Cursor;
@@ -22,6 +22,7 @@ pub fn init_name(init: &InitSpec) -> &'static str {
         InitSpec::KaimingUniform { .. } => "kaiming_uniform",
         InitSpec::BiasUniform { .. } => "bias_uniform",
         InitSpec::XavierUniform { .. } => "xavier_uniform",
+        InitSpec::Orthogonal { .. } => "orthogonal",
     }
 }
 
@@ -47,6 +48,7 @@ pub(crate) fn write_init(out: &mut impl Write, init: &InitSpec) -> fmt::Result {
         InitSpec::XavierUniform { gain, fan_in, fan_out } => {
             write!(out, "(gain: {}, fan_in: {fan_in}, fan_out: {fan_out})", f(gain))
         }
+        InitSpec::Orthogonal { gain } => write!(out, "(gain: {})", f(gain)),
     }
 }
 
@@ -77,6 +79,10 @@ pub(crate) fn parse_init(c: &mut Cursor<'_>) -> Result<InitSpec, ParseError> {
             let gain = float_field(c, "gain")?;
             InitSpec::XavierUniform { gain, fan_in: next_dim(c, "fan_in")?, fan_out: next_dim(c, "fan_out")? }
         }
+        "orthogonal" => {
+            c.expect("(")?;
+            InitSpec::Orthogonal { gain: float_field(c, "gain")? }
+        }
         other => return Err(c.error(format!("unknown initializer `{other}`"))),
     };
     c.expect(")")?;
@@ -103,4 +109,30 @@ fn dim_field(c: &mut Cursor<'_>, name: &str) -> Result<Dim, ParseError> {
 fn next_dim(c: &mut Cursor<'_>, name: &str) -> Result<Dim, ParseError> {
     c.expect(",")?;
     dim_field(c, name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_initializer_round_trips() {
+        let d = Dim::constant;
+        let all = [
+            InitSpec::Zeros,
+            InitSpec::Ones,
+            InitSpec::Normal { mean: 0.0, std: 0.02 },
+            InitSpec::Uniform { low: -0.1, high: 0.25 },
+            InitSpec::KaimingUniform { a: 5f64.sqrt(), fan_in: d(784) },
+            InitSpec::BiasUniform { fan_in: d(3) },
+            InitSpec::XavierUniform { gain: 1.5, fan_in: d(10), fan_out: d(20) },
+            InitSpec::Orthogonal { gain: 2f64.sqrt() },
+        ];
+        for init in all {
+            let mut text = String::new();
+            write_init(&mut text, &init).unwrap();
+            let mut c = Cursor::new(&text, 1);
+            assert_eq!(parse_init(&mut c).unwrap(), init, "{text}");
+        }
+    }
 }

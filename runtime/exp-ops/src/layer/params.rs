@@ -55,6 +55,13 @@ pub enum InitSpec {
         /// Outputs per input unit.
         fan_out: Dim,
     },
+    /// `orthogonal_(w, gain)`: the weight, viewed as a `[rows, cols]` matrix with
+    /// `rows = shape[0]`, is `gain` times a (semi-)orthogonal matrix drawn from the QR
+    /// decomposition of a standard normal matrix (Saxe et al., 2014).
+    Orthogonal {
+        /// Gain factor.
+        gain: f64,
+    },
 }
 
 /// A concrete distribution, once every fan is known.
@@ -75,6 +82,12 @@ pub enum Distribution {
         mean: f64,
         /// Standard deviation.
         std: f64,
+    },
+    /// A (semi-)orthogonal matrix scaled by `gain`; not elementwise, so the sampler needs the
+    /// whole shape.
+    Orthogonal {
+        /// Gain factor.
+        gain: f64,
     },
 }
 
@@ -103,6 +116,7 @@ impl InitSpec {
                 let fans = (fan_in.eval(env)? + fan_out.eval(env)?) as f64;
                 symmetric(gain * inv_sqrt(fans / 6.0))
             }
+            InitSpec::Orthogonal { gain } => Distribution::Orthogonal { gain: *gain },
         })
     }
 
