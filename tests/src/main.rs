@@ -3,6 +3,7 @@
 
 mod check;
 mod driver;
+mod fmt;
 mod incremental;
 mod ir;
 mod parse;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use exp_diagnostics::Code;
-use exp_ops::{ArgValue, Shape};
+use exp_ops::{ArgValue, Rank, Shape, ShapeError};
 use exp_syntax::ast::{Body, Expr, ExprKind, Signature};
 
 use crate::decls::decl_info;
@@ -261,9 +261,10 @@ fn apply_layer(cx: &mut Cx<'_>, a: &Applied, x: TVal) -> Val {
     let info = match exp_ops::infer(&a.name_of_op(), &args, &x.shape) {
         Ok(info) => info,
         Err(e) => {
+            let code = if matches!(e, ShapeError::BadArg { .. }) { Code::InvalidValue } else { Code::ShapeMismatch };
             return cx.error(
-                HDiag::new(Code::ShapeMismatch, e.to_string(), a.at.clone(), format!("input is `{}`", x.shape))
-                    .with_help(format!("the input to `{}` has shape `{}`", a.name, x.shape)),
+                HDiag::new(code, e.to_string(), a.at.clone(), format!("input is `{}`", x.shape))
+                    .with_help_opt(shape_help(&e)),
             );
         }
     };
@@ -321,4 +322,26 @@ fn reported_by_block(cx: &Cx<'_>, a: &Applied, dims: &[Expr]) -> bool {
     let Some(item) = crate::items::lookup(cx.db, a.def.file, &a.def.key) else { return false };
     let span = dims.first().map(|f| f.span.cover(dims[dims.len() - 1].span)).unwrap_or_default();
     crate::check::check_item(cx.db, item).iter().any(|d| d.code == Code::ShapeMismatch && d.primary.span == span)
+}
+
+/// A fix for a layer's shape error, when one is likely.
+fn shape_help(e: &ShapeError) -> Option<String> {
+    Some(match e {
+        ShapeError::RankMismatch { expected, found, layout, .. } => {
+            let want = match expected {
+                Rank::Exactly(n) | Rank::AtLeast(n) | Rank::Between(n, _) => *n,
+            };
+            if found.rank() < want {
+                format!("give the input the layout `{layout}` first, e.g. with `reshape([...])`")
+            } else {
+                "use `flatten` (or `global_avg_pool`) first to drop the extra axes".to_string()
+            }
+        }
+        ShapeError::NonPositive { .. } => {
+            "the input is too small for this kernel and stride: use a smaller kernel, or padding".into()
+        }
+        ShapeError::DimMismatch { .. } => "the layer's declared size must match the incoming features".into(),
+        ShapeError::NotDivisible { .. } => "choose sizes that divide evenly".into(),
+        _ => return None,
+    })
 }
