@@ -123,3 +123,50 @@ fn every_stdlib_function_schedule_and_optimizer_lowers() {
         insta::assert_snapshot!("ir__stdlib_items", out);
     });
 }
+
+/// One program per layer primitive of `std.nn` and per loss of `std.losses`: each must check,
+/// lower, verify and round-trip; the graph sections are snapshotted.
+#[test]
+fn every_stdlib_layer_and_loss_lowers() {
+    // (what, input shape or data, model, loss)
+    let images = r#"idx(dir: "unused", shape: [3, 8, 8], classes: 3)"#;
+    let signal = r#"idx(dir: "unused", shape: [2, 16], classes: 3)"#;
+    let tokens = r#"idx(dir: "unused", shape: [4, 8], classes: 3)"#;
+    let vectors = "gaussian_mixture(dim: 4, classes: 3, n: 60)";
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("linear", vectors, "linear(8) >> linear(3)", "cross_entropy"),
+        ("conv1d", signal, "conv1d(4, 3, padding: 1) >> flatten >> linear(3)", "cross_entropy"),
+        ("conv2d", images, "conv2d(4, 3, stride: 2, padding: 1) >> flatten >> linear(3)", "cross_entropy"),
+        ("max_pool1d", signal, "max_pool1d(2) >> flatten >> linear(3)", "cross_entropy"),
+        ("avg_pool1d", signal, "avg_pool1d(4, stride: 2) >> flatten >> linear(3)", "cross_entropy"),
+        ("max_pool2d", images, "max_pool2d(2) >> flatten >> linear(3)", "cross_entropy"),
+        ("avg_pool2d", images, "avg_pool2d(2) >> flatten >> linear(3)", "cross_entropy"),
+        ("global_avg_pool", images, "global_avg_pool >> linear(3)", "cross_entropy"),
+        ("reshape", images, "reshape([3, 64]) >> flatten >> linear(3)", "cross_entropy"),
+        ("embed", "modular(p: 11)", "embed(11, 4) >> flatten >> linear(11)", "cross_entropy"),
+        ("layer_norm", tokens, "layer_norm >> flatten >> linear(3)", "cross_entropy"),
+        ("batch_norm", images, "batch_norm >> flatten >> linear(3)", "cross_entropy"),
+        ("dropout", vectors, "dropout(0.1) >> linear(3)", "cross_entropy"),
+        ("attention", tokens, "attention(heads: 2, dim: 8) >> flatten >> linear(3)", "cross_entropy"),
+        ("identity", vectors, "identity >> linear(3)", "cross_entropy"),
+        ("mse", vectors, "linear(3)", "mse"),
+        ("kl", vectors, "linear(3)", "kl"),
+        ("bce", "two_spirals(n: 100)", "linear(1)", "bce"),
+    ];
+    let mut out = String::new();
+    for (what, data, model, loss) in cases {
+        let program = format!(
+            "use std.data.{{idx, gaussian_mixture, modular, two_spirals}}\ndata d = {data}\n\
+             experiment item {{\n    data = d\n    model = {model}\n    loss = {loss}\n    optimizer = sgd(lr: 0.1)\n    batch = 8\n    train = 20 steps\n}}\n"
+        );
+        let mut db = RootDb::default();
+        let f = db.set_file("item.exp", &program);
+        let diags = exp_hir::file_diagnostics(&db, f);
+        assert!(diags.is_empty(), "{what}: {program}\n{}", exp_tests::render(&db, &diags));
+        let ir = lower(&db, f, "item");
+        out.push_str(&format!("==== {what} ====\n{}\n", section(&ir, "graph\n", "\nschedules\n")));
+    }
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("ir__stdlib_layers", out);
+    });
+}
