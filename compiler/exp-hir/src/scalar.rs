@@ -266,15 +266,17 @@ impl<'a> ScalarCx<'a> {
                 "not a function",
             ));
         }
-        if self.self_name.as_deref() == Some(id.name.as_str()) {
+        let direct = self.self_name.as_deref() == Some(id.name.as_str());
+        if direct || self.reaches_self(&id.name) {
+            let me = self.self_name.clone().unwrap_or_default();
+            let msg = if direct {
+                format!("`{me}` calls itself")
+            } else {
+                format!("`{me}` calls itself through `{}`", id.name)
+            };
             return self.error(
-                HDiag::new(
-                    Code::RecursiveDefinition,
-                    format!("`{}` calls itself", id.name),
-                    self.loc(e.span),
-                    "recursive call",
-                )
-                .with_help("functions are expanded inline into kernels, so they cannot be recursive"),
+                HDiag::new(Code::RecursiveDefinition, msg, self.loc(e.span), "recursive call")
+                    .with_help("functions are expanded inline into kernels, so they cannot be recursive"),
             );
         }
         let Some(def) = resolve(self.db, self.file, &id.name) else {
@@ -353,6 +355,41 @@ impl<'a> ScalarCx<'a> {
             }
         }
         STy::Float
+    }
+
+    /// Whether calling `name` leads back to the function being checked (indirect recursion,
+    /// which inlining could never finish).
+    fn reaches_self(&self, name: &str) -> bool {
+        let Some(me) = self.self_name.as_deref() else { return false };
+        let mut stack = vec![(self.file, name.to_string())];
+        let mut seen: Vec<(SourceFile, String)> = Vec::new();
+        while let Some((file, n)) = stack.pop() {
+            let Some(def) = resolve(self.db, file, &n) else { continue };
+            if def.kind != DefKind::Fn || seen.iter().any(|(f, k)| *f == def.file && *k == def.key) || seen.len() > 256
+            {
+                continue;
+            }
+            if def.file == self.file && def.key == me && !seen.is_empty() {
+                return true;
+            }
+            seen.push((def.file, def.key.clone()));
+            let Some(item) = lookup(self.db, def.file, &def.key) else { continue };
+            if let ItemKind::Decl(d) = &item.ast(self.db).kind {
+                if let exp_syntax::ast::Body::Expr(body) = &d.body {
+                    let params: Vec<&str> = d.params.iter().flatten().map(|p| p.name.name.as_str()).collect();
+                    let mut names = Vec::new();
+                    crate::probes::names_in(body, &mut names);
+                    callees(body, &mut names);
+                    for (callee, _) in names.into_iter().filter(|(c, _)| !params.contains(&c.as_str())) {
+                        if def.file == self.file && callee == me {
+                            return true;
+                        }
+                        stack.push((def.file, callee));
+                    }
+                }
+            }
+        }
+        false
     }
 
     fn binary(&mut self, span: Span, op: BinOp, lhs: &Expr, rhs: &Expr) -> STy {
@@ -484,4 +521,32 @@ pub fn fn_params(db: &dyn Db, file: SourceFile, key: &str) -> Option<Vec<(String
 
 fn fn_arity(db: &dyn Db, file: SourceFile, key: &str) -> usize {
     fn_params(db, file, key).map_or(0, |ps| ps.iter().filter(|(_, d)| !d).count())
+}
+
+/// The names called in an expression (callees are not in `names_in`, which collects values).
+fn callees(e: &Expr, out: &mut Vec<(String, Span)>) {
+    match &e.kind {
+        ExprKind::Call { callee, args } => {
+            if let ExprKind::Name(id) = &callee.kind {
+                out.push((id.name.clone(), id.span));
+            }
+            args.iter().for_each(|a| callees(&a.value, out));
+        }
+        ExprKind::Unary { expr, .. } => callees(expr, out),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            callees(lhs, out);
+            callees(rhs, out);
+        }
+        ExprKind::If { cond, then, otherwise } => {
+            callees(cond, out);
+            callees(then, out);
+            callees(otherwise, out);
+        }
+        ExprKind::Block { lets, result } => {
+            lets.iter().for_each(|l| callees(&l.value, out));
+            callees(result, out);
+        }
+        ExprKind::Tuple(xs) => xs.iter().for_each(|x| callees(x, out)),
+        _ => {}
+    }
 }
