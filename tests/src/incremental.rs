@@ -112,3 +112,23 @@ fn chunked_parsing_agrees_with_whole_file_parsing() {
         }
     }
 }
+
+/// Lowering is a query too: an edit elsewhere reuses the program; an edit to the model
+/// changes it, and with it the hash that names the run.
+#[test]
+fn lowering_is_reused_until_the_recipe_changes() {
+    let mut db = RootDb::default();
+    db.set_file("main.exp", PROGRAM);
+    let hash = |db: &RootDb| {
+        let file = db.file("main.exp").unwrap();
+        let item = exp_hir::items::lookup(db, file, "small").unwrap();
+        exp_lower::lowered_experiment(db, item).as_ref().expect("the experiment lowers").hash.clone()
+    };
+    let before = hash(&db);
+    db.start_logging();
+    db.set_file("main.exp", &PROGRAM.replace("2.0 * x", "3.0 * x"));
+    assert_eq!(hash(&db), before);
+    assert_eq!(executed(&db, "lowered_experiment"), 0, "an unrelated edit does not lower again");
+    db.set_file("main.exp", &PROGRAM.replace("linear(32)", "linear(64)"));
+    assert_ne!(hash(&db), before, "a different model is a different run");
+}

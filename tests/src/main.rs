@@ -7,3 +7,4 @@ mod fmt;
 mod incremental;
 mod ir;
 mod parse;
+mod robust;

@@ -117,3 +117,38 @@ pub fn lower(db: &dyn Db, el: &Elaborated) -> Result<Program, LowerError> {
     program.seal();
     Ok(program)
 }
+
+/// The IR of an experiment item as written (no command-line overrides), or why there is
+/// none: the checker's diagnostics when it has errors, or a broken invariant.
+///
+/// A salsa query keyed on the item: editing another item leaves it cached, and an edit that
+/// does not change the recipe produces an equal program, so its readers are reused.
+#[salsa::tracked(returns(ref))]
+pub fn lowered_experiment<'db>(
+    db: &'db dyn Db,
+    item: exp_hir::ItemDef<'db>,
+) -> Result<std::sync::Arc<Program>, LoweringFailed> {
+    let el = exp_hir::elaborate(db, item.file(db), item.key(db), &[]);
+    if el.has_errors() {
+        return Err(LoweringFailed::Diagnostics(el.diags.len()));
+    }
+    let program = lower(db, &el).map_err(LoweringFailed::Bug)?;
+    match exp_ir::verify(&program) {
+        Ok(()) => Ok(std::sync::Arc::new(program)),
+        Err(errs) => Err(LoweringFailed::Bug(LowerError(
+            errs.iter()
+                .map(|e| format!("[{}] {}: {}", e.rule.code(), e.location, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ))),
+    }
+}
+
+/// Why [`lowered_experiment`] has no program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoweringFailed {
+    /// The experiment has this many errors; `check_item` reports them.
+    Diagnostics(usize),
+    /// Lowering or verification failed on a checked experiment: a compiler bug.
+    Bug(LowerError),
+}
