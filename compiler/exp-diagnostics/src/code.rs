@@ -108,6 +108,9 @@ codes! {
     UnusedImport = "unused-import", Warning, "an imported name is never used";
     /// A command line that names an experiment or sweep the file does not declare.
     UnknownExperiment = "unknown-experiment", Error, "the command line names an experiment or sweep that the file does not declare";
+    /// A run failed after it started: a non-finite loss or gradient, a tensor operation that
+    /// failed, or a file the run needed.
+    RuntimeError = "runtime-error", Error, "a run failed after it started, at the declaration that caused it";
 }
 
 impl fmt::Display for Code {

@@ -1,0 +1,15 @@
+//! Executes `exp-ir` programs on Candle: parameters and their initializers, the model graph
+//! forward and backward, elementwise scalar functions composed from Candle ops, losses,
+//! optimizers from their IR update rules, data sources, and the training loop.
+//!
+//! The runtime reads only the IR: it never sees syntax, the semantic model or salsa. Every
+//! error it reports carries the IR origin of the node or declaration that caused it, so the
+//! driver can point at the `.exp` source. Random numbers come from [`rng::Rng`], never from
+//! Candle's unseedable CPU generator. Tests live beside each module and in `tests/src/run*.rs`.
+
+pub mod checkpoint;
+pub mod error;
+pub mod rng;
+pub mod rundir;
+
+pub use error::{Result, RunError};
