@@ -90,7 +90,7 @@ pub fn check(paths: &[PathBuf], format: Format) -> Outcome {
 }
 
 /// Loads one file and elaborates one experiment with overrides, or reports why not.
-fn elaborate_one(
+pub(crate) fn elaborate_one(
     db: &mut RootDb,
     path: &PathBuf,
     experiment: Option<&str>,

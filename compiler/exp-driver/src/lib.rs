@@ -5,7 +5,9 @@
 mod commands;
 mod load;
 mod overrides;
+mod run;
 mod sources;
 
 pub use commands::{check, estimate, explain, fmt, ir, lower_verified, Format, Outcome};
 pub use overrides::parse_set;
+pub use run::{run, RunArgs};

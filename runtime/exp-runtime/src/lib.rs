@@ -8,8 +8,16 @@
 //! Candle's unseedable CPU generator. Tests live beside each module and in `tests/src/run*.rs`.
 
 pub mod checkpoint;
+pub mod data;
 pub mod error;
+pub mod exec;
+pub mod init;
+pub mod loss;
+pub mod optim;
+pub mod probes;
 pub mod rng;
 pub mod rundir;
+pub mod scalar;
+pub mod train;
 
 pub use error::{Result, RunError};

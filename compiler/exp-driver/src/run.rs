@@ -1,0 +1,195 @@
+//! `expc run`: compile an experiment, then train it with the runtime, writing the run
+//! directory. Runtime errors are reported at the `.exp` source through the IR's origins.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use exp_db::RootDb;
+use exp_diagnostics::{render, Code, Diagnostic, RenderStyle};
+use exp_runtime::train::{train, Observer, RunOptions, Summary};
+
+use crate::commands::{elaborate_one, lower_verified, Format, Outcome};
+
+/// Options of `expc run`.
+#[derive(Clone, Debug, Default)]
+pub struct RunArgs {
+    /// The `.exp` file.
+    pub file: PathBuf,
+    /// The experiment, when the file declares several.
+    pub experiment: Option<String>,
+    /// `--set path=value` overrides.
+    pub sets: Vec<String>,
+    /// `--seed N`, a shorthand for `--set seed=N`.
+    pub seed: Option<u64>,
+    /// `--out DIR`: the run directory exactly.
+    pub out: Option<PathBuf>,
+    /// `--resume RUN_DIR`: continue a run from its latest checkpoint.
+    pub resume: Option<PathBuf>,
+    /// Steps between checkpoints.
+    pub checkpoint_every: Option<u64>,
+    /// Stop after this many steps, with a checkpoint, as if interrupted.
+    pub max_steps: Option<u64>,
+}
+
+/// Prints plain progress lines (the log file gets the same lines).
+struct Lines {
+    every: u64,
+    quiet: bool,
+}
+
+impl Observer for Lines {
+    fn message(&mut self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+    fn step(&mut self, step: u64, total: u64, loss: f64) {
+        if !self.quiet && (step % self.every == 0 || step == total) {
+            eprintln!("step {step}/{total}  loss {loss:.4}");
+        }
+    }
+    fn probes(&mut self, step: u64, values: &[(String, f64)]) {
+        if !self.quiet {
+            let parts: Vec<String> = values.iter().map(|(n, v)| format!("{n} {v:.4}")).collect();
+            eprintln!("step {step}  {}", parts.join("  "));
+        }
+    }
+}
+
+/// `expc run`.
+pub fn run(args: &RunArgs, interrupt: Arc<AtomicBool>, quiet: bool) -> Outcome {
+    let mut out = Outcome::default();
+    let mut db = RootDb::default();
+    let mut sets = args.sets.clone();
+    if let Some(seed) = args.seed {
+        sets.push(format!("seed={seed}"));
+    }
+    let Some(el) = elaborate_one(&mut db, &args.file, args.experiment.as_deref(), &sets, Format::Human, &mut out)
+    else {
+        return out;
+    };
+    let program = match lower_verified(&db, &el) {
+        Ok(p) => p,
+        Err(msg) => return Outcome { stderr: format!("internal error: {msg}\n"), code: 101, ..Outcome::default() },
+    };
+    let run_dir = match (&args.resume, &args.out) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(dir)) => dir.clone(),
+        (None, None) => default_dir(&program.name, &program.hash),
+    };
+    if args.resume.is_some() {
+        if let Err(msg) = same_recipe(&run_dir, &program) {
+            return Outcome {
+                stderr: format!("error: cannot resume `{}`: {msg}\n", run_dir.display()),
+                code: 1,
+                ..Outcome::default()
+            };
+        }
+    } else if let Err(e) = prepare(&run_dir, &program) {
+        return Outcome { stderr: format!("error: {e}\n"), code: 1, ..Outcome::default() };
+    }
+    let base_dir = args.file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let opts = RunOptions {
+        base_dir,
+        run_dir: run_dir.clone(),
+        resume: args.resume.is_some(),
+        checkpoint_every: args.checkpoint_every.unwrap_or(0),
+        interrupt,
+        max_steps: args.max_steps,
+    };
+    let every = if std::io::stderr().is_terminal() { 50 } else { 100 };
+    match train(&program, &opts, &mut Lines { every, quiet }) {
+        Ok(s) => {
+            out.stdout = summary_text(&s, &run_dir);
+            out
+        }
+        Err(e) => {
+            out.stderr = runtime_error(&db, &program, &e);
+            out.code = 1;
+            out
+        }
+    }
+}
+
+fn default_dir(name: &str, hash: &str) -> PathBuf {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    PathBuf::from("runs").join(name).join(format!("{secs}-{}", &hash[..8.min(hash.len())]))
+}
+
+/// Writes `ir.expir` and `config.json` before training starts.
+fn prepare(dir: &Path, program: &exp_ir::Program) -> Result<(), String> {
+    let rd = exp_runtime::rundir::RunDir::create(dir).map_err(|e| e.message)?;
+    exp_runtime::rundir::write_atomic(&rd.path("ir.expir"), exp_ir::print(program).as_bytes())
+        .map_err(|e| e.message)?;
+    let config: Vec<serde_json::Value> = program
+        .config
+        .iter()
+        .map(|c| serde_json::json!({ "path": c.path, "value": format!("{:?}", c.value), "provenance": format!("{:?}", c.provenance) }))
+        .collect();
+    let json = serde_json::json!({ "experiment": program.name, "hash": program.hash, "config": config });
+    exp_runtime::rundir::write_atomic(&rd.path("config.json"), format!("{json:#}\n").as_bytes()).map_err(|e| e.message)
+}
+
+/// Refuses to resume a run of a different recipe, saying what changed.
+fn same_recipe(dir: &Path, program: &exp_ir::Program) -> Result<(), String> {
+    let text = std::fs::read_to_string(dir.join("ir.expir")).map_err(|e| format!("no `ir.expir` there ({e})"))?;
+    let old = exp_ir::parse(&text).map_err(|e| format!("its `ir.expir` does not parse: {}", e.message))?;
+    if old.hash == program.hash {
+        return Ok(());
+    }
+    let mut changes = Vec::new();
+    for c in &program.config {
+        match old.config.iter().find(|o| o.path == c.path) {
+            Some(o) if o.value != c.value => changes.push(format!("`{}` was {:?}, now {:?}", c.path, o.value, c.value)),
+            None => changes.push(format!("`{}` is new", c.path)),
+            _ => {}
+        }
+    }
+    for p in &program.params {
+        match old.params.iter().find(|o| o.name == p.name) {
+            Some(o) if o.shape != p.shape => {
+                changes.push(format!("parameter `{}` was {}, now {}", p.name, o.shape, p.shape))
+            }
+            None => changes.push(format!("parameter `{}` is new", p.name)),
+            _ => {}
+        }
+    }
+    if changes.is_empty() {
+        changes.push("the IR differs".into());
+    }
+    Err(format!("the experiment changed since that run: {}", changes.join("; ")))
+}
+
+fn summary_text(s: &Summary, dir: &Path) -> String {
+    let probes: Vec<String> = s.probes.iter().map(|(n, v)| format!("{n} {v:.4}")).collect();
+    format!(
+        "run {} after {} steps ({} epochs), {:.1} steps/s\n{}\nrun directory: {}\n",
+        s.ended,
+        s.steps,
+        s.epochs,
+        s.steps_per_second,
+        probes.join("  "),
+        dir.display()
+    )
+}
+
+/// A runtime error rendered at its `.exp` source when the IR knows where it came from.
+fn runtime_error(db: &RootDb, program: &exp_ir::Program, e: &exp_runtime::RunError) -> String {
+    let Some(origin) = e.origin else {
+        return format!(
+            "error: {}\n{}",
+            e.message,
+            e.help.as_ref().map(|h| format!("  help: {h}\n")).unwrap_or_default()
+        );
+    };
+    let file = program.files.get(origin.file as usize).cloned().unwrap_or_default();
+    let span = exp_syntax::Span::new(origin.start as usize, origin.end as usize);
+    let mut d = Diagnostic::error(Code::RuntimeError, e.message.clone(), file.as_str(), span, "while running this");
+    if let Some(h) = &e.help {
+        d = d.with_help(h.clone());
+    }
+    let _ = Ordering::SeqCst;
+    render(&[d], &crate::sources::sources(db), RenderStyle::default())
+}

@@ -1,0 +1,134 @@
+//! 1-d and 2-d convolutions with PyTorch's layouts (`[out, in / groups, k...]` weights) and
+//! per-axis stride, padding and dilation, on Candle's `conv2d` kernels where their backward
+//! is right and composed from simpler ops where it is not.
+//!
+//! Two Candle bugs are worked around (both checked by the tests, against a direct loop and
+//! finite differences):
+//! - `conv2d`'s backward computes the input gradient with one `output_padding` derived from
+//!   the height, so its shape is wrong when height and width leave different remainders after
+//!   striding. Here the input is padded explicitly and the never-read trailing rows and
+//!   columns are narrowed off first, so both remainders are zero.
+//! - `conv1d` ignores the copy it makes of a non-contiguous kernel, and its backward passes
+//!   exactly such a kernel (the transposed output gradient), so its weight gradient is wrong
+//!   for batches of more than one. A 1-d convolution therefore runs as a 2-d one of height 1.
+//!
+//! Calls whose stride or dilation differ between the axes (which Candle's ops cannot express)
+//! are composed from padding, narrowing, reshapes and one matrix product (im2col).
+
+use crate::error::{Result, RunError};
+use candle_core::Tensor;
+
+/// Sizes of one convolution, one entry per spatial axis.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ConvSpec {
+    /// Step between windows.
+    pub stride: Vec<usize>,
+    /// Zero padding on both sides.
+    pub padding: Vec<usize>,
+    /// Spacing of kernel taps.
+    pub dilation: Vec<usize>,
+    /// Channel groups.
+    pub groups: usize,
+}
+
+/// PyTorch's output size of a sliding window.
+fn out_size(size: usize, k: usize, s: usize, p: usize, d: usize) -> Result<usize> {
+    let span = d * (k - 1) + 1;
+    if size + 2 * p < span {
+        return Err(RunError::new(format!("the kernel span {span} exceeds the padded input {}", size + 2 * p)));
+    }
+    Ok((size + 2 * p - span) / s + 1)
+}
+
+/// Convolves `x` (`[N, C, L]` or `[N, C, H, W]`) with `w`, adding `bias` per output channel.
+pub(crate) fn conv(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec) -> Result<Tensor> {
+    let n = spec.stride.len();
+    let ConvSpec { stride: s, padding: p, dilation: d, groups } = spec;
+    if !(1..=2).contains(&n) || x.rank() != n + 2 || w.rank() != n + 2 || p.len() != n || d.len() != n {
+        return Err(RunError::new(format!(
+            "a {n}-d convolution cannot apply to {:?} with weight {:?}",
+            x.dims(),
+            w.dims()
+        )));
+    }
+    if x.dim(1)? != w.dim(1)? * groups || w.dim(0)? % groups != 0 {
+        return Err(RunError::new(format!(
+            "input {:?} and weight {:?} do not match with {groups} groups",
+            x.dims(),
+            w.dims()
+        )));
+    }
+    let outs = (0..n).map(|i| out_size(x.dim(2 + i)?, w.dim(2 + i)?, s[i], p[i], d[i])).collect::<Result<Vec<_>>>()?;
+    let y = if n == 1 {
+        let spec2 =
+            ConvSpec { stride: vec![s[0], s[0]], padding: vec![0, p[0]], dilation: vec![d[0], d[0]], groups: *groups };
+        conv2d(&x.unsqueeze(2)?, &w.unsqueeze(2)?, &spec2, &[1, outs[0]])?.squeeze(2)?
+    } else {
+        conv2d(x, w, spec, &outs)?
+    };
+    match bias {
+        Some(b) => {
+            let mut shape = vec![1; n + 2];
+            shape[1] = b.dim(0)?;
+            Ok(y.broadcast_add(&b.reshape(shape)?)?)
+        }
+        None => Ok(y),
+    }
+}
+
+/// A 2-d convolution whose output has spatial sizes `outs`.
+fn conv2d(x: &Tensor, w: &Tensor, spec: &ConvSpec, outs: &[usize]) -> Result<Tensor> {
+    let same = |v: &[usize]| v[0] == v[1];
+    if !(same(&spec.stride) && same(&spec.dilation)) {
+        return im2col_2d(x, w, spec, outs);
+    }
+    let (s, d, p) = (spec.stride[0], spec.dilation[0], &spec.padding);
+    // The extent of the padded input that some window reads, per axis.
+    let covered = |i: usize| -> Result<usize> { Ok((outs[i] - 1) * s + d * (w.dim(2 + i)? - 1) + 1) };
+    let unread = |i: usize| -> Result<usize> { Ok(x.dim(2 + i)? + 2 * p[i] - covered(i)?) };
+    if p[0] == p[1] && unread(0)? == unread(1)? {
+        return Ok(x.conv2d(w, p[0], s, d, spec.groups)?);
+    }
+    let mut padded = x.clone();
+    for (i, pad) in p.iter().enumerate() {
+        padded = padded.pad_with_zeros(2 + i, *pad, *pad)?.narrow(2 + i, 0, covered(i)?)?;
+    }
+    Ok(padded.conv2d(w, 0, s, d, spec.groups)?)
+}
+
+/// Rows `start, start + step, ...` (`count` of them) of `x` along `axis`, by narrowing,
+/// padding to a multiple of `step` and keeping the first of each group of `step`.
+fn strided(x: &Tensor, axis: usize, start: usize, step: usize, count: usize) -> Result<Tensor> {
+    if step == 1 {
+        return Ok(x.narrow(axis, start, count)?);
+    }
+    let avail = x.dim(axis)? - start;
+    let len = avail.min(step * count);
+    let part = x.narrow(axis, start, len)?.pad_with_zeros(axis, 0, step * count - len)?;
+    let mut dims = part.dims().to_vec();
+    dims[axis] = count;
+    dims.insert(axis + 1, step);
+    Ok(part.reshape(dims)?.narrow(axis + 1, 0, 1)?.squeeze(axis + 1)?)
+}
+
+/// A 2-d convolution as im2col and a batched matrix product.
+fn im2col_2d(x: &Tensor, w: &Tensor, spec: &ConvSpec, outs: &[usize]) -> Result<Tensor> {
+    let (b, c) = (x.dim(0)?, x.dim(1)?);
+    let (o, kh, kw) = (w.dim(0)?, w.dim(2)?, w.dim(3)?);
+    let (oh, ow, g) = (outs[0], outs[1], spec.groups);
+    let padded =
+        x.pad_with_zeros(2, spec.padding[0], spec.padding[0])?.pad_with_zeros(3, spec.padding[1], spec.padding[1])?;
+    let mut taps = Vec::with_capacity(kh * kw);
+    for i in 0..kh {
+        let rows = strided(&padded, 2, i * spec.dilation[0], spec.stride[0], oh)?;
+        for j in 0..kw {
+            taps.push(strided(&rows, 3, j * spec.dilation[1], spec.stride[1], ow)?);
+        }
+    }
+    // [B, C, kh * kw, oh, ow] -> [B, G, C / G * kh * kw, oh * ow], matching the weight's
+    // [O, C / G, kh, kw] -> [G, O / G, C / G * kh * kw].
+    let cols = Tensor::stack(&taps, 2)?.reshape((b, g, c / g * kh * kw, oh * ow))?;
+    let wm = w.reshape((g, o / g, c / g * kh * kw))?;
+    let y = wm.broadcast_left(b)?.contiguous()?.matmul(&cols)?;
+    Ok(y.reshape((b, o, oh, ow))?)
+}

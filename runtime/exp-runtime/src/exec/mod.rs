@@ -1,0 +1,234 @@
+//! Runs the model graph of a [`Program`]: the [`Model`] holds its parameters and buffers, and
+//! [`Model::forward`] executes the graph's nodes in order on Candle, recording the autograd
+//! graph so that `loss.backward()` gives every parameter's gradient.
+//!
+//! Parameters are `candle_core::Var`s keyed by their IR dotted name. Buffers (batch-norm
+//! running statistics) are `Var`s too, only so that a training-mode forward can update them
+//! in place through `&self` (`Var::set`, interior mutability); they never get gradients,
+//! since no op reads them in a differentiable way, and [`Model::params`] does not list them.
+//! Everything is `F32`.
+//!
+//! Layer ops live in `layers.rs` (linear, attention, shape ops, embedding, dropout),
+//! `conv.rs`, `pool.rs` (hand-written backward) and `norm.rs`. Errors carry the origin of the
+//! node or declaration that caused them.
+
+mod conv;
+mod layers;
+mod norm;
+mod pool;
+#[cfg(test)]
+mod tests;
+
+use crate::error::{Result, RunError};
+use crate::init::init_tensor;
+use crate::rng::Rng;
+use crate::scalar::eval_scalar;
+use candle_core::{Tensor, Var};
+use exp_ir::{LayerCall, Node, NodeOp, Program, ValueId};
+use exp_ops::{Dim, LayerOp};
+use std::collections::HashMap;
+
+/// Whether a forward pass trains (batch statistics, dropout on) or evaluates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Batch norm uses and updates batch statistics; dropout drops.
+    Train,
+    /// Batch norm uses running statistics; dropout is the identity.
+    Eval,
+}
+
+/// The parameters and buffers of a program's model.
+#[derive(Debug)]
+pub struct Model {
+    params: Vec<(String, Var)>,
+    buffers: Vec<(String, Var)>,
+    /// Name to (is a buffer, position).
+    index: HashMap<String, (bool, usize)>,
+}
+
+fn concrete(shape: &[Dim]) -> Option<Vec<usize>> {
+    shape.iter().map(|d| d.as_const().and_then(|v| usize::try_from(v).ok())).collect()
+}
+
+impl Model {
+    /// Draws every parameter, then every buffer, in program order from `rng` (seed it with
+    /// the program's `init` seed), each by [`init_tensor`].
+    pub fn init(program: &Program, rng: &mut Rng) -> Result<Model> {
+        let mut model = Model { params: Vec::new(), buffers: Vec::new(), index: HashMap::new() };
+        for (is_buffer, list) in [(false, &program.params), (true, &program.buffers)] {
+            for p in list {
+                let at = |msg: String| RunError::at(msg, p.origin);
+                let shape = concrete(&p.shape.0).ok_or_else(|| at(format!("`{}` has a symbolic shape", p.name)))?;
+                if p.dtype != exp_ir::DType::F32 {
+                    return Err(at(format!("`{}` is {}, but parameters must be f32", p.name, p.dtype.name())));
+                }
+                let t = init_tensor(&p.init, &shape, rng).map_err(|e| at(format!("`{}`: {}", p.name, e.message)))?;
+                let slot = if is_buffer { &mut model.buffers } else { &mut model.params };
+                if model.index.insert(p.name.clone(), (is_buffer, slot.len())).is_some() {
+                    return Err(at(format!("`{}` is declared twice", p.name)));
+                }
+                slot.push((p.name.clone(), Var::from_tensor(&t)?));
+            }
+        }
+        Ok(model)
+    }
+
+    /// The trainable parameters in program order.
+    pub fn params(&self) -> Vec<(String, Var)> {
+        self.params.clone()
+    }
+
+    /// The parameter or buffer called `name`.
+    pub fn get(&self, name: &str) -> Option<&Var> {
+        let (is_buffer, i) = *self.index.get(name)?;
+        Some(if is_buffer { &self.buffers[i].1 } else { &self.params[i].1 })
+    }
+
+    /// Parameters then buffers, by name, for checkpoints. The tensors share storage with the
+    /// model (no copy): the optimizer's and batch norm's in-place updates show through, so
+    /// write them out before the next step.
+    pub fn tensors(&self) -> Vec<(String, Tensor)> {
+        self.params.iter().chain(&self.buffers).map(|(n, v)| (n.clone(), v.as_detached_tensor())).collect()
+    }
+
+    /// Overwrites the parameter or buffer `name` with `value` (converted to `F32`), which must
+    /// have its shape.
+    pub fn load(&mut self, name: &str, value: Tensor) -> Result<()> {
+        let var = self.get(name).ok_or_else(|| RunError::new(format!("the model has no tensor `{name}`")))?;
+        if var.dims() != value.dims() {
+            return Err(RunError::new(format!(
+                "`{name}` has shape {:?} in the model but {:?} in the checkpoint",
+                var.dims(),
+                value.dims()
+            )));
+        }
+        Ok(var.set(&value.to_dtype(var.dtype())?.to_device(var.device())?)?)
+    }
+
+    /// Runs the graph on the batch `x` and returns its first output. `Mode::Train` updates
+    /// batch-norm running statistics in place and draws dropout masks from `rng`.
+    pub fn forward(&self, program: &Program, x: &Tensor, mode: Mode, rng: &mut Rng) -> Result<Tensor> {
+        let graph = &program.graph;
+        let [input] = graph.inputs.as_slice() else {
+            return Err(RunError::new(format!("the model takes {} inputs; one is supported", graph.inputs.len())));
+        };
+        let want = concrete(&input.ty.shape.0[1.min(input.ty.shape.0.len())..]);
+        if x.rank() != input.ty.shape.0.len() || want.is_some_and(|w| Some(w.as_slice()) != x.dims().get(1..)) {
+            return Err(RunError::new(format!(
+                "the model expects input {}, got a batch of shape {:?}",
+                input.ty.shape,
+                x.dims()
+            )));
+        }
+        let mut values: HashMap<ValueId, Tensor> = HashMap::with_capacity(graph.nodes.len() + 1);
+        values.insert(input.id, x.clone());
+        for node in &graph.nodes {
+            let args: Vec<&Tensor> = node
+                .operands
+                .iter()
+                .map(|id| values.get(id).ok_or_else(|| RunError::at("a node reads an undefined value", node.origin)))
+                .collect::<Result<_>>()?;
+            let out = self.node(program, node, &args, mode, rng).map_err(|e| {
+                let origin = e.origin.or(node.origin);
+                RunError { message: format!("`{}`: {}", node.op.name(), e.message), origin, help: e.help }
+            })?;
+            values.insert(node.result, out);
+        }
+        let first = graph.outputs.first().and_then(|id| values.remove(id));
+        first.ok_or_else(|| RunError::new("the graph returns no defined value"))
+    }
+
+    fn node(&self, program: &Program, node: &Node, args: &[&Tensor], mode: Mode, rng: &mut Rng) -> Result<Tensor> {
+        let arity = |n: usize| match args.len() == n {
+            true => Ok(()),
+            false => Err(RunError::new(format!("takes {n} operands, got {}", args.len()))),
+        };
+        match &node.op {
+            NodeOp::Layer(call) => {
+                arity(1)?;
+                self.layer(call, args[0], mode, rng)
+            }
+            NodeOp::Add => {
+                let (first, rest) = args.split_first().ok_or_else(|| RunError::new("takes operands"))?;
+                rest.iter().try_fold((*first).clone(), |acc, t| Ok(acc.broadcast_add(t)?))
+            }
+            NodeOp::Mul => {
+                arity(2)?;
+                Ok(args[0].broadcast_mul(args[1])?)
+            }
+            NodeOp::Concat { axis } => Ok(Tensor::cat(args, *axis as usize)?),
+            NodeOp::Scale { factor } => {
+                arity(1)?;
+                Ok(args[0].affine(*factor, 0.0)?)
+            }
+            NodeOp::Elementwise { function } => {
+                let f = program
+                    .function(function)
+                    .ok_or_else(|| RunError::new(format!("the program has no function `{function}`")))?;
+                let inputs: Vec<Tensor> = args.iter().map(|t| (*t).clone()).collect();
+                let mut out = eval_scalar(f, &inputs)?;
+                if out.len() != 1 {
+                    return Err(RunError::new(format!("`{function}` returns {} values, not one", out.len())));
+                }
+                Ok(out.remove(0))
+            }
+        }
+    }
+
+    fn layer(&self, call: &LayerCall, x: &Tensor, mode: Mode, rng: &mut Rng) -> Result<Tensor> {
+        let op = call.to_op().map_err(RunError::new)?;
+        let var = |role: &str| -> Option<&Var> {
+            let name = &call.params.iter().find(|p| p.role == role)?.name;
+            self.get(name)
+        };
+        let opt = |role: &str| var(role).map(|v| v.as_tensor());
+        let req = |role: &str| opt(role).ok_or_else(|| RunError::new(format!("has no `{role}` parameter")));
+        let ints = |ds: &[Dim]| concrete(ds).ok_or_else(|| RunError::new("has a symbolic size"));
+        let size = |d: &Dim| Ok::<usize, RunError>(ints(std::slice::from_ref(d))?[0]);
+        match &op {
+            LayerOp::Linear { .. } => layers::linear(x, req("weight")?, opt("bias")),
+            LayerOp::Conv1d(c) | LayerOp::Conv2d(c) => {
+                let spec = conv::ConvSpec {
+                    stride: ints(&c.stride)?,
+                    padding: ints(&c.padding)?,
+                    dilation: ints(&c.dilation)?,
+                    groups: size(&c.groups)?,
+                };
+                conv::conv(x, req("weight")?, opt("bias"), &spec)
+            }
+            LayerOp::MaxPool1d(p) | LayerOp::MaxPool2d(p) | LayerOp::AvgPool1d(p) | LayerOp::AvgPool2d(p) => {
+                let is_max = matches!(op, LayerOp::MaxPool1d(_) | LayerOp::MaxPool2d(_));
+                let kind = if is_max { pool::PoolKind::Max } else { pool::PoolKind::Avg };
+                pool::pool(x, kind, &ints(&p.kernel)?, &ints(&p.stride)?, &ints(&p.padding)?)
+            }
+            LayerOp::GlobalAvgPool => layers::global_avg_pool(x),
+            LayerOp::Flatten => layers::flatten(x),
+            LayerOp::Reshape { shape } => {
+                let dims = shape.iter().map(|d| d.as_const().ok_or_else(|| RunError::new("has a symbolic size")));
+                layers::reshape(x, &dims.collect::<Result<Vec<_>>>()?)
+            }
+            LayerOp::Embedding { concat, .. } => layers::embed(x, req("weight")?, *concat),
+            LayerOp::LayerNorm { eps, .. } => norm::layer_norm(x, opt("weight"), opt("bias"), *eps),
+            LayerOp::BatchNorm { eps, momentum, .. } => {
+                let stat = |role: &str| var(role).ok_or_else(|| RunError::new(format!("has no `{role}` buffer")));
+                let running = norm::Running { mean: stat("running_mean")?, var: stat("running_var")? };
+                norm::batch_norm(x, opt("weight"), opt("bias"), running, *eps, *momentum, mode)
+            }
+            LayerOp::Dropout { rate } => match mode {
+                Mode::Train => layers::dropout(x, *rate, rng),
+                Mode::Eval => Ok(x.clone()),
+            },
+            LayerOp::MultiHeadAttention { heads, .. } => {
+                let p = layers::AttentionParams {
+                    in_w: req("in_proj_weight")?,
+                    in_b: opt("in_proj_bias"),
+                    out_w: req("out_proj.weight")?,
+                    out_b: opt("out_proj.bias"),
+                };
+                layers::attention(x, size(heads)?, &p)
+            }
+            LayerOp::Identity => Ok(x.clone()),
+            LayerOp::Elementwise { name } => Err(RunError::new(format!("`{name}` must be an elementwise node"))),
+        }
+    }
+}

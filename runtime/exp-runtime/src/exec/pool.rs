@@ -1,0 +1,188 @@
+//! Max and average pooling in 1-d and 2-d as a Candle `CustomOp1` with a hand-written
+//! backward, because Candle's own pool backward is wrong (max pooling scales the gradient by
+//! `1/k²` and misaligns it for odd sizes) or missing (kernel ≠ stride).
+//!
+//! Semantics are PyTorch's with `ceil_mode = false`: max pooling pads with `-inf` and sends
+//! each window's gradient to its first maximum (a `NaN` counts as the maximum); average
+//! pooling counts padding (`count_include_pad = true`), so it always divides by the window
+//! size. A 1-d pool runs as a 2-d pool over a height of 1. CPU only; `F32` and `F64`.
+
+use crate::error::{Result, RunError};
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, CustomOp1, DType, Layout, Shape, Tensor, WithDType};
+
+/// Which reduction a pool applies to each window.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum PoolKind {
+    /// The largest element.
+    Max,
+    /// The mean over the window, padding included.
+    Avg,
+}
+
+/// A 2-d pool over contiguous `[N, C, H, W]` input.
+struct Pool2d {
+    kind: PoolKind,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+}
+
+/// Sizes of one application: input planes and their input and output sizes.
+struct Geometry {
+    planes: usize,
+    h: usize,
+    w: usize,
+    oh: usize,
+    ow: usize,
+}
+
+impl Pool2d {
+    fn geometry(&self, dims: &[usize]) -> candle_core::Result<Geometry> {
+        let [n, c, h, w] = dims else { candle_core::bail!("pooling expects [N, C, H, W], got {dims:?}") };
+        let out = |size: usize, i: usize| {
+            let span = size + 2 * self.padding[i];
+            if span < self.kernel[i] {
+                candle_core::bail!("pooling window {} is larger than the padded input {span}", self.kernel[i])
+            }
+            Ok((span - self.kernel[i]) / self.stride[i] + 1)
+        };
+        Ok(Geometry { planes: n * c, h: *h, w: *w, oh: out(*h, 0)?, ow: out(*w, 1)? })
+    }
+
+    /// Calls `visit(output index, input indices of the window)` for every window, the input
+    /// indices clipped to the unpadded input, in row-major order.
+    fn windows(&self, g: &Geometry, mut visit: impl FnMut(usize, &mut dyn Iterator<Item = usize>)) {
+        let range = |o: usize, i: usize, size: usize| {
+            let start = (o * self.stride[i]) as isize - self.padding[i] as isize;
+            let end = (start + self.kernel[i] as isize).min(size as isize);
+            start.max(0) as usize..end.max(0) as usize
+        };
+        for p in 0..g.planes {
+            for oy in 0..g.oh {
+                let rows = range(oy, 0, g.h);
+                for ox in 0..g.ow {
+                    let cols = range(ox, 1, g.w);
+                    let base = p * g.h * g.w;
+                    let mut idx = rows.clone().flat_map(|y| cols.clone().map(move |x| base + y * g.w + x));
+                    visit((p * g.oh + oy) * g.ow + ox, &mut idx);
+                }
+            }
+        }
+    }
+
+    /// The index of each window's first maximum (`NaN` wins), per output element.
+    fn argmax<T: WithDType>(&self, g: &Geometry, x: &[T]) -> Vec<usize> {
+        let mut out = vec![0; g.planes * g.oh * g.ow];
+        self.windows(g, |o, idx| {
+            let mut best: Option<usize> = None;
+            for i in idx {
+                let v = x[i];
+                // A NaN (`v != v`) becomes the maximum and stays it, as in PyTorch.
+                let better = match best {
+                    None => true,
+                    Some(b) => !is_nan(x[b]) && (v > x[b] || is_nan(v)),
+                };
+                if better {
+                    best = Some(i);
+                }
+            }
+            out[o] = best.expect("padding is at most half the window, so every window has an element");
+        });
+        out
+    }
+
+    fn forward<T: WithDType>(&self, g: &Geometry, x: &[T]) -> Vec<T> {
+        match self.kind {
+            PoolKind::Max => self.argmax(g, x).into_iter().map(|i| x[i]).collect(),
+            PoolKind::Avg => {
+                let mut out = vec![T::from_f64(0.0); g.planes * g.oh * g.ow];
+                let area = (self.kernel[0] * self.kernel[1]) as f64;
+                self.windows(g, |o, idx| out[o] = T::from_f64(idx.map(|i| x[i].to_f64()).sum::<f64>() / area));
+                out
+            }
+        }
+    }
+
+    fn backward<T: WithDType>(&self, g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
+        let mut out = vec![T::from_f64(0.0); x.len()];
+        match self.kind {
+            PoolKind::Max => {
+                for (o, i) in self.argmax(g, x).into_iter().enumerate() {
+                    out[i] += grad[o];
+                }
+            }
+            PoolKind::Avg => {
+                let area = T::from_f64((self.kernel[0] * self.kernel[1]) as f64);
+                self.windows(g, |o, idx| idx.for_each(|i| out[i] += grad[o] / area));
+            }
+        }
+        out
+    }
+}
+
+impl CustomOp1 for Pool2d {
+    fn name(&self) -> &'static str {
+        match self.kind {
+            PoolKind::Max => "exp-max-pool",
+            PoolKind::Avg => "exp-avg-pool",
+        }
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = self.geometry(layout.dims())?;
+        let Some((start, end)) = layout.contiguous_offsets() else {
+            candle_core::bail!("pooling needs contiguous input")
+        };
+        let shape = Shape::from(vec![layout.dims()[0], layout.dims()[1], g.oh, g.ow]);
+        let out = match storage {
+            CpuStorage::F32(v) => CpuStorage::F32(self.forward(&g, &v[start..end])),
+            CpuStorage::F64(v) => CpuStorage::F64(self.forward(&g, &v[start..end])),
+            other => candle_core::bail!("pooling supports f32 and f64, got {:?}", other.dtype()),
+        };
+        Ok((out, shape))
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        let g = self.geometry(arg.dims())?;
+        let grad_arg = match arg.dtype() {
+            DType::F32 => {
+                let (x, dy) = (arg.flatten_all()?.to_vec1::<f32>()?, grad.flatten_all()?.to_vec1::<f32>()?);
+                Tensor::from_vec(self.backward(&g, &x, &dy), arg.shape(), arg.device())?
+            }
+            DType::F64 => {
+                let (x, dy) = (arg.flatten_all()?.to_vec1::<f64>()?, grad.flatten_all()?.to_vec1::<f64>()?);
+                Tensor::from_vec(self.backward(&g, &x, &dy), arg.shape(), arg.device())?
+            }
+            other => candle_core::bail!("pooling supports f32 and f64, got {other:?}"),
+        };
+        Ok(Some(grad_arg))
+    }
+}
+
+#[allow(clippy::eq_op)]
+fn is_nan<T: PartialEq>(v: T) -> bool {
+    v != v
+}
+
+/// Pools `x` (`[N, C, L]` with one-entry sizes, `[N, C, H, W]` with two).
+pub(crate) fn pool(
+    x: &Tensor,
+    kind: PoolKind,
+    kernel: &[usize],
+    stride: &[usize],
+    padding: &[usize],
+) -> Result<Tensor> {
+    let n = kernel.len();
+    if !(1..=2).contains(&n) || stride.len() != n || padding.len() != n || x.rank() != n + 2 {
+        return Err(RunError::new(format!("a {n}-d pool cannot apply to shape {:?}", x.dims())));
+    }
+    if kernel.iter().chain(stride).any(|v| *v == 0) || kernel.iter().zip(padding).any(|(k, p)| 2 * p > *k) {
+        return Err(RunError::new("pooling needs positive sizes and padding at most half the window"));
+    }
+    let pad2 = |v: &[usize], fill| if n == 1 { [fill, v[0]] } else { [v[0], v[1]] };
+    let op = Pool2d { kind, kernel: pad2(kernel, 1), stride: pad2(stride, 1), padding: pad2(padding, 0) };
+    let x4 = if n == 1 { x.unsqueeze(2)? } else { x.clone() };
+    let y = x4.contiguous()?.apply_op1(op)?;
+    Ok(if n == 1 { y.squeeze(2)? } else { y })
+}

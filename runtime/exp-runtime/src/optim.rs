@@ -1,0 +1,173 @@
+//! Optimizers from their IR update rules: explicit per-parameter state, hyperparameters that
+//! may follow schedules, gradient clipping, and one step applied with the update function
+//! composed from Candle ops (`scalar::eval_scalar`).
+
+use std::collections::BTreeMap;
+
+use candle_core::{DType, Device, Tensor};
+use exp_ir::{GradClip, HyperValue, Program, ScalarFn, StateInit};
+
+use crate::rng::Rng;
+use crate::{Result, RunError};
+
+/// Where training is, for schedules: the inputs of every schedule function.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// Steps completed before the current one.
+    pub step: u64,
+    /// Epochs completed.
+    pub epoch: u64,
+    /// Total steps of the run.
+    pub total_steps: u64,
+}
+
+/// The values of the optimizer's hyperparameters at `progress`, in IR order.
+pub fn hyper_values(program: &Program, progress: Progress) -> Result<Vec<f64>> {
+    let mut out = Vec::new();
+    for h in &program.optimizer.hypers {
+        out.push(match &h.value {
+            HyperValue::Const(c) => *c,
+            HyperValue::Schedule(name) => schedule_value(program, name, progress)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Evaluates a schedule with the IR's reference scalar interpreter.
+pub fn schedule_value(program: &Program, name: &str, p: Progress) -> Result<f64> {
+    let sched = program.schedule(name).ok_or_else(|| RunError::new(format!("unknown schedule `{name}`")))?;
+    let f = function(program, &sched.function)?;
+    let progress = if p.total_steps == 0 { 0.0 } else { p.step as f64 / p.total_steps as f64 };
+    let inputs: Vec<f64> = f
+        .inputs
+        .iter()
+        .map(|i| match i.as_str() {
+            "step" => p.step as f64,
+            "epoch" => p.epoch as f64,
+            "progress" => progress,
+            _ => p.total_steps as f64,
+        })
+        .collect();
+    let out = f.eval(&inputs).map_err(|e| RunError::at(format!("schedule `{name}` failed: {e}"), sched.origin))?;
+    out.first().copied().ok_or_else(|| RunError::at(format!("schedule `{name}` has no output"), sched.origin))
+}
+
+/// A function of the program by name.
+pub fn function<'p>(program: &'p Program, name: &str) -> Result<&'p ScalarFn> {
+    program.function(name).ok_or_else(|| RunError::new(format!("the IR has no function `{name}`")))
+}
+
+/// The optimizer: per-parameter state slots, created on the first step.
+#[derive(Debug, Default)]
+pub struct OptimizerState {
+    /// State tensors by parameter name, one per state slot in IR order.
+    pub slots: BTreeMap<String, Vec<Tensor>>,
+}
+
+fn scalar(x: f64) -> Result<Tensor> {
+    Ok(Tensor::new(x as f32, &Device::Cpu)?)
+}
+
+impl OptimizerState {
+    fn init(program: &Program, p: &Tensor, g: &Tensor) -> Result<Vec<Tensor>> {
+        program
+            .optimizer
+            .state
+            .iter()
+            .map(|s| {
+                Ok(match s.init {
+                    StateInit::Zeros => p.zeros_like()?,
+                    StateInit::Const(c) => (p.zeros_like()? + c)?,
+                    StateInit::CopyGrad => g.copy()?,
+                    StateInit::CopyParam => p.copy()?,
+                })
+            })
+            .collect()
+    }
+
+    /// Applies one update to `p` with gradient `g` at 1-based step `t`; returns the new value.
+    pub fn update(
+        &mut self,
+        program: &Program,
+        name: &str,
+        p: &Tensor,
+        g: &Tensor,
+        t: u64,
+        hypers: &[f64],
+        noise: &mut Rng,
+    ) -> Result<Tensor> {
+        let f = function(program, &program.optimizer.update)?;
+        if !self.slots.contains_key(name) {
+            let init = Self::init(program, p, g)?;
+            self.slots.insert(name.to_string(), init);
+        }
+        let state = &self.slots[name];
+        let mut inputs = Vec::with_capacity(f.inputs.len());
+        for input in &f.inputs {
+            inputs.push(match input.as_str() {
+                "p" => p.clone(),
+                "g" => g.clone(),
+                "t" => scalar(t as f64)?,
+                "noise" => normal_like(p, noise)?,
+                other => {
+                    if let Some(i) = program.optimizer.hypers.iter().position(|h| h.name == other) {
+                        scalar(hypers[i])?
+                    } else if let Some(i) = program.optimizer.state.iter().position(|s| s.name == other) {
+                        state[i].clone()
+                    } else {
+                        return Err(RunError::at(
+                            format!("update rule reads unknown input `{other}`"),
+                            program.optimizer.origin,
+                        ));
+                    }
+                }
+            });
+        }
+        let outputs = crate::scalar::eval_scalar(f, &inputs)?;
+        let mut new_p = None;
+        let mut new_state = state.clone();
+        for (out, value) in f.outputs.iter().zip(outputs) {
+            let value = value.broadcast_as(p.shape())?.contiguous()?;
+            if out.name == "p" {
+                new_p = Some(value);
+            } else if let Some(i) = program.optimizer.state.iter().position(|s| s.name == out.name) {
+                new_state[i] = value;
+            }
+        }
+        self.slots.insert(name.to_string(), new_state);
+        new_p.ok_or_else(|| RunError::at("the update rule does not write `p`", program.optimizer.origin))
+    }
+}
+
+/// A standard-normal tensor shaped like `like`, from the runtime's seeded generator.
+pub fn normal_like(like: &Tensor, rng: &mut Rng) -> Result<Tensor> {
+    let n = like.elem_count();
+    let data: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
+    Ok(Tensor::from_vec(data, like.shape(), &Device::Cpu)?)
+}
+
+/// Clips gradients as the IR says; returns the global gradient norm before clipping.
+pub fn clip(clip: &GradClip, grads: &mut [Tensor]) -> Result<f64> {
+    let mut sq = 0.0f64;
+    for g in grads.iter() {
+        sq += g.to_dtype(DType::F64)?.sqr()?.sum_all()?.to_scalar::<f64>()?;
+    }
+    let norm = sq.sqrt();
+    match clip {
+        GradClip::None => {}
+        GradClip::Norm(c) => {
+            if norm > *c {
+                let k = c / (norm + 1e-6);
+                for g in grads.iter_mut() {
+                    *g = (&*g * k)?;
+                }
+            }
+        }
+        GradClip::Value(c) => {
+            for g in grads.iter_mut() {
+                *g = g.clamp(-*c as f32, *c as f32)?;
+            }
+        }
+    }
+    Ok(norm)
+}
