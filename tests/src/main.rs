@@ -8,3 +8,4 @@ mod incremental;
 mod ir;
 mod parse;
 mod robust;
+mod run;

@@ -106,6 +106,7 @@ pub fn train(program: &Program, opts: &RunOptions, obs: &mut dyn Observer) -> Re
             (dropout_rng, noise_rng, stop_counts, step) = (state.dropout_rng, state.noise_rng, state.stop_counts, s);
             rows = read_rows(&dir, step);
             obs.message(&format!("resumed from step {step}"));
+            dir.log(&format!("resumed from step {step}"));
         }
     }
     obs.message(&format!(
@@ -189,6 +190,8 @@ pub fn train(program: &Program, opts: &RunOptions, obs: &mut dyn Observer) -> Re
             rows.push(row(step, step / spe, &values));
             write_metrics(&dir, program, &rows)?;
             obs.probes(step, &values);
+            let parts: Vec<String> = values.iter().map(|(n, v)| format!("{n} {v}")).collect();
+            dir.log(&format!("step {step} epoch {}: {}", step / spe, parts.join(", ")));
             if let Some(rule) = check_stops(program, &latest, &values, &mut stop_counts) {
                 ended = format!("stop rule {}", rule + 1);
                 save(step, &model, &opt, &batches, &dropout_rng, &noise_rng, &stop_counts)?;
@@ -214,6 +217,7 @@ pub fn train(program: &Program, opts: &RunOptions, obs: &mut dyn Observer) -> Re
         };
         checkpoint::save(&dir.path("final.safetensors"), &params, &state)?;
     }
+    dir.log(&format!("ended ({ended}) after {step} steps"));
     let done = step - first;
     let summary = Summary {
         steps: step,

@@ -1,0 +1,131 @@
+//! End-to-end runs through `expc run` in-process: determinism, exact resume, refusal to
+//! resume a changed experiment, every example for a few steps, and runtime faults reported
+//! at the `.exp` source.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use exp_driver::{run, RunArgs};
+use exp_tests::root;
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("expc-run-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn quickstart(out: &Path, extra: &[&str]) -> RunArgs {
+    let mut sets = vec!["train=3epochs".to_string()];
+    sets.extend(extra.iter().map(|s| s.to_string()));
+    RunArgs {
+        file: root().join("examples/quickstart/main.exp"),
+        sets,
+        out: Some(out.to_path_buf()),
+        ..RunArgs::default()
+    }
+}
+
+fn go(args: &RunArgs) -> exp_driver::Outcome {
+    run(args, Arc::new(AtomicBool::new(false)), true)
+}
+
+fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn runs_are_deterministic_and_resume_exactly() {
+    let (a, b, c) = (temp("a"), temp("b"), temp("c"));
+    for dir in [&a, &b] {
+        let out = go(&quickstart(dir, &[]));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    for file in ["metrics.jsonl", "metrics.csv", "final.safetensors", "ir.expir"] {
+        assert_eq!(read(&a.join(file)), read(&b.join(file)), "{file} differs between identical runs");
+    }
+    let rows = String::from_utf8(read(&a.join("metrics.jsonl"))).unwrap();
+    assert!(rows.lines().count() >= 1 && rows.contains("\"test_acc\""), "{rows}");
+    for f in ["config.json", "summary.json", "log.txt"] {
+        assert!(a.join(f).exists(), "{f} is written");
+    }
+
+    // Interrupt after 29 steps (a checkpoint is written), then resume to the end.
+    let mut first = quickstart(&c, &[]);
+    first.max_steps = Some(29);
+    let out = go(&first);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("interrupted"), "{}", out.stdout);
+    assert!(c.join("checkpoints/step-29.safetensors").exists());
+    let resume = RunArgs { resume: Some(c.clone()), out: None, ..quickstart(&c, &[]) };
+    let out = go(&resume);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(read(&a.join("final.safetensors")), read(&c.join("final.safetensors")), "resumed weights differ");
+    assert_eq!(read(&a.join("metrics.jsonl")), read(&c.join("metrics.jsonl")), "resumed metrics differ");
+
+    // Resuming with a different recipe is refused, naming what changed.
+    let changed = RunArgs { resume: Some(c.clone()), out: None, ..quickstart(&c, &["optimizer.weight_decay=0.5"]) };
+    let out = go(&changed);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("optimizer.weight_decay"), "{}", out.stderr);
+    for d in [a, b, c] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
+fn every_example_runs_a_few_steps() {
+    let mut count = 0;
+    for example in ["quickstart", "grokking", "shallow-vs-deep", "selu-deep", "gradient-noise"] {
+        let file = root().join(format!("examples/{example}/main.exp"));
+        let text = std::fs::read_to_string(&file).unwrap();
+        let experiments: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("experiment "))
+            .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+            .collect();
+        for exp in experiments {
+            let out_dir = temp(&format!("{example}-{exp}"));
+            let args = RunArgs {
+                file: file.clone(),
+                experiment: Some(exp.clone()),
+                sets: vec!["train=6steps".into()],
+                out: Some(out_dir.clone()),
+                ..RunArgs::default()
+            };
+            let out = go(&args);
+            assert_eq!(out.code, 0, "{example}/{exp}: {}", out.stderr);
+            assert!(out.stdout.contains("after 6 steps"), "{example}/{exp}: {}", out.stdout);
+            let _ = std::fs::remove_dir_all(out_dir);
+            count += 1;
+        }
+    }
+    assert!(count >= 10, "ran {count} experiments");
+}
+
+#[test]
+fn a_diverging_run_stops_at_the_loss_with_a_checkpoint() {
+    let dir = temp("nan");
+    let out = go(&quickstart(&dir, &["optimizer=sgd(lr: 1e30)"]));
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stderr.contains("runtime-error") && out.stderr.contains("the loss became"), "{}", out.stderr);
+    assert!(out.stderr.contains("main.exp"), "the error points at the source: {}", out.stderr);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn missing_data_files_are_reported_at_the_declaration() {
+    let dir = temp("missing");
+    let exp = dir.join("m.exp");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        &exp,
+        "use std.data.idx\ndata d = idx(dir: \"nowhere\", shape: [1, 8, 8], classes: 10)\n\
+         experiment e {\n    data = d\n    model = flatten >> linear(10)\n    loss = cross_entropy\n    optimizer = sgd(lr: 0.1)\n    batch = 8\n    train = 2 steps\n}\n",
+    )
+    .unwrap();
+    let out = go(&RunArgs { file: exp, out: Some(dir.join("run")), ..RunArgs::default() });
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("nowhere") && out.stderr.contains("m.exp:2"), "{}", out.stderr);
+    let _ = std::fs::remove_dir_all(dir);
+}
