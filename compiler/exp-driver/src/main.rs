@@ -100,6 +100,9 @@ enum Command {
         /// The device: `cpu` (CUDA and Metal need a build with those features).
         #[arg(long, default_value = "cpu")]
         device: String,
+        /// Initial parameters from a safetensors file, matched by name (shapes are checked).
+        #[arg(long, value_name = "FILE")]
+        init_from: Option<PathBuf>,
         /// Print only the summary.
         #[arg(long)]
         quiet: bool,
@@ -142,7 +145,19 @@ fn run(cli: Cli) -> exp_driver::Outcome {
         }
         Command::Fmt { paths, check } => exp_driver::fmt(&paths, check),
         Command::Explain { code } => exp_driver::explain(&code),
-        Command::Run { file, experiment, sets, seed, out, resume, checkpoint_every, max_steps, device, quiet } => {
+        Command::Run {
+            file,
+            experiment,
+            sets,
+            seed,
+            out,
+            resume,
+            checkpoint_every,
+            max_steps,
+            device,
+            init_from,
+            quiet,
+        } => {
             if device != "cpu" {
                 return exp_driver::Outcome {
                     stderr: format!("error: device `{device}` is not available in this build; build with `--features cuda` or `metal`, or use `--device cpu`\n"),
@@ -154,7 +169,17 @@ fn run(cli: Cli) -> exp_driver::Outcome {
             let flag = interrupt.clone();
             // A first Ctrl-C asks for a checkpoint and a clean exit; the default handler would kill.
             let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-            let args = exp_driver::RunArgs { file, experiment, sets, seed, out, resume, checkpoint_every, max_steps };
+            let args = exp_driver::RunArgs {
+                file,
+                experiment,
+                sets,
+                seed,
+                out,
+                resume,
+                checkpoint_every,
+                max_steps,
+                init_from,
+            };
             exp_driver::run(&args, interrupt, quiet)
         }
     }

@@ -31,9 +31,35 @@ pub struct RunArgs {
     pub checkpoint_every: Option<u64>,
     /// Stop after this many steps, with a checkpoint, as if interrupted.
     pub max_steps: Option<u64>,
+    /// Initial parameters from a safetensors file (`--init-from`).
+    pub init_from: Option<PathBuf>,
 }
 
-/// Prints plain progress lines (the log file gets the same lines).
+/// Progress on a terminal: a bar with steps/s, the loss and the latest probes.
+struct Bar {
+    bar: indicatif::ProgressBar,
+    probes: String,
+}
+
+impl Observer for Bar {
+    fn message(&mut self, line: &str) {
+        self.bar.println(line);
+    }
+    fn step(&mut self, step: u64, total: u64, loss: f64) {
+        if self.bar.length() != Some(total) {
+            self.bar.set_length(total);
+        }
+        self.bar.set_position(step);
+        if step % 10 == 0 || step == total {
+            self.bar.set_message(format!("loss {loss:.4}{}", self.probes));
+        }
+    }
+    fn probes(&mut self, _step: u64, values: &[(String, f64)]) {
+        self.probes = values.iter().map(|(n, v)| format!("  {n} {v:.4}")).collect();
+    }
+}
+
+/// Progress when not on a terminal: plain periodic lines.
 struct Lines {
     every: u64,
     quiet: bool,
@@ -56,6 +82,41 @@ impl Observer for Lines {
             eprintln!("step {step}  {}", parts.join("  "));
         }
     }
+}
+
+/// The model summary printed at the start: each node, its output shape and parameter count,
+/// then totals and the memory estimate.
+pub fn model_summary(program: &exp_ir::Program) -> String {
+    let mut out = format!("{} ({})\n", program.name, program.hash);
+    for n in &program.graph.nodes {
+        let count: u64 = match &n.op {
+            exp_ir::NodeOp::Layer(call) => call
+                .params
+                .iter()
+                .filter_map(|r| program.params.iter().find(|p| p.name == r.name))
+                .map(|p| p.shape.numel().as_const().unwrap_or(0) as u64)
+                .sum(),
+            _ => 0,
+        };
+        let name = match &n.op {
+            exp_ir::NodeOp::Elementwise { function } => function.clone(),
+            op => op.name().to_string(),
+        };
+        let params = if count > 0 { format!("{count:>10}") } else { String::new() };
+        out.push_str(&format!("  {name:<16} {:<24}{params}\n", n.ty.shape.to_string()));
+    }
+    let m = &program.estimates.memory;
+    out.push_str(&format!(
+        "  {} parameters; estimated memory {:.1} MiB at batch {} (params {:.1}, grads {:.1}, optimizer {:.1}, activations {:.1})\n",
+        program.estimates.param_count,
+        m.total as f64 / 1048576.0,
+        program.data.batch,
+        m.params as f64 / 1048576.0,
+        m.grads as f64 / 1048576.0,
+        m.optimizer_state as f64 / 1048576.0,
+        m.activations as f64 / 1048576.0,
+    ));
+    out
 }
 
 /// `expc run`.
@@ -98,9 +159,26 @@ pub fn run(args: &RunArgs, interrupt: Arc<AtomicBool>, quiet: bool) -> Outcome {
         checkpoint_every: args.checkpoint_every.unwrap_or(0),
         interrupt,
         max_steps: args.max_steps,
+        init_from: args.init_from.clone(),
     };
-    let every = if std::io::stderr().is_terminal() { 50 } else { 100 };
-    match train(&program, &opts, &mut Lines { every, quiet }) {
+    let summary = model_summary(&program);
+    let _ = std::fs::write(run_dir.join("model.txt"), &summary);
+    let result = if std::io::stderr().is_terminal() && !quiet {
+        eprint!("{summary}");
+        let style = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {per_sec} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        let bar = indicatif::ProgressBar::new(0).with_style(style);
+        let mut obs = Bar { bar: bar.clone(), probes: String::new() };
+        let r = train(&program, &opts, &mut obs);
+        bar.finish_and_clear();
+        r
+    } else {
+        if !quiet {
+            eprint!("{summary}");
+        }
+        train(&program, &opts, &mut Lines { every: 100, quiet })
+    };
+    match result {
         Ok(s) => {
             out.stdout = summary_text(&s, &run_dir);
             out

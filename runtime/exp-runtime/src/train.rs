@@ -39,6 +39,8 @@ pub struct RunOptions {
     pub interrupt: Arc<AtomicBool>,
     /// Stop after this many steps in total, as if interrupted (for tests and dry runs).
     pub max_steps: Option<u64>,
+    /// Initial parameters from a safetensors file, matched by name (`--init-from`).
+    pub init_from: Option<PathBuf>,
 }
 
 /// What a run did.
@@ -82,6 +84,10 @@ pub fn train(program: &Program, opts: &RunOptions, obs: &mut dyn Observer) -> Re
         Frequency::Epochs(e) => e * spe,
     };
     let mut model = Model::init(program, &mut Rng::new(program.seeds.init))?;
+    if let Some(path) = &opts.init_from {
+        let n = init_from(&mut model, path)?;
+        obs.message(&format!("initialized {n} tensors from `{}`", path.display()));
+    }
     let mut opt = OptimizerState::default();
     let mut batches = Batches::for_plan(&program.data, &splits.train, program.seeds.shuffle)?;
     let mut dropout_rng = Rng::new(program.seeds.dropout);
@@ -230,6 +236,33 @@ pub fn train(program: &Program, opts: &RunOptions, obs: &mut dyn Observer) -> Re
     let json = serde_json::to_string_pretty(&summary).map_err(|e| RunError::new(e.to_string()))?;
     write_atomic(&dir.path("summary.json"), json.as_bytes())?;
     Ok(summary)
+}
+
+/// Loads every tensor of `path` whose name is a parameter or buffer of the model, after
+/// checking all their shapes; returns how many were loaded.
+fn init_from(model: &mut Model, path: &std::path::Path) -> Result<usize> {
+    let (tensors, _) = checkpoint::load(path)?;
+    let mut wrong = Vec::new();
+    let mut matched = Vec::new();
+    for (name, t) in tensors {
+        match model.get(&name) {
+            Some(v) if v.dims() == t.dims() => matched.push((name, t)),
+            Some(v) => wrong.push(format!("`{name}` is {:?} in the file but {:?} in the model", t.dims(), v.dims())),
+            None => {}
+        }
+    }
+    if !wrong.is_empty() {
+        return Err(RunError::new(format!("cannot initialize from `{}`: {}", path.display(), wrong.join("; "))));
+    }
+    if matched.is_empty() {
+        return Err(RunError::new(format!("`{}` has no tensor named like a parameter of this model", path.display()))
+            .with_help("parameters are named as in the IR, e.g. `model.0.weight`; see `expc ir`"));
+    }
+    let n = matched.len();
+    for (name, t) in matched {
+        model.load(&name, t)?;
+    }
+    Ok(n)
 }
 
 fn all_finite(t: &Tensor) -> Result<bool> {
