@@ -11,7 +11,10 @@
 //! embedded module under an example, which is then checked, elaborated and lowered.
 //!
 //! 200 cases from a fixed seed by default; set `PROPTEST_CASES` and `PROPTEST_RNG_SEED` for
-//! longer or other runs.
+//! longer or other runs. Longer runs currently find these known bugs (outside the driver):
+//! `data = <an experiment>` and a duplicated `state` line in an optimizer check cleanly but
+//! fail in lowering; `train = 1e308 epochs` overflows in lowering (`exp-lower/src/plan.rs`);
+//! re-declared builtin `fn`s are not compared with the op table (see `Lowering::MayFail`).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -150,6 +153,9 @@ fn tokens(text: &str) -> Vec<(usize, usize, Kind)> {
 
 /// Numbers and names a number may become.
 ///
+/// Numbers are kept small enough that a depth or a comprehension range stays cheap: the
+/// checker expands them (a block is even checked with its default arguments), so a depth of
+/// 100_000 takes minutes.
 /// Values near the integer limits (`4294967296`, `1_000_000_000` as a width,
 /// `9223372036854775807`) are left out: they currently make the checker's estimates overflow
 /// (a panic in debug builds) and a `for N probes` count wrap to 0 in lowering; see the report
@@ -354,7 +360,8 @@ enum Lowering {
     /// those parameter lists with the op table, nor resolve their defaults, so such programs
     /// check cleanly and fail in lowering (a known checker bug, reported separately).
     MayFail,
-    /// Not attempted: the standard library under the program has errors.
+    /// Not attempted: the standard library under the program has errors (in any module: a
+    /// mutation of `std.scalar` can break `std.schedules`).
     Skipped,
 }
 
@@ -453,7 +460,9 @@ fn run_case(source: &Source, example: &Source, text: &str) -> Result<(), TestCas
                 use salsa::Setter;
                 std_file.set_text(&mut db).to(text.to_string());
             }
-            let lowering = if has_errors(&exp_hir::file_diagnostics(&db, std_file)) {
+            let std_files = db.workspace().stdlib(&db).clone();
+            let std_broken = std_files.iter().any(|f| has_errors(&exp_hir::file_diagnostics(&db, *f)));
+            let lowering = if std_broken {
                 Lowering::Skipped
             } else if redeclares_a_builtin_fn(text) {
                 Lowering::MayFail
@@ -499,11 +508,7 @@ proptest! {
         for m in &mutations {
             text = apply(&text, m);
         }
-        let t0 = std::time::Instant::now();
-        let trace = std::env::var_os("ROBUST_TRACE").is_some();
-        if trace { eprintln!("CASE {} {:?}", source.name, mutations); }
         run_case(source, example, &text)?;
-        if trace { eprintln!("TIME {:?}", t0.elapsed()); }
     }
 }
 
@@ -543,48 +548,4 @@ fn mutations_do_what_they_say() {
     assert!(!redeclares_a_builtin_fn("/// docs differ\nfn sin(x) = builtin\n"));
     assert!(redeclares_a_builtin_fn("fn sin(x, y) = builtin\n"));
     assert!(redeclares_a_builtin_fn("fn normal(mean: Float = 1.0, std: Float = 1.0) = builtin\n"));
-}
-
-#[test]
-fn scratch_case() {
-    let Ok(which) = std::env::var("SCRATCH_WHICH") else { return };
-    let which: usize = which.parse().unwrap();
-    let muts: Vec<Mutation> = match std::env::var("SCRATCH_MUTS").unwrap().as_str() {
-        s => s
-            .split(';')
-            .filter(|x| !x.is_empty())
-            .map(|m| {
-                let p: Vec<usize> = m[2..].split(',').map(|n| n.trim().parse().unwrap()).collect();
-                match &m[..1] {
-                    "D" => Mutation::Delete(p[0], p[1]),
-                    "L" => Mutation::DuplicateLine(p[0]),
-                    "S" => Mutation::Swap(p[0], p[1]),
-                    "R" => Mutation::ReplaceNumber(p[0], p[1]),
-                    _ => Mutation::Insert(p[0], p[1]),
-                }
-            })
-            .collect(),
-    };
-    let all = sources();
-    let source = &all[which % all.len()];
-    let mut text = source.text.clone();
-    for m in &muts {
-        text = apply(&text, m);
-    }
-    let orig: Vec<&str> = source.text.lines().collect();
-    for (i, l) in text.lines().enumerate() {
-        if orig.get(i) != Some(&l) {
-            eprintln!("{}:{}: {l}", source.name, i + 1);
-        }
-    }
-    let (db, file) = db_with(&source.name, &text, Some(&source.dir));
-    let diags = exp_hir::file_diagnostics(&db, file);
-    eprintln!("diags: {}", exp_tests::render(&db, &diags));
-    for exp in experiments(&db, file) {
-        let el = exp_hir::elaborate(&db, file, &exp, &[]);
-        eprintln!("{exp}: errors {}", el.has_errors());
-        if !el.has_errors() {
-            eprintln!("{:?}", exp_driver::lower_verified(&db, &el).map(|_| ()));
-        }
-    }
 }
