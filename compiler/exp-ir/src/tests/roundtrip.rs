@@ -68,11 +68,19 @@ fn hash_covers_the_recipe() {
     q.data.transforms.clear();
     changes.push(q);
     let mut q = p.clone();
-    q.graph.nodes[1].origin = None;
+    q.graph.nodes[1].ty.shape.0[1] = exp_ops::Dim::constant(7);
     changes.push(q);
     for q in changes {
         assert_ne!(q.compute_hash(), p.hash);
     }
+    // Where things were written is not part of the recipe.
+    let mut q = p.clone();
+    q.graph.nodes[1].origin = None;
+    q.files.push("moved.exp".into());
+    for c in &mut q.config {
+        c.provenance = crate::Provenance::CommandLine;
+    }
+    assert_eq!(q.compute_hash(), p.hash);
 }
 
 #[test]

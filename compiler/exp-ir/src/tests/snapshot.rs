@@ -9,7 +9,7 @@ fn cnn_text_form() {
     insta::assert_snapshot!(print(&fixtures::cnn_batchnorm()), @r##"
     expir 1
     experiment cnn_batchnorm
-    hash 98b21ff662ace96e
+    hash b54fc8b690584e9b
 
     files
       0 "examples/cnn_batchnorm/main.exp"
