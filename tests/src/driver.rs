@@ -68,10 +68,11 @@ fn json_lines(out: &Outcome) -> Vec<Value> {
         .collect()
 }
 
-/// The one JSON diagnostic of a failed command run with `--message-format json`.
+/// The one JSON error of a failed command run with `--message-format json` (warnings, such as
+/// an import left unused by the mistake, are skipped).
 fn one_diagnostic(out: &Outcome) -> Value {
     assert_eq!(out.code, 1, "expected exit 1: {out:?}");
-    let lines = json_lines(out);
+    let lines: Vec<Value> = json_lines(out).into_iter().filter(|d| d["severity"] == "error").collect();
     assert_eq!(lines.len(), 1, "expected exactly one diagnostic: {out:?}");
     lines.into_iter().next().unwrap()
 }
@@ -511,4 +512,13 @@ fn ir_is_deterministic_and_the_hash_follows_every_value() {
     assert_eq!(out.code, 0);
     let json = exp_ir::from_json(&out.stdout).expect("ir --json reads back");
     assert_eq!(format!("hash {}", json.hash), hash_line(&a));
+}
+
+/// `--set` values name things of the experiment's file, like values written in it.
+#[test]
+fn set_values_resolve_names_in_the_experiments_file() {
+    let path = exp_tests::root().join("examples/quickstart/main.exp");
+    let out = exp_driver::ir(&path, None, &sets(&["data=digits >> scale(2.0)"]), false, Format::Json);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("transform scale(factor: 2.0)"), "{}", out.stdout);
 }

@@ -107,7 +107,7 @@ pub(crate) fn elaborate_one(
         }
     };
     let file = files[0];
-    let overrides = match crate::overrides::parse_set(db, sets) {
+    let overrides = match crate::overrides::parse_set(db, sets, file) {
         Ok(o) => o,
         Err(msg) => {
             *out = Outcome::usage(msg);

@@ -6,8 +6,9 @@ use exp_hir::{FieldDef, Loc, Provenance};
 use exp_syntax::Span;
 
 /// Parses each `path=value` into a field override backed by a small source file named
-/// `<--set N>`, so that diagnostics about it show the text with a label.
-pub fn parse_set(db: &mut RootDb, sets: &[String]) -> Result<Vec<FieldDef>, String> {
+/// `<--set N>`, so that diagnostics about it show the text with a label; names in the values
+/// resolve in `scope`, the experiment's file.
+pub fn parse_set(db: &mut RootDb, sets: &[String], scope: exp_db::SourceFile) -> Result<Vec<FieldDef>, String> {
     let mut out = Vec::new();
     for (i, s) in sets.iter().enumerate() {
         let Some((path, value)) = s.split_once('=') else {
@@ -24,7 +25,13 @@ pub fn parse_set(db: &mut RootDb, sets: &[String]) -> Result<Vec<FieldDef>, Stri
             Err(e) => return Err(format!("`--set {s}`: {}", e.message)),
         };
         let span = Span::new(0, value.len());
-        out.push(FieldDef { path, expr, at: Loc { file, item: None, span }, provenance: Provenance::CommandLine });
+        out.push(FieldDef {
+            path,
+            expr,
+            at: Loc { file, item: None, span },
+            provenance: Provenance::CommandLine,
+            scope,
+        });
     }
     Ok(out)
 }

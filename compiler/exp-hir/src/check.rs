@@ -71,6 +71,7 @@ pub fn file_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
         .collect();
     let mut hdiags: Vec<HDiag> = file_scope(db, file).diags.clone();
     hdiags.extend(import_cycle(db, file));
+    hdiags.extend(crate::unused::unused_imports(db, file));
     let items = file_items(db, file);
     for item in items {
         let key = item.key(db);
@@ -280,16 +281,56 @@ fn check_builtin(db: &dyn Db, file: SourceFile, key: &str, d: &Decl, at: Loc) ->
         DeclKind::Data => BUILTIN_DATA.contains(&name),
         DeclKind::Schedule => false,
     };
-    if known {
-        return vec![];
+    if !known {
+        return vec![HDiag::new(
+            Code::BuiltinMismatch,
+            format!("there is no built-in {} `{name}`", d.kind.keyword()),
+            at,
+            "declared as builtin",
+        )
+        .with_help("only the standard library's primitives can be `builtin`; write the body in the language")];
     }
-    vec![HDiag::new(
-        Code::BuiltinMismatch,
-        format!("there is no built-in {} `{name}`", d.kind.keyword()),
-        at,
-        "declared as builtin",
-    )
-    .with_help("only the standard library's primitives can be `builtin`; write the body in the language")]
+    let params: Vec<&exp_syntax::ast::Param> = d.params.iter().flatten().collect();
+    let mut out = Vec::new();
+    // Scalar primitives are inlined into kernels by arity: the declaration must match it.
+    let arity = match d.kind {
+        DeclKind::Fn if name == "normal" => Some((2, true)),
+        DeclKind::Fn => exp_ops::builtin_function(name)
+            .map(|op| (op.arity(), false))
+            .or(exp_ops::builtin_constant(name).map(|_| (0, false))),
+        _ => None,
+    };
+    if let Some((n, defaults)) = arity {
+        let has_defaults = params.iter().all(|p| p.default.is_some());
+        if params.len() != n || (defaults && !has_defaults) || (!defaults && params.iter().any(|p| p.default.is_some()))
+        {
+            let want = if defaults {
+                format!("{n} parameters with defaults")
+            } else {
+                format!("{n} parameter(s) without defaults")
+            };
+            out.push(
+                HDiag::new(
+                    Code::BuiltinMismatch,
+                    format!("the primitive `{name}` takes {want}"),
+                    at.clone(),
+                    "declared as builtin",
+                )
+                .with_help(format!("declare it with {want}")),
+            );
+        }
+    }
+    // Defaults are values the runtime reads: they must check like any expression.
+    let mut cx = Cx::new(db, file, key);
+    let info = crate::items::lookup(db, file, key).and_then(|it| decl_signature(db, it).clone()).map(|(i, _)| i);
+    for (p, pi) in params.iter().zip(info.iter().flat_map(|i| i.params.iter().flatten())) {
+        if let Some(e) = &p.default {
+            let v = cx.eval(e);
+            cx.coerce(v, &pi.ty, e.span, &pi.name, name);
+        }
+    }
+    out.extend(cx.diags);
+    out
 }
 
 fn check_layer_builtin(db: &dyn Db, file: SourceFile, key: &str, d: &Decl, at: Loc) -> Vec<HDiag> {
@@ -386,6 +427,21 @@ fn check_optimizer(db: &dyn Db, file: SourceFile, key: &str, o: &OptimizerDecl) 
                             format!("state `{}` must start as a number, found `{t}`", id.name),
                             cx.loc(init.span),
                             "initial value",
+                        );
+                        cx.diags.push(d);
+                    }
+                    let taken = state.contains(&id.name)
+                        || ["p", "g", "t", "noise"].contains(&id.name.as_str())
+                        || o.params.iter().any(|p| p.name.name == id.name);
+                    if taken {
+                        let d = HDiag::new(
+                            Code::DuplicateDefinition,
+                            format!("`{}` is already defined in this optimizer", id.name),
+                            cx.loc(id.span),
+                            "defined again here",
+                        )
+                        .with_help(
+                            "state slots need names of their own, distinct from `p`, `g`, `t` and the hyperparameters",
                         );
                         cx.diags.push(d);
                     }

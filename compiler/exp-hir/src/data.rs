@@ -98,6 +98,16 @@ fn source(cx: &mut Cx<'_>, a: Applied) -> Val {
             ));
         }
     }
+    if let Some(n) = int_arg(&a, "n").and_then(|n| n.as_const()) {
+        if !(1..=1_000_000_000).contains(&n) {
+            return cx.error(HDiag::new(
+                Code::InvalidValue,
+                format!("a generated dataset needs between 1 and 1e9 examples, found {n}"),
+                a.at.clone(),
+                "invalid size",
+            ));
+        }
+    }
     for d in &sample.0 {
         if d.as_const().is_some_and(|v| v <= 0) {
             return cx.error(HDiag::new(

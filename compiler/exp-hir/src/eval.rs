@@ -27,11 +27,14 @@ pub const INTRINSICS: &[&str] = &["sum", "fold", "concat", "len"];
 /// How deep block instantiation and expression nesting may go before it is called recursion.
 const MAX_DEPTH: usize = 64;
 
-/// A location context: the file and item whose relative spans are being evaluated.
+/// A location context: the file and item whose relative spans are being evaluated, and the
+/// file whose names are in scope (the same file, except for `--set` values, which live in
+/// their own small file but name things of the experiment's file).
 #[derive(Clone, Debug)]
 pub(crate) struct Frame {
     pub file: SourceFile,
     pub item: String,
+    pub scope: SourceFile,
 }
 
 /// The evaluation context.
@@ -54,7 +57,7 @@ impl<'a> Cx<'a> {
             db,
             diags: Vec::new(),
             graph: Graph::default(),
-            frames: vec![Frame { file, item: item.to_string() }],
+            frames: vec![Frame { file, item: item.to_string(), scope: file }],
             env: Vec::new(),
             instantiating: Vec::new(),
         }
@@ -93,7 +96,19 @@ impl<'a> Cx<'a> {
         env: Vec<(String, Val)>,
         f: impl FnOnce(&mut Self) -> T,
     ) -> T {
-        self.frames.push(Frame { file, item: item.to_string() });
+        self.in_scope(file, item, file, env, f)
+    }
+
+    /// Like [`Cx::in_item`], resolving names in `scope` instead of `file`.
+    pub(crate) fn in_scope<T>(
+        &mut self,
+        file: SourceFile,
+        item: &str,
+        scope: SourceFile,
+        env: Vec<(String, Val)>,
+        f: impl FnOnce(&mut Self) -> T,
+    ) -> T {
+        self.frames.push(Frame { file, item: item.to_string(), scope });
         let saved = std::mem::replace(&mut self.env, env);
         let out = f(self);
         self.env = saved;
@@ -247,7 +262,7 @@ impl<'a> Cx<'a> {
         if let Some(v) = self.local(name) {
             return v;
         }
-        let file = self.frame().file;
+        let file = self.frame().scope;
         match resolve(self.db, file, name) {
             Some(def) => self.reference(def, name, span),
             None if INTRINSICS.contains(&name) => self.error(
@@ -277,17 +292,14 @@ impl<'a> Cx<'a> {
 
     /// The value of a bare reference to a declaration.
     fn reference(&mut self, def: DefRef, name: &str, span: Span) -> Val {
-        let Some(info) = decl_info(self.db, &def) else {
-            return Val::Unknown;
-        };
         if matches!(def.kind, DefKind::Experiment | DefKind::Sweep) {
-            return self.error(HDiag::new(
-                Code::TypeMismatch,
-                format!("`{name}` is an {}, not a value", def.kind.keyword()),
-                self.loc(span),
-                "used as a value",
-            ));
+            let article = if def.kind == DefKind::Experiment { "an" } else { "a" };
+            return self.error(
+                HDiag::new(Code::TypeMismatch, format!("`{name}` is {article} {}, not a value", def.kind.keyword()), self.loc(span), "used as a value")
+                    .with_help("experiments and sweeps cannot be used inside expressions; refer to the data, model or optimizer they declare instead"),
+            );
         }
+        let Some(info) = decl_info(self.db, &def) else { return Val::Unknown };
         if info.params.is_none() {
             return self.declared_value(&def, &info, name, span);
         }
@@ -325,12 +337,12 @@ impl<'a> Cx<'a> {
         if let ExprKind::Name(id) = &callee.kind {
             if self.local(&id.name).is_none()
                 && INTRINSICS.contains(&id.name.as_str())
-                && resolve(self.db, self.frame().file, &id.name).is_none()
+                && resolve(self.db, self.frame().scope, &id.name).is_none()
             {
                 return crate::intrinsics::call(self, &id.name, span, args);
             }
             if self.local(&id.name).is_none() {
-                if let Some(def) = resolve(self.db, self.frame().file, &id.name) {
+                if let Some(def) = resolve(self.db, self.frame().scope, &id.name) {
                     if let Some(info) = decl_info(self.db, &def) {
                         if info.params.is_some() {
                             return self.call_decl(def, &info, &id.name, span, args);

@@ -41,6 +41,8 @@ pub struct FieldDef {
     pub at: Loc,
     /// Where it came from.
     pub provenance: Provenance,
+    /// The file whose names the expression uses (for `--set`, the experiment's file).
+    pub scope: SourceFile,
 }
 
 /// One resolved configuration value, for the IR and `config.json`.
@@ -106,9 +108,11 @@ pub struct Estimates {
 }
 
 impl Estimates {
-    /// Total bytes.
+    /// Total bytes (saturating).
     pub fn total_bytes(&self) -> u64 {
-        self.param_bytes + self.grad_bytes + self.state_bytes + self.activation_bytes
+        [self.grad_bytes, self.state_bytes, self.activation_bytes]
+            .iter()
+            .fold(self.param_bytes, |a, b| a.saturating_add(*b))
     }
 }
 
@@ -232,7 +236,13 @@ fn collect(
                     continue;
                 }
                 seen.push((p.clone(), *span));
-                out.fields.push(FieldDef { path: p, expr: value.clone(), at: at(*span), provenance: own.clone() });
+                out.fields.push(FieldDef {
+                    path: p,
+                    expr: value.clone(),
+                    at: at(*span),
+                    provenance: own.clone(),
+                    scope: file,
+                });
             }
             ExpStmt::Probes { every, probes, span } => {
                 let entries = probes.iter().map(|(n, e)| (n.name.clone(), e.clone(), n.span)).collect();
@@ -269,7 +279,7 @@ pub fn elaborate(db: &dyn Db, file: SourceFile, key: &str, cli: &[FieldDef]) -> 
             continue;
         };
         let item = f.at.item.clone().unwrap_or_default();
-        let v = cx.in_item(f.at.file, &item, Vec::new(), |cx| {
+        let v = cx.in_scope(f.at.file, &item, f.scope, Vec::new(), |cx| {
             let v = cx.eval(&f.expr);
             cx.coerce(v, &ty, f.expr.span, root, "experiment")
         });

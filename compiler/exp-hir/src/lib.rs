@@ -28,6 +28,7 @@ pub mod scope;
 mod sweep;
 mod training;
 mod types;
+mod unused;
 mod value;
 
 pub use check::{check_item, file_diagnostics, INITIALIZERS};

@@ -89,7 +89,7 @@ fn refine(cx: &mut Cx<'_>, a: &Applied, path: &[String], f: &FieldDef) -> Option
             .map(|p| p.ty.clone())
             .unwrap_or(crate::types::Ty::Any);
         let item = f.at.item.clone().unwrap_or_default();
-        let v = cx.in_item(f.at.file, &item, Vec::new(), |cx| {
+        let v = cx.in_scope(f.at.file, &item, f.scope, Vec::new(), |cx| {
             let v = cx.eval(&f.expr);
             cx.coerce(v, &ty, f.expr.span, name, &a.name)
         });

@@ -10,6 +10,7 @@ use crate::diag::{did_you_mean, HDiag, Loc};
 use crate::eval::Cx;
 use crate::experiment::{Collected, Elaborated};
 use crate::items::DefKind;
+use crate::training::MAX_COUNT;
 use crate::types::UnitKind;
 use crate::value::{Applied, Val};
 
@@ -53,13 +54,13 @@ pub(crate) fn check_probes(cx: &mut Cx<'_>, el: &mut Elaborated, col: &Collected
         let item = at.item.clone().unwrap_or_default();
         let freq = cx.in_item(at.file, &item, Vec::new(), |cx| cx.eval(every));
         let every_q = match freq {
-            Val::Qty(x, u @ (UnitKind::Steps | UnitKind::Epochs)) if x >= 1.0 && x.fract() == 0.0 => {
+            Val::Qty(x, u @ (UnitKind::Steps | UnitKind::Epochs)) if x >= 1.0 && x.fract() == 0.0 && x <= MAX_COUNT => {
                 Some((x as u64, u))
             }
             Val::Qty(_, u @ (UnitKind::Steps | UnitKind::Epochs)) => {
                 cx.error(HDiag::new(
                     Code::InvalidValue,
-                    format!("probe frequency must be a positive whole number of {}", u.word()),
+                    format!("probe frequency must be a whole number of {} between 1 and {MAX_COUNT:e}", u.word()),
                     Loc { span: every.span, ..at.clone() },
                     "invalid frequency",
                 ));
@@ -162,8 +163,19 @@ pub(crate) fn check_probes(cx: &mut Cx<'_>, el: &mut Elaborated, col: &Collected
         let count = match for_count {
             None => 1,
             Some(e) => match cx.in_item(at.file, &item, Vec::new(), |cx| cx.eval(e)) {
-                Val::Qty(x, UnitKind::Probes) if x >= 1.0 && x.fract() == 0.0 => x as u64,
-                Val::Int(d) if d.as_const().is_some_and(|n| n >= 1) => d.as_const().unwrap_or(1) as u64,
+                Val::Qty(x, UnitKind::Probes) if (1.0..=1e6).contains(&x) && x.fract() == 0.0 => x as u64,
+                Val::Int(d) if d.as_const().is_some_and(|n| (1..=1_000_000).contains(&n)) => {
+                    d.as_const().unwrap_or(1) as u64
+                }
+                v @ (Val::Qty(_, UnitKind::Probes) | Val::Int(_)) => {
+                    cx.error(HDiag::new(
+                        Code::InvalidValue,
+                        format!("`for` needs a whole number of probe events between 1 and 1000000, found `{v}`"),
+                        Loc { span: e.span, ..at.clone() },
+                        "invalid count",
+                    ));
+                    continue;
+                }
                 Val::Unknown => continue,
                 v => {
                     cx.error(HDiag::new(

@@ -224,6 +224,7 @@ pub fn check_sweep(db: &dyn Db, file: SourceFile, key: &str, s: &SweepDecl) -> V
                 expr: (*e).clone(),
                 at: Loc { span: a.at.span, ..a.at.clone() },
                 provenance: Provenance::CommandLine,
+                scope: file,
             })
             .collect();
         for d in elaborate(db, base.file, &base.key, &defs).diags {

@@ -15,6 +15,10 @@ use crate::items::lookup;
 use crate::types::UnitKind;
 use crate::value::{Applied, Val};
 
+/// The largest count of steps, epochs or probe events the checker accepts: far beyond any
+/// real run, and small enough that products of counts cannot overflow.
+pub const MAX_COUNT: f64 = 1e9;
+
 /// Checks data, model, loss, batch and length, and computes estimates.
 pub fn check_training(cx: &mut Cx<'_>, el: &mut Elaborated) {
     let data = match el.field("data") {
@@ -35,10 +39,10 @@ pub fn check_training(cx: &mut Cx<'_>, el: &mut Elaborated) {
                 )
                 .with_help("write e.g. `train = 5 epochs` or `train = 20_000 steps`"),
             );
-        } else if x <= 0.0 || x.fract() != 0.0 {
+        } else if x <= 0.0 || x.fract() != 0.0 || x > MAX_COUNT {
             cx.error(HDiag::new(
                 Code::InvalidValue,
-                format!("`train` must be a positive whole number of {}", u.word()),
+                format!("`train` must be a whole number of {} between 1 and {MAX_COUNT:e}", u.word()),
                 loc,
                 "invalid length",
             ));
@@ -219,21 +223,24 @@ fn state_slots(cx: &Cx<'_>, opt: &Applied, depth: usize) -> u64 {
 }
 
 fn estimates(cx: &Cx<'_>, el: &Elaborated, batch: i64) -> Estimates {
+    // Saturating arithmetic: an absurd model gets an absurd but finite estimate (which a
+    // memory limit then refuses), never an overflow.
     let env = BTreeMap::from([("B".to_string(), batch)]);
-    let eval = |d: &Dim| d.eval(&env).unwrap_or(0).max(0) as u64;
-    let params: u64 = cx.graph.params.iter().map(|p| eval(&p.shape.numel())).sum();
+    let eval = |d: &Dim| d.eval(&env).map_or(u64::MAX, |v| v.max(0) as u64);
+    let params = cx.graph.params.iter().map(|p| eval(&p.shape.numel())).fold(0u64, u64::saturating_add);
     let slots = match el.field("optimizer") {
         Some(Val::Decl(o)) => state_slots(cx, o, 0),
         _ => 0,
     };
-    let outputs: u64 = cx.graph.nodes.iter().map(|n| eval(&n.shape.numel())).sum();
+    let outputs = cx.graph.nodes.iter().map(|n| eval(&n.shape.numel())).fold(0u64, u64::saturating_add);
+    let bytes = params.saturating_mul(4);
     Estimates {
         params,
-        param_bytes: 4 * params,
-        grad_bytes: 4 * params,
-        state_bytes: 4 * params * slots,
-        activation_bytes: 4 * (eval(&cx.graph.saved) + outputs),
-        flops_per_step: 3 * eval(&cx.graph.flops),
+        param_bytes: bytes,
+        grad_bytes: bytes,
+        state_bytes: bytes.saturating_mul(slots),
+        activation_bytes: eval(&cx.graph.saved).saturating_add(outputs).saturating_mul(4),
+        flops_per_step: eval(&cx.graph.flops).saturating_mul(3),
     }
 }
 

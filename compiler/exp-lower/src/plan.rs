@@ -163,14 +163,19 @@ pub fn program(lw: &mut Lowering<'_>, el: &Elaborated) -> Result<Program, LowerE
     config.sort_by(|a, b| a.path.cmp(&b.path));
     config.dedup_by(|a, b| a.path == b.path);
     let est = el.estimates.clone().unwrap_or_default();
-    let buffer_bytes: u64 = el.graph.buffers.iter().map(|b| 4 * b.shape.numel().as_const().unwrap_or(0) as u64).sum();
+    let buffer_bytes = el
+        .graph
+        .buffers
+        .iter()
+        .map(|b| (b.shape.numel().as_const().unwrap_or(0).max(0) as u64).saturating_mul(4))
+        .fold(0u64, u64::saturating_add);
     let memory = Memory {
         params: est.param_bytes,
         buffers: buffer_bytes,
         grads: est.grad_bytes,
         optimizer_state: est.state_bytes,
         activations: est.activation_bytes,
-        total: est.param_bytes + buffer_bytes + est.grad_bytes + est.state_bytes + est.activation_bytes,
+        total: est.total_bytes().saturating_add(buffer_bytes),
     };
     let estimates = Estimates { param_count: est.params, memory, flops_per_step: est.flops_per_step };
     Ok(Program {
