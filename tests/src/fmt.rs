@@ -9,7 +9,6 @@
 use std::path::{Path, PathBuf};
 
 use exp_db::{Db, RootDb};
-use exp_hir::DefKind;
 use exp_syntax::ast::File;
 use exp_syntax::{dump_without_spans, format, parse};
 use exp_tests::{db_with, render, root};
@@ -89,15 +88,6 @@ fn formatting_real_files_keeps_trees_and_comments() {
     assert!(changed > 0, "no file changed: the test would not see a formatter that does nothing");
 }
 
-/// The experiments of a file.
-fn experiments(db: &RootDb, file: exp_db::SourceFile) -> Vec<String> {
-    exp_hir::file_items(db, file)
-        .iter()
-        .filter(|i| DefKind::of(i.ast(db)) == Some(DefKind::Experiment))
-        .map(|i| i.key(db).clone())
-        .collect()
-}
-
 fn lower(db: &RootDb, file: exp_db::SourceFile, experiment: &str) -> String {
     let el = exp_hir::elaborate(db, file, experiment, &[]);
     assert!(!el.has_errors(), "{experiment} has errors: {:?}", el.diags);
@@ -149,8 +139,8 @@ fn formatted_examples_check_cleanly_and_lower_to_the_same_ir() {
         let (fdb, ffile) = db_with(&name, &formatted, path.parent());
         let diags = exp_hir::file_diagnostics(&fdb, ffile);
         assert!(diags.is_empty(), "{name} formatted has diagnostics:\n{}\n{formatted}", render(&fdb, &diags));
-        let exps = experiments(&db, file);
-        assert_eq!(experiments(&fdb, ffile), exps, "{name}: formatting changed the experiments");
+        let exps = exp_hir::items::experiments(&db, file);
+        assert_eq!(exp_hir::items::experiments(&fdb, ffile), exps, "{name}: formatting changed the experiments");
         for exp in exps {
             let before = lower(&db, file, &exp);
             let after = lower(&fdb, ffile, &exp);
@@ -180,7 +170,7 @@ fn formatted_stdlib_checks_cleanly_and_keeps_the_examples_ir() {
         let mut out = Vec::new();
         for (name, text, _) in &examples {
             let file = db.set_file(name, text);
-            for exp in experiments(db, file) {
+            for exp in exp_hir::items::experiments(db, file) {
                 out.push(lower(db, file, &exp));
             }
         }

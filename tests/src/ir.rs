@@ -22,14 +22,6 @@ fn lower(db: &RootDb, file: exp_db::SourceFile, experiment: &str) -> String {
     text
 }
 
-fn experiments(db: &RootDb, file: exp_db::SourceFile) -> Vec<String> {
-    exp_hir::file_items(db, file)
-        .iter()
-        .filter(|i| DefKind::of(i.ast(db)) == Some(DefKind::Experiment))
-        .map(|i| i.key(db).clone())
-        .collect()
-}
-
 #[test]
 fn every_example_lowers_to_stable_ir() {
     let mut count = 0;
@@ -45,7 +37,7 @@ fn every_example_lowers_to_stable_ir() {
         let name = format!("examples/{example}/main.exp");
         let text = std::fs::read_to_string(dir.join("main.exp")).unwrap();
         let (db, file) = db_with(&name, &text, Some(&dir));
-        for exp in experiments(&db, file) {
+        for exp in exp_hir::items::experiments(&db, file) {
             let ir = lower(&db, file, &exp);
             insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
                 insta::assert_snapshot!(format!("ir__{example}__{exp}"), ir);

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use exp_db::{Db, RootDb};
+use exp_db::RootDb;
 use exp_diagnostics::{Diagnostic, RenderStyle};
 
 /// The workspace root.
@@ -48,12 +48,7 @@ pub fn db_with(name: &str, text: &str, dir: Option<&Path>) -> (RootDb, exp_db::S
 
 /// All source texts of a database, for rendering.
 pub fn sources(db: &RootDb) -> HashMap<String, Arc<str>> {
-    let ws = db.workspace();
-    ws.files(db)
-        .iter()
-        .chain(ws.stdlib(db).iter())
-        .map(|f| (f.path(db).clone(), Arc::from(f.text(db).as_str())))
-        .collect()
+    exp_driver::sources(db)
 }
 
 /// Diagnostics rendered without colour at a fixed width, for snapshots.

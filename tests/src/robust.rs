@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use exp_db::{Db, RootDb};
-use exp_hir::DefKind;
 use exp_tests::{db_with, root};
 use proptest::prelude::*;
 use proptest::test_runner::{RngSeed, TestCaseError};
@@ -338,14 +337,6 @@ fn mutation() -> impl Strategy<Value = Mutation> {
 
 // ---- the checks ----
 
-fn experiments(db: &RootDb, file: exp_db::SourceFile) -> Vec<String> {
-    exp_hir::file_items(db, file)
-        .iter()
-        .filter(|i| DefKind::of(i.ast(db)) == Some(DefKind::Experiment))
-        .map(|i| i.key(db).clone())
-        .collect()
-}
-
 fn has_errors(diags: &[exp_diagnostics::Diagnostic]) -> bool {
     diags.iter().any(|d| d.severity == exp_diagnostics::Severity::Error)
 }
@@ -399,7 +390,7 @@ fn check_and_lower(db: &RootDb, file: exp_db::SourceFile, lowering: Lowering) ->
         }
     }
     let clean = !has_errors(&diags);
-    for exp in experiments(db, file) {
+    for exp in exp_hir::items::experiments(db, file) {
         let el = exp_hir::elaborate(db, file, &exp, &[]);
         if el.has_errors() {
             if clean {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use exp_db::{RootDb, SourceFile};
 use exp_diagnostics::{render, to_json, Code, Diagnostic, RenderStyle, Severity};
-use exp_hir::{DefKind, Elaborated};
+use exp_hir::Elaborated;
 
 use crate::load::{expand, load};
 use crate::sources::sources;
@@ -140,11 +140,7 @@ pub(crate) fn elaborate_one(
 }
 
 fn pick_experiment(db: &RootDb, file: SourceFile, wanted: Option<&str>) -> Result<String, Diagnostic> {
-    let exps: Vec<String> = exp_hir::file_items(db, file)
-        .iter()
-        .filter(|it| DefKind::of(it.ast(db)) == Some(DefKind::Experiment))
-        .map(|it| it.key(db).clone())
-        .collect();
+    let exps = exp_hir::items::experiments(db, file);
     let path = file.path(db).as_str();
     let span = exp_syntax::Span::point(0);
     match wanted {

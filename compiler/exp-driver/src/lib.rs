@@ -11,3 +11,4 @@ mod sources;
 pub use commands::{check, estimate, explain, fmt, ir, lower_verified, Format, Outcome};
 pub use overrides::parse_set;
 pub use run::{run, RunArgs};
+pub use sources::sources;

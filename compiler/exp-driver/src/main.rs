@@ -21,6 +21,18 @@ struct Cli {
     command: Command,
 }
 
+/// The experiment a command works on.
+#[derive(clap::Args)]
+struct Target {
+    /// The `.exp` file.
+    file: PathBuf,
+    /// The experiment (optional when the file declares one).
+    experiment: Option<String>,
+    /// Override a value, e.g. `--set optimizer.lr=3e-4`.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    sets: Vec<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check files (or directories of `.exp` files) and print diagnostics; exit 1 on errors.
@@ -34,13 +46,8 @@ enum Command {
     },
     /// Print the IR of an experiment.
     Ir {
-        /// The `.exp` file.
-        file: PathBuf,
-        /// The experiment (optional when the file declares one).
-        experiment: Option<String>,
-        /// Override a value, e.g. `--set optimizer.lr=3e-4`.
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        sets: Vec<String>,
+        #[command(flatten)]
+        target: Target,
         /// Print the JSON form.
         #[arg(long)]
         json: bool,
@@ -50,13 +57,8 @@ enum Command {
     },
     /// Print parameter count, memory by category and FLOPs per step.
     Estimate {
-        /// The `.exp` file.
-        file: PathBuf,
-        /// The experiment (optional when the file declares one).
-        experiment: Option<String>,
-        /// Override a value, e.g. `--set batch=256`.
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        sets: Vec<String>,
+        #[command(flatten)]
+        target: Target,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -75,13 +77,8 @@ enum Command {
     },
     /// Train an experiment, writing its run directory.
     Run {
-        /// The `.exp` file.
-        file: PathBuf,
-        /// The experiment (optional when the file declares one).
-        experiment: Option<String>,
-        /// Override a value, e.g. `--set optimizer.lr=3e-4`.
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        sets: Vec<String>,
+        #[command(flatten)]
+        target: Target,
         /// The base seed (shorthand for `--set seed=N`).
         #[arg(long)]
         seed: Option<u64>,
@@ -137,18 +134,16 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> exp_driver::Outcome {
     match cli.command {
         Command::Check { paths, message_format } => exp_driver::check(&paths, message_format),
-        Command::Ir { file, experiment, sets, json, message_format } => {
+        Command::Ir { target: Target { file, experiment, sets }, json, message_format } => {
             exp_driver::ir(&file, experiment.as_deref(), &sets, json, message_format)
         }
-        Command::Estimate { file, experiment, sets, json, message_format } => {
+        Command::Estimate { target: Target { file, experiment, sets }, json, message_format } => {
             exp_driver::estimate(&file, experiment.as_deref(), &sets, json, message_format)
         }
         Command::Fmt { paths, check } => exp_driver::fmt(&paths, check),
         Command::Explain { code } => exp_driver::explain(&code),
         Command::Run {
-            file,
-            experiment,
-            sets,
+            target: Target { file, experiment, sets },
             seed,
             out,
             resume,

@@ -151,3 +151,12 @@ pub fn item_names(db: &dyn Db, file: SourceFile) -> BTreeMap<String, DefKind> {
 pub fn lookup<'db>(db: &'db dyn Db, file: SourceFile, key: &str) -> Option<ItemDef<'db>> {
     file_items(db, file).iter().copied().find(|it| it.key(db) == key)
 }
+
+/// The keys of a file's experiments, in source order.
+pub fn experiments(db: &dyn Db, file: SourceFile) -> Vec<String> {
+    file_items(db, file)
+        .iter()
+        .filter(|it| DefKind::of(it.ast(db)) == Some(DefKind::Experiment))
+        .map(|it| it.key(db).clone())
+        .collect()
+}
