@@ -6,6 +6,7 @@ mod driver;
 mod fmt;
 mod incremental;
 mod ir;
+mod optim;
 mod parse;
 mod robust;
 mod run;

@@ -64,8 +64,9 @@ pub struct OptimizerState {
     pub slots: BTreeMap<String, Vec<Tensor>>,
 }
 
-fn scalar(x: f64) -> Result<Tensor> {
-    Ok(Tensor::new(x as f32, &Device::Cpu)?)
+/// A rank-0 tensor of `x` in the parameter's dtype (F32 in training; tests use F64).
+fn scalar(x: f64, like: &Tensor) -> Result<Tensor> {
+    Ok(Tensor::new(x, like.device())?.to_dtype(like.dtype())?)
 }
 
 impl OptimizerState {
@@ -107,11 +108,11 @@ impl OptimizerState {
             inputs.push(match input.as_str() {
                 "p" => p.clone(),
                 "g" => g.clone(),
-                "t" => scalar(t as f64)?,
-                "noise" => normal_like(p, noise)?,
+                "t" => scalar(t as f64, p)?,
+                "noise" => normal_like(p, noise)?.to_dtype(p.dtype())?,
                 other => {
                     if let Some(i) = program.optimizer.hypers.iter().position(|h| h.name == other) {
-                        scalar(hypers[i])?
+                        scalar(hypers[i], p)?
                     } else if let Some(i) = program.optimizer.state.iter().position(|s| s.name == other) {
                         state[i].clone()
                     } else {

@@ -1,0 +1,57 @@
+//! Optimizers against their reference implementations: every stdlib optimizer, lowered from
+//! `.exp` to its IR update rule and run by the runtime, follows the parameter trajectory that
+//! `torch.optim` (SGD, Adam, AdamW) or `timm.optim.Adan` (the official Adan code) computes on
+//! the same problem. The fixture and the script that made it are in `tests/fixtures/optim/`.
+
+use candle_core::{DType, Device, Tensor};
+use exp_db::RootDb;
+use exp_runtime::optim::{hyper_values, OptimizerState, Progress};
+use exp_runtime::rng::Rng;
+use serde_json::Value;
+
+const FIXTURE: &str = include_str!("../fixtures/optim/trajectories.json");
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array().expect("an array").iter().map(|x| x.as_f64().expect("a number")).collect()
+}
+
+/// The IR of a one-parameter experiment using `optimizer`.
+fn program(optimizer: &str) -> exp_ir::Program {
+    let text = format!(
+        "use std.data.gaussian_mixture\ndata d = gaussian_mixture(dim: 4, classes: 3, n: 60)\n\
+         experiment item {{\n    data = d\n    model = linear(3)\n    loss = cross_entropy\n    optimizer = {optimizer}\n    batch = 8\n    train = 20 steps\n}}\n"
+    );
+    let mut db = RootDb::default();
+    let file = db.set_file("item.exp", &text);
+    let el = exp_hir::elaborate(&db, file, "item", &[]);
+    assert!(!el.has_errors(), "{optimizer}: {:?}", el.diags);
+    exp_driver::lower_verified(&db, &el).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn optimizers_follow_the_reference_trajectories() {
+    let fixture: Value = serde_json::from_str(FIXTURE).expect("the fixture is JSON");
+    let shape: Vec<usize> = fixture["shape"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+    let tensor = |key: &str| Tensor::from_vec(floats(&fixture[key]), shape.as_slice(), &Device::Cpu).unwrap();
+    let (c, d) = (tensor("c"), tensor("d"));
+    let cases = fixture["cases"].as_array().unwrap();
+    assert!(cases.len() >= 10);
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let program = program(case["optimizer"].as_str().unwrap());
+        let mut state = OptimizerState::default();
+        let mut p = tensor("theta0");
+        let mut rng = Rng::new(0);
+        for (k, want) in case["trajectory"].as_array().unwrap().iter().enumerate() {
+            let g = ((&c * &p).unwrap() + &d).unwrap();
+            let hypers = hyper_values(&program, Progress { step: k as u64, epoch: 0, total_steps: 20 }).unwrap();
+            p = state.update(&program, "w", &p, &g, k as u64 + 1, &hypers, &mut rng).unwrap();
+            assert_eq!(p.dtype(), DType::F64);
+            let got = p.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            for (i, (a, b)) in got.iter().zip(floats(want)).enumerate() {
+                let tol = 1e-6 * b.abs().max(1e-3);
+                assert!((a - b).abs() <= tol, "{name}: step {} element {i}: {a} vs reference {b}", k + 1);
+            }
+        }
+    }
+}
