@@ -35,8 +35,19 @@ pub const BUILTIN_PROBES: &[&str] = &["accuracy", "loss", "weight_norm"];
 /// Built-in metrics.
 pub const BUILTIN_METRICS: &[&str] = &["top_k"];
 /// Built-in data sources and transforms.
-pub const BUILTIN_DATA: &[&str] =
-    &["modular", "gaussian_mixture", "teacher_student", "two_spirals", "idx", "csv", "npy", "scale", "normalize"];
+pub const BUILTIN_DATA: &[&str] = &[
+    "modular",
+    "gaussian_mixture",
+    "teacher_student",
+    "two_spirals",
+    "idx",
+    "cifar10",
+    "csv",
+    "npy",
+    "safetensors",
+    "scale",
+    "normalize",
+];
 
 /// Checks one item. Reads the item's own AST and, through name resolution, only the
 /// signatures (and, for experiments, the bodies) of what it uses.

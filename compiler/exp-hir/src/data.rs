@@ -55,6 +55,7 @@ fn source(cx: &mut Cx<'_>, a: Applied) -> Val {
     let (sample, ids, classes, target) = match key {
         "modular" => (Shape::new([Dim::constant(2)]), true, int_arg(&a, "p"), None),
         "two_spirals" => (Shape::new([Dim::constant(2)]), false, Some(Dim::constant(2)), None),
+        "cifar10" => (Shape::new([3, 32, 32].map(Dim::constant)), false, Some(Dim::constant(10)), None),
         _ => {
             let sample =
                 match (a.arg("shape"), int_arg(&a, "dim").or_else(|| int_arg(&a, "features"))) {
