@@ -108,8 +108,17 @@ fn a_diverging_run_stops_at_the_loss_with_a_checkpoint() {
     let dir = temp("nan");
     let out = go(&quickstart(&dir, &["optimizer=sgd(lr: 1e30)"]));
     assert_eq!(out.code, 1, "{}", out.stdout);
-    assert!(out.stderr.contains("runtime-error") && out.stderr.contains("the loss became"), "{}", out.stderr);
-    assert!(out.stderr.contains("main.exp"), "the error points at the source: {}", out.stderr);
+    assert!(out.stderr.contains("runtime-error") && out.stderr.contains("became non-finite at step"), "{}", out.stderr);
+    // The first op whose output went non-finite: a `linear` of the stdlib's `mlp`.
+    assert!(
+        out.stderr.contains("`linear`") && out.stderr.contains("std/nn.exp"),
+        "the error points at the op: {}",
+        out.stderr
+    );
+    assert!(
+        dir.join("checkpoints").read_dir().map(|mut d| d.next().is_some()).unwrap_or(false),
+        "a checkpoint of the last finite state is written"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 

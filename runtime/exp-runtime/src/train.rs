@@ -155,16 +155,22 @@ pub fn train(program: &Program, opts: &RunOptions, obs: &mut dyn Observer) -> Re
         }
         let idx = batches.next_batch();
         let (x, y) = batch_tensors(&splits.train, &idx, &Device::Cpu)?;
+        let rng_before = dropout_rng.clone();
         let out = model.forward(program, &x, Mode::Train, &mut dropout_rng)?;
         let loss = crate::loss::loss(&program.loss, &out, &y)?;
         let lv = loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
         if !lv.is_finite() {
             save(step, &model, &opt, &batches, &dropout_rng, &noise_rng, &stop_counts)?;
-            return Err(RunError::at(format!("the loss became {lv} at step {}", step + 1), program.loss.origin)
-                .with_help(format!(
-                    "the last finite state is in `{}`; try a smaller learning rate",
-                    dir.checkpoint(step).display()
-                )));
+            let help = format!(
+                "the last finite state is in `{}`; try a smaller learning rate",
+                dir.checkpoint(step).display()
+            );
+            // Replay the step's forward pass to name the first op whose output went non-finite.
+            let err = match model.first_non_finite(program, &x, Mode::Train, &mut rng_before.clone()) {
+                Err(e) => RunError::at(format!("{} at step {}", e.message, step + 1), e.origin),
+                Ok(_) => RunError::at(format!("the loss became {lv} at step {}", step + 1), program.loss.origin),
+            };
+            return Err(err.with_help(help));
         }
         let grads = loss.backward()?;
         let params = model.params();

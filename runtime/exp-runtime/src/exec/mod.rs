@@ -108,6 +108,17 @@ impl Model {
     /// Runs the graph on the batch `x` and returns its first output. `Mode::Train` updates
     /// batch-norm running statistics in place and draws dropout masks from `rng`.
     pub fn forward(&self, program: &Program, x: &Tensor, mode: Mode, rng: &mut Rng) -> Result<Tensor> {
+        self.run_graph(program, x, mode, rng, false)
+    }
+
+    /// Runs the graph like [`Model::forward`], but stops at the first node whose output holds
+    /// a NaN or an infinity, with an error at that node's origin; `Ok` when every output is
+    /// finite. Used to say where a run diverged.
+    pub fn first_non_finite(&self, program: &Program, x: &Tensor, mode: Mode, rng: &mut Rng) -> Result<Tensor> {
+        self.run_graph(program, x, mode, rng, true)
+    }
+
+    fn run_graph(&self, program: &Program, x: &Tensor, mode: Mode, rng: &mut Rng, check: bool) -> Result<Tensor> {
         let graph = &program.graph;
         let [input] = graph.inputs.as_slice() else {
             return Err(RunError::new(format!("the model takes {} inputs; one is supported", graph.inputs.len())));
@@ -132,6 +143,9 @@ impl Model {
                 let origin = e.origin.or(node.origin);
                 RunError { message: format!("`{}`: {}", node.op.name(), e.message), origin, help: e.help }
             })?;
+            if check && !finite(&out)? {
+                return Err(RunError::at(format!("the output of `{}` became non-finite", node.op.name()), node.origin));
+            }
             values.insert(node.result, out);
         }
         let first = graph.outputs.first().and_then(|id| values.remove(id));
@@ -231,4 +245,13 @@ impl Model {
             LayerOp::Elementwise { name } => Err(RunError::new(format!("`{name}` must be an elementwise node"))),
         }
     }
+}
+
+/// Whether every element of `t` is finite.
+fn finite(t: &Tensor) -> Result<bool> {
+    if t.elem_count() == 0 {
+        return Ok(true);
+    }
+    let m = t.to_dtype(candle_core::DType::F64)?.abs()?.max_all()?.to_scalar::<f64>()?;
+    Ok(m.is_finite())
 }
