@@ -17,7 +17,7 @@ use crate::decls::{decl_info, DeclInfo};
 use crate::diag::{did_you_mean, HDiag, Loc};
 use crate::graph::Graph;
 use crate::items::DefKind;
-use crate::scope::{resolve, unknown_name_help, DefRef};
+use crate::scope::{resolve, DefRef};
 use crate::types::UnitKind;
 use crate::value::{Applied, ArgOrigin, BlockV, Closure, Val};
 
@@ -276,16 +276,8 @@ impl<'a> Cx<'a> {
             ),
             None => {
                 let locals: Vec<String> = self.env.iter().map(|(n, _)| n.clone()).collect();
-                let help = unknown_name_help(self.db, file, name, &locals);
-                self.error(
-                    HDiag::new(
-                        Code::UnknownName,
-                        format!("unknown name `{name}`"),
-                        self.loc(span),
-                        "not found in this scope",
-                    )
-                    .with_help_opt(help),
-                )
+                let d = crate::scope::unknown_name(self.db, file, name, &locals, self.loc(span));
+                self.error(d)
             }
         }
     }

@@ -11,7 +11,7 @@ use exp_syntax::Span;
 
 use crate::diag::{HDiag, Loc};
 use crate::items::{lookup, DefKind};
-use crate::scope::{resolve, unknown_name_help};
+use crate::scope::resolve;
 use crate::types::UnitKind;
 
 /// The type of a scalar value.
@@ -205,16 +205,8 @@ impl<'a> ScalarCx<'a> {
             )),
             None => {
                 let locals: Vec<String> = self.env.iter().map(|(n, _)| n.clone()).collect();
-                let help = unknown_name_help(self.db, self.file, name, &locals);
-                self.error(
-                    HDiag::new(
-                        Code::UnknownName,
-                        format!("unknown name `{name}`"),
-                        self.loc(span),
-                        "not found in this scope",
-                    )
-                    .with_help_opt(help),
-                )
+                let d = crate::scope::unknown_name(self.db, self.file, name, &locals, self.loc(span));
+                self.error(d)
             }
         }
     }

@@ -175,6 +175,12 @@ pub fn unknown_name_help(db: &dyn Db, file: SourceFile, name: &str, extra: &[Str
     None
 }
 
+/// The `unknown-name` diagnostic for `name` at `at`, with the best help line.
+pub fn unknown_name(db: &dyn Db, file: SourceFile, name: &str, locals: &[String], at: Loc) -> HDiag {
+    let help = unknown_name_help(db, file, name, locals);
+    HDiag::new(Code::UnknownName, format!("unknown name `{name}`"), at, "not found in this scope").with_help_opt(help)
+}
+
 /// The standard-library file of a module path such as `std.optim`.
 pub fn stdlib_module(db: &dyn Db, module: &str) -> Option<SourceFile> {
     db.workspace().stdlib(db).iter().copied().find(|f| f.module(db).as_deref() == Some(module))
