@@ -138,3 +138,31 @@ fn missing_data_files_are_reported_at_the_declaration() {
     assert!(out.stderr.contains("nowhere") && out.stderr.contains("m.exp:2"), "{}", out.stderr);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn an_interrupted_run_checkpoints_and_resumes_to_the_same_weights() {
+    let (clean, cut) = (temp("clean"), temp("cut"));
+    assert_eq!(go(&quickstart(&clean, &["train=1epochs"])).code, 0);
+    // The flag Ctrl-C sets, raised before the first step: the run checkpoints step 0 and exits.
+    let out = run(&quickstart(&cut, &["train=1epochs"]), Arc::new(AtomicBool::new(true)), true);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("interrupted after 0 steps"), "{}", out.stdout);
+    assert!(cut.join("checkpoints/step-0.safetensors").exists());
+    assert!(!cut.join("final.safetensors").exists(), "an interrupted run has no final weights yet");
+    let out = go(&RunArgs { resume: Some(cut.clone()), out: None, ..quickstart(&cut, &["train=1epochs"]) });
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(read(&clean.join("final.safetensors")), read(&cut.join("final.safetensors")));
+    for d in [clean, cut] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
+fn an_unwritable_run_directory_fails_before_training() {
+    let blocker = temp("blocker");
+    std::fs::write(&blocker, "a file, not a directory").unwrap();
+    let out = go(&quickstart(&blocker.join("run"), &[]));
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("cannot create the run directory"), "{}", out.stderr);
+    let _ = std::fs::remove_file(blocker);
+}
