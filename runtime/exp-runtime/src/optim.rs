@@ -109,7 +109,9 @@ impl OptimizerState {
                 "p" => p.clone(),
                 "g" => g.clone(),
                 "t" => scalar(t as f64, p)?,
-                "noise" => normal_like(p, noise)?.to_dtype(p.dtype())?,
+                // Only rules that draw noise (gradient_noise) pay for the draws.
+                "noise" if reads_input(f, "noise") => normal_like(p, noise)?.to_dtype(p.dtype())?,
+                "noise" => scalar(0.0, p)?,
                 other => {
                     if let Some(i) = program.optimizer.hypers.iter().position(|h| h.name == other) {
                         scalar(hypers[i], p)?
@@ -171,4 +173,11 @@ pub fn clip(clip: &GradClip, grads: &mut [Tensor]) -> Result<f64> {
         }
     }
     Ok(norm)
+}
+
+/// Whether any instruction or output of `f` reads the input called `name`.
+fn reads_input(f: &ScalarFn, name: &str) -> bool {
+    let Some(i) = f.inputs.iter().position(|n| n == name) else { return false };
+    let input = exp_ir::Operand::Input(i as u32);
+    f.body.iter().any(|inst| inst.args.contains(&input)) || f.outputs.iter().any(|o| o.value == input)
 }

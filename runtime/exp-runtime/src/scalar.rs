@@ -107,9 +107,23 @@ pub fn eval_scalar(f: &ScalarFn, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
     }
     let ctx = Ctx { dtype, device, shape };
     let mut values: HashMap<ScalarId, Val> = HashMap::with_capacity(f.body.len());
+    // Rank-0 inputs outside autograd (an optimizer's hyperparameters and step) are read as
+    // constants, so everything computed from them alone (bias corrections, `t == 1`) folds
+    // to numbers and a `select` on them picks its branch instead of masking whole tensors.
+    let mut consts: Vec<Option<f64>> = Vec::with_capacity(inputs.len());
+    for t in inputs {
+        consts.push(if t.rank() == 0 && !t.track_op() {
+            Some(t.to_dtype(DType::F64)?.to_scalar::<f64>()?)
+        } else {
+            None
+        });
+    }
     let read = |values: &HashMap<ScalarId, Val>, op: &Operand| -> Result<Val> {
         match op {
-            Operand::Input(i) => inputs.get(*i as usize).map(|t| Val::T(t.clone())),
+            Operand::Input(i) => inputs.get(*i as usize).map(|t| match consts[*i as usize] {
+                Some(c) => Val::Const(c),
+                None => Val::T(t.clone()),
+            }),
             Operand::Value(id) => values.get(id).cloned(),
         }
         .ok_or_else(|| fail(format!("`{}` reads an undefined value", f.name)))
@@ -186,6 +200,7 @@ fn apply(ctx: &Ctx, op: ScalarOp, args: &[Val]) -> Result<Val> {
             let shape = ctx.common_shape(&[a])?;
             t(ctx.mask(ctx.expand(a, &shape)?.eq(0f64)?)?)
         }
+        (Select, [C(c), a, b]) => Ok(if *c != 0.0 { a.clone() } else { b.clone() }),
         (Select, [c, a, b]) => {
             let shape = ctx.common_shape(&[c, a, b])?;
             t(ctx.truth(c, &shape)?.where_cond(&ctx.expand(a, &shape)?, &ctx.expand(b, &shape)?)?)
