@@ -24,7 +24,8 @@ use crate::value::{Applied, ArgOrigin, BlockV, Closure, Val};
 /// Names the evaluator provides itself: list combinators over blocks and tensors.
 pub const INTRINSICS: &[&str] = &["sum", "fold", "concat", "len"];
 
-/// How deep block instantiation and expression nesting may go before it is called recursion.
+/// How deeply blocks, functions and lambdas may call each other while one experiment is
+/// evaluated (expression nesting itself is bounded by the parser).
 const MAX_DEPTH: usize = 64;
 
 /// A location context: the file and item whose relative spans are being evaluated, and the
@@ -118,10 +119,10 @@ impl<'a> Cx<'a> {
 
     /// Evaluates an expression.
     pub fn eval(&mut self, e: &Expr) -> Val {
-        if self.frames.len() + self.env.len() / 8 > MAX_DEPTH * 4 {
+        if self.frames.len() > MAX_DEPTH {
             return self.error(HDiag::new(
                 Code::RecursiveDefinition,
-                "evaluation nests too deeply",
+                "blocks and functions call each other too deeply",
                 self.loc(e.span),
                 "here",
             ));
