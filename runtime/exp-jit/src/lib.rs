@@ -1,0 +1,258 @@
+//! A cranelift JIT for elementwise scalar functions: compiles an IR [`ScalarFn`] to a native
+//! loop over `f32` slices, four lanes (`F32X4`) at a time.
+//!
+//! [`Kernel::compile`] builds one kernel; [`kernel`] goes through a process-wide cache keyed
+//! by the function's printed body. [`Kernel::run`] takes one [`Input`] per function input (a
+//! slice, or a scalar that broadcasts) and one output slice per function output, all of the
+//! same length. The last `n % 4` elements run through the same vector code on padded copies,
+//! so the tail computes bit-identically to the body.
+//!
+//! Which ops are inline code and which call back into Rust is documented in [`math`].
+
+// Running generated machine code needs `unsafe`: transmuting the finalized code pointer to a
+// function type, calling it, and freeing the JIT memory. All of it is confined to this file.
+#![allow(unsafe_code)]
+
+mod codegen;
+mod math;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{default_libcall_names, Linkage, Module};
+use exp_ir::ScalarFn;
+
+/// Why a function could not be compiled or a kernel could not run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JitError {
+    /// The function is malformed (an undefined operand, a wrong operand count).
+    #[error("cannot compile `{name}`: {reason}")]
+    Invalid {
+        /// The function's name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Cranelift rejected the generated code.
+    #[error("cranelift failed on `{name}`: {reason}")]
+    Codegen {
+        /// The function's name.
+        name: String,
+        /// Cranelift's message.
+        reason: String,
+    },
+    /// [`Kernel::run`] got the wrong number of inputs or outputs.
+    #[error("kernel `{name}` takes {expected} {what}, got {got}")]
+    Arity {
+        /// The function's name.
+        name: String,
+        /// `"inputs"` or `"outputs"`.
+        what: &'static str,
+        /// The function's count.
+        expected: usize,
+        /// The count passed.
+        got: usize,
+    },
+    /// The slices passed to [`Kernel::run`] differ in length.
+    #[error("kernel `{name}`: {what} has {got} elements, expected {expected}")]
+    Length {
+        /// The function's name.
+        name: String,
+        /// Which argument, like `input 2` or `output 0`.
+        what: String,
+        /// The common length.
+        expected: usize,
+        /// This argument's length.
+        got: usize,
+    },
+}
+
+/// One argument of [`Kernel::run`].
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// One value per element.
+    Slice(&'a [f32]),
+    /// The same value for every element.
+    Scalar(f32),
+}
+
+type KernelFn = unsafe extern "C" fn(*const *const f32, *const usize, *const *mut f32, usize);
+
+/// A compiled [`ScalarFn`], owning its executable memory.
+pub struct Kernel {
+    name: String,
+    inputs: usize,
+    outputs: usize,
+    func: KernelFn,
+    module: Option<JITModule>,
+}
+
+// SAFETY: after `finalize_definitions` the module is never touched again except by `Drop`,
+// which has exclusive access; the code it owns is immutable and reentrant (it only reads its
+// arguments and writes through the output pointers it is given).
+unsafe impl Send for Kernel {}
+// SAFETY: see `Send`; `run` only reads `func`.
+unsafe impl Sync for Kernel {}
+
+impl std::fmt::Debug for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kernel")
+            .field("name", &self.name)
+            .field("inputs", &self.inputs)
+            .field("outputs", &self.outputs)
+            .finish()
+    }
+}
+
+impl Kernel {
+    /// Compiles `f` into a fresh JIT module.
+    pub fn compile(f: &ScalarFn) -> Result<Kernel, JitError> {
+        codegen::validate(f)?;
+        let fail = |reason: String| JitError::Codegen { name: f.name.clone(), reason };
+        let mut builder = JITBuilder::with_flags(&[("opt_level", "speed")], default_libcall_names())
+            .map_err(|e| fail(e.to_string()))?;
+        for call in math::Libcall::ALL {
+            let (sym, _, ptr) = call.symbol();
+            builder.symbol(sym, ptr);
+        }
+        let mut module = JITModule::new(builder);
+        let mut imports = Vec::new();
+        for call in codegen::libcalls(f) {
+            let (sym, arity, _) = call.symbol();
+            let sig = codegen::libcall_signature(&module, arity);
+            let id = module.declare_function(sym, Linkage::Import, &sig).map_err(|e| fail(e.to_string()))?;
+            imports.push((call, id));
+        }
+        let id = codegen::define(&mut module, f, &imports).map_err(fail)?;
+        module.finalize_definitions().map_err(|e| fail(e.to_string()))?;
+        let ptr = module.get_finalized_function(id);
+        // SAFETY: `define` built this function with exactly the `KernelFn` signature in the
+        // module's default (C) calling convention.
+        let func = unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) };
+        Ok(Kernel {
+            name: f.name.clone(),
+            inputs: f.inputs.len(),
+            outputs: f.outputs.len(),
+            func,
+            module: Some(module),
+        })
+    }
+
+    /// The compiled function's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs the kernel elementwise: `outputs[j][e] = f(inputs[..][e])[j]`. All slices must
+    /// have the same length; scalars broadcast. Nothing is written when the arguments are
+    /// invalid.
+    pub fn run(&self, inputs: &[Input<'_>], outputs: &mut [&mut [f32]]) -> Result<(), JitError> {
+        let n = self.check(inputs, outputs)?;
+        let n4 = n - n % 4;
+        let splats: Vec<[f32; 4]> =
+            inputs.iter().map(|i| if let Input::Scalar(s) = i { [*s; 4] } else { [0.0; 4] }).collect();
+        if n4 > 0 {
+            let mut ins = Vec::with_capacity(inputs.len());
+            let mut masks = Vec::with_capacity(inputs.len());
+            for (input, splat) in inputs.iter().zip(&splats) {
+                let (ptr, mask) = match input {
+                    Input::Slice(s) => (s.as_ptr(), usize::MAX),
+                    Input::Scalar(_) => (splat.as_ptr(), 0),
+                };
+                ins.push(ptr);
+                masks.push(mask);
+            }
+            let outs: Vec<*mut f32> = outputs.iter_mut().map(|o| o.as_mut_ptr()).collect();
+            // SAFETY: every slice input and output holds at least `n4` elements, every scalar
+            // input points at 4 elements and is read with a zero offset mask, and `n4` is a
+            // multiple of 4, so each 16-byte load and store is in bounds.
+            unsafe { (self.func)(ins.as_ptr(), masks.as_ptr(), outs.as_ptr(), n4) };
+        }
+        if n4 < n {
+            let tail = n - n4;
+            let mut bufs = splats;
+            for (input, buf) in inputs.iter().zip(&mut bufs) {
+                if let Input::Slice(s) = input {
+                    buf[..tail].copy_from_slice(&s[n4..]);
+                }
+            }
+            let mut outs = vec![[0.0f32; 4]; outputs.len()];
+            let ins: Vec<*const f32> = bufs.iter().map(|b| b.as_ptr()).collect();
+            let masks = vec![0usize; inputs.len()];
+            let out_ptrs: Vec<*mut f32> = outs.iter_mut().map(|o| o.as_mut_ptr()).collect();
+            // SAFETY: every buffer holds exactly one group of 4 elements, which is all that
+            // `n = 4` touches.
+            unsafe { (self.func)(ins.as_ptr(), masks.as_ptr(), out_ptrs.as_ptr(), 4) };
+            for (o, buf) in outputs.iter_mut().zip(&outs) {
+                o[n4..].copy_from_slice(&buf[..tail]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates arity and lengths; returns the common length.
+    fn check(&self, inputs: &[Input<'_>], outputs: &[&mut [f32]]) -> Result<usize, JitError> {
+        let arity = |what, expected, got| JitError::Arity { name: self.name.clone(), what, expected, got };
+        if inputs.len() != self.inputs {
+            return Err(arity("inputs", self.inputs, inputs.len()));
+        }
+        if outputs.len() != self.outputs {
+            return Err(arity("outputs", self.outputs, outputs.len()));
+        }
+        let lens = inputs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, x)| match x {
+                Input::Slice(s) => Some((format!("input {i}"), s.len())),
+                Input::Scalar(_) => None,
+            })
+            .chain(outputs.iter().enumerate().map(|(j, o)| (format!("output {j}"), o.len())));
+        let mut n = None;
+        for (what, len) in lens {
+            match n {
+                None => n = Some(len),
+                Some(expected) if expected != len => {
+                    return Err(JitError::Length { name: self.name.clone(), what, expected, got: len });
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(n.unwrap_or(0))
+    }
+}
+
+impl Drop for Kernel {
+    fn drop(&mut self) {
+        if let Some(module) = self.module.take() {
+            // SAFETY: `func` points into this module and dies with `self`; no call can be in
+            // flight because `run` borrows `self`.
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+/// The cache key: everything that determines the generated code, printed.
+fn cache_key(f: &ScalarFn) -> String {
+    format!("{}|{:?}|{:?}", f.inputs.len(), f.body, f.outputs.iter().map(|o| o.value).collect::<Vec<_>>())
+}
+
+/// The kernel for `f` from the process-wide cache, compiling it on first use. Functions with
+/// the same body share a kernel whatever their names; a function is compiled at most once.
+pub fn kernel(f: &ScalarFn) -> Result<Arc<Kernel>, JitError> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Kernel>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = cache_key(f);
+    // Compiling under the lock (well under a millisecond) keeps concurrent first uses from
+    // compiling the same function twice.
+    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(k) = map.get(&key) {
+        return Ok(Arc::clone(k));
+    }
+    let k = Arc::new(Kernel::compile(f)?);
+    map.insert(key, Arc::clone(&k));
+    Ok(k)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,164 @@
+//! Transcendental functions for the JIT: inline `F32X4` polynomials for `exp`, `tanh` and
+//! `sigmoid`, and per-lane calls into Rust for `log`, `sin`, `cos`, `erf` and general `pow`.
+//!
+//! The polynomials follow Cephes `expf`/`tanhf`: Cody–Waite range reduction with the
+//! `1.5 * 2^23` magic-number rounding, clamps as `fcmp` + `bitselect` (cranelift's
+//! `fmin`/`fmax` are slower, TOOLCHAIN.md §4.2), and `2^k` applied as two exponent-field
+//! factors so that results down to the subnormal range come out right.
+//! The libcalls evaluate the op table's own `f64` semantics and round, so they match
+//! [`exp_ir::ScalarFn::eval`] exactly (one call per lane, about 4× slower than a polynomial).
+
+use cranelift_codegen::ir::condcodes::FloatCC;
+use cranelift_codegen::ir::{types, InstBuilder, Value};
+use exp_ops::ScalarOp;
+
+use crate::codegen::Lower;
+
+/// A Rust function the generated code calls per lane.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) enum Libcall {
+    /// `powf`, for exponents that are not small constant integers.
+    Pow,
+    /// Natural logarithm.
+    Log,
+    /// Sine.
+    Sin,
+    /// Cosine.
+    Cos,
+    /// Error function.
+    Erf,
+}
+
+impl Libcall {
+    /// The symbol name, the number of `f32` arguments and the address.
+    pub(crate) fn symbol(self) -> (&'static str, usize, *const u8) {
+        match self {
+            Libcall::Pow => ("exp_jit_pow", 2, rt_pow as *const u8),
+            Libcall::Log => ("exp_jit_log", 1, rt_log as *const u8),
+            Libcall::Sin => ("exp_jit_sin", 1, rt_sin as *const u8),
+            Libcall::Cos => ("exp_jit_cos", 1, rt_cos as *const u8),
+            Libcall::Erf => ("exp_jit_erf", 1, rt_erf as *const u8),
+        }
+    }
+
+    /// Every libcall, for registering the symbols.
+    pub(crate) const ALL: [Libcall; 5] = [Libcall::Pow, Libcall::Log, Libcall::Sin, Libcall::Cos, Libcall::Erf];
+}
+
+fn eval(op: ScalarOp, args: &[f32]) -> f32 {
+    let args: Vec<f64> = args.iter().map(|&a| f64::from(a)).collect();
+    op.eval(&args) as f32
+}
+
+extern "C" fn rt_pow(a: f32, b: f32) -> f32 {
+    eval(ScalarOp::Pow, &[a, b])
+}
+
+extern "C" fn rt_log(a: f32) -> f32 {
+    eval(ScalarOp::Log, &[a])
+}
+
+extern "C" fn rt_sin(a: f32) -> f32 {
+    eval(ScalarOp::Sin, &[a])
+}
+
+extern "C" fn rt_cos(a: f32) -> f32 {
+    eval(ScalarOp::Cos, &[a])
+}
+
+extern "C" fn rt_erf(a: f32) -> f32 {
+    eval(ScalarOp::Erf, &[a])
+}
+
+/// Horner evaluation of `c[0] * x^(n-1) + ... + c[n-1]`.
+fn horner(lw: &mut Lower<'_, '_>, x: Value, coeffs: &[f32]) -> Value {
+    let mut acc = lw.splat(coeffs[0]);
+    for &c in &coeffs[1..] {
+        let m = lw.b.ins().fmul(acc, x);
+        let k = lw.splat(c);
+        acc = lw.b.ins().fadd(m, k);
+    }
+    acc
+}
+
+/// `exp(x)`: about 1 ulp from a correctly rounded result; `inf` above 88.72, `0` below -103.9,
+/// `NaN` for `NaN`.
+pub(crate) fn exp(lw: &mut Lower<'_, '_>, x: Value) -> Value {
+    let (hi, lo) = (lw.splat(89.0), lw.splat(-104.0));
+    let over = lw.mask(FloatCC::GreaterThan, x, hi);
+    let x = lw.sel(over, hi, x);
+    let under = lw.mask(FloatCC::LessThan, x, lo);
+    let x = lw.sel(under, lo, x);
+    // k = round(x / ln 2) by adding and subtracting 1.5 * 2^23.
+    let (log2e, magic) = (lw.splat(std::f32::consts::LOG2_E), lw.splat(12_582_912.0));
+    let scaled = lw.b.ins().fmul(x, log2e);
+    let t = lw.b.ins().fadd(scaled, magic);
+    let k = lw.b.ins().fsub(t, magic);
+    // r = x - k ln 2 with ln 2 split so that k * C1 is exact.
+    let (c1, c2) = (lw.splat(0.693_359_4), lw.splat(-2.121_944_4e-4));
+    let kc1 = lw.b.ins().fmul(k, c1);
+    let r = lw.b.ins().fsub(x, kc1);
+    let kc2 = lw.b.ins().fmul(k, c2);
+    let r = lw.b.ins().fsub(r, kc2);
+    let coeffs = [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5e-1];
+    let p = horner(lw, r, &coeffs);
+    let r2 = lw.b.ins().fmul(r, r);
+    let p = lw.b.ins().fmul(p, r2);
+    let p = lw.b.ins().fadd(p, r);
+    let one = lw.splat(1.0);
+    let p = lw.b.ins().fadd(p, one);
+    // 2^k = 2^k1 * 2^k2 with k1 = k >> 1, each built in the exponent field.
+    let (ti, mi) = (lw.as_ints(t), lw.as_ints(magic));
+    let ki = lw.b.ins().isub(ti, mi);
+    let one_i = lw.b.ins().iconst(types::I32, 1);
+    let k1 = lw.b.ins().sshr(ki, one_i);
+    let k2 = lw.b.ins().isub(ki, k1);
+    let (bias, shift) = (lw.splat_int(127), lw.b.ins().iconst(types::I32, 23));
+    let mut out = p;
+    for half in [k1, k2] {
+        let biased = lw.b.ins().iadd(half, bias);
+        let bits = lw.b.ins().ishl(biased, shift);
+        let scale = lw.as_floats(bits);
+        out = lw.b.ins().fmul(out, scale);
+    }
+    out
+}
+
+/// `tanh(x)`: an odd polynomial below `|x| = 0.625`, `1 - 2 / (exp(2|x|) + 1)` with the sign
+/// of `x` above.
+pub(crate) fn tanh(lw: &mut Lower<'_, '_>, x: Value) -> Value {
+    let z = lw.b.ins().fmul(x, x);
+    let coeffs = [-5.704_988_7e-3, 2.063_909e-2, -5.373_971_6e-2, 1.333_144_2e-1, -3.333_328e-1];
+    let p = horner(lw, z, &coeffs);
+    let pz = lw.b.ins().fmul(p, z);
+    let pzx = lw.b.ins().fmul(pz, x);
+    let small = lw.b.ins().fadd(pzx, x);
+    let ax = lw.b.ins().fabs(x);
+    let two_ax = lw.b.ins().fadd(ax, ax);
+    let e = exp(lw, two_ax);
+    let (one, two) = (lw.splat(1.0), lw.splat(2.0));
+    let e1 = lw.b.ins().fadd(e, one);
+    let q = lw.b.ins().fdiv(two, e1);
+    let big = lw.b.ins().fsub(one, q);
+    let sign_bit = lw.splat(-0.0);
+    let sign = lw.b.ins().band(x, sign_bit);
+    let big = lw.b.ins().bor(big, sign);
+    let cut = lw.splat(0.625);
+    let is_small = lw.mask(FloatCC::LessThan, ax, cut);
+    lw.sel(is_small, small, big)
+}
+
+/// `sigmoid(x)`: with `z = exp(-|x|)`, `1 / (1 + z)` for `x >= 0` and `z / (1 + z)` below,
+/// as the op table writes it so that neither side overflows.
+pub(crate) fn sigmoid(lw: &mut Lower<'_, '_>, x: Value) -> Value {
+    let ax = lw.b.ins().fabs(x);
+    let nax = lw.b.ins().fneg(ax);
+    let z = exp(lw, nax);
+    let one = lw.splat(1.0);
+    let d = lw.b.ins().fadd(one, z);
+    let s = lw.b.ins().fdiv(one, d);
+    let zs = lw.b.ins().fmul(z, s);
+    let zero = lw.splat(0.0);
+    let pos = lw.mask(FloatCC::GreaterThanOrEqual, x, zero);
+    lw.sel(pos, s, zs)
+}

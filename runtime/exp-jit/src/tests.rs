@@ -1,0 +1,365 @@
+//! Kernels against the reference interpreter [`ScalarFn::eval`]: every function the standard
+//! library lowers to (read from the IR snapshot), single ops on special values, the
+//! polynomials' ulp error, random programs over every op, argument checks and the cache.
+
+use super::*;
+use exp_ir::{FnOutput, Inst, InstOp, Operand, ScalarId};
+use exp_ops::ScalarOp;
+
+/// A xorshift generator, so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn uniform(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * (self.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+/// Every `fn` block of the printed IR in the standard-library snapshot.
+fn stdlib_functions() -> Vec<ScalarFn> {
+    let text = include_str!("../../../tests/snapshots/ir__stdlib_items.snap");
+    let mut fns = Vec::new();
+    let mut lines = text.lines().map(str::trim);
+    while let Some(line) = lines.next() {
+        let Some(head) = line.strip_prefix("fn ") else { continue };
+        let (name, rest) = head.split_once('(').unwrap();
+        let (params, rest) = rest.split_once(')').unwrap();
+        let inputs: Vec<String> = params.split(", ").map(str::to_string).collect();
+        let n_out = rest.split_once('(').unwrap().1.split(')').next().unwrap().split(", ").count();
+        let operand = |s: &str| match s.strip_prefix('v').and_then(|n| n.parse().ok()) {
+            Some(n) if !inputs.contains(&s.to_string()) => Operand::Value(ScalarId(n)),
+            _ => Operand::Input(inputs.iter().position(|i| i == s).unwrap() as u32),
+        };
+        let (mut body, mut outputs) = (Vec::new(), Vec::new());
+        for line in lines.by_ref().take_while(|l| *l != "}") {
+            if let Some(rets) = line.strip_prefix("return ") {
+                for r in rets.split(", ") {
+                    let (n, v) = r.split_once(" = ").unwrap();
+                    outputs.push(FnOutput { name: n.into(), value: operand(v) });
+                }
+                continue;
+            }
+            let (lhs, rhs) = line.split_once(" = ").unwrap();
+            let result = ScalarId(lhs[1..].parse().unwrap());
+            let (op, args) = rhs.split_once(' ').unwrap();
+            let inst = match op {
+                "const" => Inst { result, op: InstOp::Const(args.parse().unwrap()), args: vec![] },
+                _ => Inst {
+                    result,
+                    op: InstOp::Op(ScalarOp::from_name(op).unwrap()),
+                    args: args.split(", ").map(operand).collect(),
+                },
+            };
+            body.push(inst);
+        }
+        assert_eq!(outputs.len(), n_out, "{name}");
+        fns.push(ScalarFn { name: name.into(), inputs, body, outputs, origin: None });
+    }
+    fns
+}
+
+/// `f` evaluated in `f64` by the reference interpreter, rounded to `f32`.
+fn reference(f: &ScalarFn, xs: &[f32]) -> Vec<f32> {
+    let xs: Vec<f64> = xs.iter().map(|&x| f64::from(x)).collect();
+    f.eval(&xs).unwrap().into_iter().map(|y| y as f32).collect()
+}
+
+/// `f` evaluated one op at a time with every result rounded to `f32`, as the kernel does.
+fn stepwise(f: &ScalarFn, xs: &[f32]) -> Vec<f32> {
+    let mut vals = std::collections::HashMap::new();
+    let read = |vals: &std::collections::HashMap<ScalarId, f32>, o: &Operand| match o {
+        Operand::Input(i) => xs[*i as usize],
+        Operand::Value(v) => vals[v],
+    };
+    for inst in &f.body {
+        let args: Vec<f64> = inst.args.iter().map(|a| f64::from(read(&vals, a))).collect();
+        let y = match inst.op {
+            InstOp::Const(c) => c as f32,
+            InstOp::Op(op) => op.eval(&args) as f32,
+        };
+        vals.insert(inst.result, y);
+    }
+    f.outputs.iter().map(|o| read(&vals, &o.value)).collect()
+}
+
+/// Equal, both NaN, or within `tol` relative (absolute below magnitude 1).
+fn close(got: f32, want: f32, tol: f32) -> bool {
+    got == want || (got.is_nan() && want.is_nan()) || (got - want).abs() <= tol * want.abs().max(1.0)
+}
+
+/// Runs `f` on `n` elements, each input a slice or (by `scalars`) a broadcast scalar drawn by
+/// `gen`, and checks every element against `oracle` within `tol`.
+fn check(
+    f: &ScalarFn,
+    n: usize,
+    scalars: &[bool],
+    tol: f32,
+    gen: &mut dyn FnMut(usize) -> f32,
+    oracle: fn(&ScalarFn, &[f32]) -> Vec<f32>,
+) {
+    let k = kernel(f).unwrap();
+    let cols: Vec<Vec<f32>> =
+        (0..f.inputs.len()).map(|i| (0..if scalars[i] { 1 } else { n }).map(|_| gen(i)).collect()).collect();
+    let inputs: Vec<Input<'_>> =
+        cols.iter().zip(scalars).map(|(c, &s)| if s { Input::Scalar(c[0]) } else { Input::Slice(c) }).collect();
+    let mut outs = vec![vec![f32::NAN; n]; f.outputs.len()];
+    let mut refs: Vec<&mut [f32]> = outs.iter_mut().map(|o| o.as_mut_slice()).collect();
+    k.run(&inputs, &mut refs).unwrap();
+    for e in 0..n {
+        let xs: Vec<f32> = cols.iter().map(|c| if c.len() == 1 && n != 1 { c[0] } else { c[e] }).collect();
+        for (j, want) in oracle(f, &xs).into_iter().enumerate() {
+            let got = outs[j][e];
+            assert!(
+                close(got, want, tol),
+                "{}: output {j} at {e} of {n}, inputs {xs:?}: got {got}, want {want}",
+                f.name
+            );
+        }
+    }
+}
+
+const LENGTHS: [usize; 6] = [0, 1, 3, 4, 5, 1000];
+
+/// An input value typical for the named input of a standard-library function.
+fn typical(rng: &mut Rng, name: &str) -> f32 {
+    match name {
+        "x" => [rng.uniform(-10.0, 10.0), rng.uniform(-0.1, 0.1), rng.uniform(-100.0, 100.0)][rng.below(3)],
+        "p" | "g" | "noise" | "m" | "buf" | "prev" | "d" => rng.uniform(-2.0, 2.0),
+        "t" => (1 + rng.below(50)) as f32,
+        "nesterov" | "no_prox" => rng.below(2) as f32,
+        "eps" => 1e-8,
+        _ => rng.uniform(0.01, 0.99),
+    }
+}
+
+#[test]
+fn stdlib_functions_match_the_interpreter() {
+    let fns = stdlib_functions();
+    assert!(fns.len() >= 17 && fns.iter().any(|f| f.outputs.len() == 5), "parsed {} functions", fns.len());
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for f in &fns {
+        // Schedules' inputs (`step`, `progress`) are plain numbers; everything else is typed.
+        for (round, &n) in LENGTHS.iter().enumerate() {
+            let scalars: Vec<bool> =
+                f.inputs.iter().enumerate().map(|(i, _)| round % 2 == 1 && i % 2 == 0 && f.inputs.len() > 1).collect();
+            let names = f.inputs.clone();
+            let mut gen = |i: usize| typical(&mut rng, &names[i]);
+            check(f, n, &scalars, 1e-6, &mut gen, reference);
+            check(f, n, &scalars, 4e-7, &mut gen, stepwise);
+        }
+    }
+}
+
+/// Values at which ops change behaviour or overflow.
+const SPECIAL: [f32; 22] = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    0.5,
+    -0.5,
+    2.5,
+    -2.5,
+    3.0,
+    1e-30,
+    -1e-30,
+    1e30,
+    -1e30,
+    88.5,
+    89.0,
+    -87.0,
+    -103.5,
+    -120.0,
+    1e-40,
+    f32::INFINITY,
+    f32::NEG_INFINITY,
+    f32::NAN,
+];
+
+fn single(op: ScalarOp, consts: &[Option<f64>]) -> ScalarFn {
+    let mut body = Vec::new();
+    let mut args = Vec::new();
+    for (i, c) in consts.iter().enumerate() {
+        match c {
+            Some(c) => {
+                body.push(Inst { result: ScalarId(100 + i as u32), op: InstOp::Const(*c), args: vec![] });
+                args.push(Operand::Value(ScalarId(100 + i as u32)));
+            }
+            None => args.push(Operand::Input(i as u32)),
+        }
+    }
+    body.push(Inst { result: ScalarId(0), op: InstOp::Op(op), args });
+    let inputs = (0..consts.len()).map(|i| format!("a{i}")).collect();
+    ScalarFn {
+        name: op.name().into(),
+        inputs,
+        body,
+        outputs: vec![FnOutput { name: "y".into(), value: Operand::Value(ScalarId(0)) }],
+        origin: None,
+    }
+}
+
+#[test]
+fn every_op_matches_on_special_values() {
+    for &op in ScalarOp::ALL {
+        let f = single(op, &vec![None; op.arity()]);
+        let k = Kernel::compile(&f).unwrap();
+        let combos: Vec<Vec<f32>> = match op.arity() {
+            1 => SPECIAL.iter().map(|&a| vec![a]).collect(),
+            2 => SPECIAL.iter().flat_map(|&a| SPECIAL.iter().map(move |&b| vec![a, b])).collect(),
+            _ => [0.0, 1.0, -0.0, f32::NAN, 2.0]
+                .iter()
+                .flat_map(|&c| SPECIAL.iter().flat_map(move |&a| SPECIAL.iter().map(move |&b| vec![c, a, b])))
+                .collect(),
+        };
+        let cols: Vec<Vec<f32>> = (0..op.arity()).map(|i| combos.iter().map(|c| c[i]).collect()).collect();
+        let inputs: Vec<Input<'_>> = cols.iter().map(|c| Input::Slice(c)).collect();
+        let mut out = vec![0.0; combos.len()];
+        k.run(&inputs, &mut [&mut out]).unwrap();
+        let tol = if matches!(op, ScalarOp::Exp | ScalarOp::Tanh | ScalarOp::Sigmoid) { 4e-7 } else { 0.0 };
+        for (xs, &got) in combos.iter().zip(&out) {
+            let want = reference(&f, xs)[0];
+            let exact = got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan());
+            assert!(exact || (tol > 0.0 && close(got, want, tol)), "{} {xs:?}: got {got}, want {want}", op.name());
+        }
+    }
+}
+
+#[test]
+fn pow_by_constant_integers_and_general_exponents() {
+    let mut rng = Rng(7);
+    for c in [-8.0, -3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 9.0, 0.5, -1.5, 2.25] {
+        let f = single(ScalarOp::Pow, &[None, Some(c)]);
+        let mut gen = |_| [rng.uniform(-3.0, 3.0), SPECIAL[rng.below(SPECIAL.len())]][rng.below(2)];
+        check(&f, 1000, &[false, false], 1e-6, &mut gen, reference);
+    }
+}
+
+/// Max error in ulps of `op`'s kernel against the `f64` result, over a dense sweep.
+fn max_ulps(op: ScalarOp, lo: f32, hi: f32) -> u32 {
+    let xs: Vec<f32> = (0..200_000).map(|i| lo + (hi - lo) * i as f32 / 200_000.0).collect();
+    let mut out = vec![0.0; xs.len()];
+    Kernel::compile(&single(op, &[None])).unwrap().run(&[Input::Slice(&xs)], &mut [&mut out]).unwrap();
+    let ulps = |a: f32, b: f32| (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs() as u32;
+    xs.iter().zip(&out).map(|(&x, &y)| ulps(y, op.eval(&[f64::from(x)]) as f32)).max().unwrap()
+}
+
+#[test]
+fn polynomials_are_within_a_few_ulps() {
+    for (op, lo, hi, bound) in [
+        (ScalarOp::Exp, -87.0, 88.7, 2),
+        (ScalarOp::Exp, -1.0, 1.0, 2),
+        (ScalarOp::Exp, -103.9, -87.0, 2),
+        (ScalarOp::Tanh, -9.0, 9.0, 3),
+        (ScalarOp::Tanh, -0.7, 0.7, 3),
+        (ScalarOp::Sigmoid, -80.0, 20.0, 3),
+    ] {
+        let u = max_ulps(op, lo, hi);
+        eprintln!("{} on [{lo}, {hi}]: max {u} ulps", op.name());
+        assert!(u <= bound, "{} on [{lo}, {hi}]: {u} ulps", op.name());
+    }
+}
+
+/// A random program over every op: `n_in` inputs, `len` instructions, two outputs.
+fn random_fn(rng: &mut Rng, n_in: usize, len: usize) -> ScalarFn {
+    let mut body: Vec<Inst> = Vec::new();
+    let pick = |rng: &mut Rng, body: &[Inst]| {
+        let k = rng.below(n_in + body.len());
+        if k < n_in {
+            Operand::Input(k as u32)
+        } else {
+            Operand::Value(body[k - n_in].result)
+        }
+    };
+    for i in 0..len {
+        let result = ScalarId(i as u32);
+        if rng.below(6) == 0 {
+            let c = [0.0, 1.0, -1.0, 2.0, 3.0, -2.0, 0.5, 1e-3, 7.25][rng.below(9)];
+            body.push(Inst { result, op: InstOp::Const(c), args: vec![] });
+        } else {
+            let op = ScalarOp::ALL[rng.below(ScalarOp::ALL.len())];
+            let args = (0..op.arity()).map(|_| pick(rng, &body)).collect();
+            body.push(Inst { result, op: InstOp::Op(op), args });
+        }
+    }
+    let outputs = vec![
+        FnOutput { name: "y".into(), value: Operand::Value(ScalarId(len as u32 - 1)) },
+        FnOutput { name: "z".into(), value: pick(rng, &body) },
+    ];
+    ScalarFn {
+        name: "random".into(),
+        inputs: (0..n_in).map(|i| format!("x{i}")).collect(),
+        body,
+        outputs,
+        origin: None,
+    }
+}
+
+#[test]
+fn random_programs_match_stepwise_evaluation() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    for _ in 0..150 {
+        let len = 4 + rng.below(12);
+        let f = random_fn(&mut rng, 3, len);
+        let n = LENGTHS[rng.below(LENGTHS.len())];
+        let scalars: Vec<bool> = (0..3).map(|_| rng.below(3) == 0).collect();
+        let mut gen =
+            |_| [rng.uniform(-3.0, 3.0), SPECIAL[rng.below(SPECIAL.len())], rng.below(3) as f32][rng.below(3)];
+        // Only the polynomials (a few ulps) and integer powers differ from the stepwise
+        // reference; a dozen ops can amplify that.
+        check(&f, n, &scalars, 1e-4, &mut gen, stepwise);
+    }
+}
+
+#[test]
+fn bad_arguments_are_errors_and_write_nothing() {
+    let f = single(ScalarOp::Add, &[None, None]);
+    let k = kernel(&f).unwrap();
+    let (a, b) = ([1.0f32; 5], [2.0f32; 4]);
+    let mut out = [9.0f32; 5];
+    assert!(matches!(k.run(&[Input::Slice(&a)], &mut [&mut out]), Err(JitError::Arity { what: "inputs", .. })));
+    assert!(matches!(
+        k.run(&[Input::Slice(&a), Input::Scalar(1.0)], &mut []),
+        Err(JitError::Arity { what: "outputs", .. })
+    ));
+    let err = k.run(&[Input::Slice(&a), Input::Slice(&b)], &mut [&mut out]).unwrap_err();
+    assert_eq!(err.to_string(), "kernel `add`: input 1 has 4 elements, expected 5");
+    assert_eq!(out, [9.0; 5]);
+    k.run(&[Input::Scalar(1.0), Input::Scalar(2.0)], &mut [&mut out]).unwrap();
+    assert_eq!(out, [3.0; 5]);
+
+    let mut broken = f.clone();
+    broken.outputs[0].value = Operand::Value(ScalarId(77));
+    assert!(matches!(Kernel::compile(&broken), Err(JitError::Invalid { .. })));
+    broken.body[0].args.pop();
+    assert!(matches!(kernel(&broken), Err(JitError::Invalid { .. })));
+}
+
+#[test]
+fn the_cache_compiles_each_body_once() {
+    let mut f = single(ScalarOp::Sub, &[None, Some(0.123_456)]);
+    let kernels: Vec<Arc<Kernel>> = std::thread::scope(|s| {
+        (0..8)
+            .map(|_| s.spawn(|| kernel(&f).unwrap()))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert!(kernels.iter().all(|k| Arc::ptr_eq(k, &kernels[0])));
+    f.name = "renamed".into();
+    assert!(Arc::ptr_eq(&kernel(&f).unwrap(), &kernels[0]));
+    if let InstOp::Const(c) = &mut f.body[0].op {
+        *c = 0.5;
+    }
+    assert!(!Arc::ptr_eq(&kernel(&f).unwrap(), &kernels[0]));
+}
