@@ -100,6 +100,9 @@ enum Command {
         /// Initial parameters from a safetensors file, matched by name (shapes are checked).
         #[arg(long, value_name = "FILE")]
         init_from: Option<PathBuf>,
+        /// Compose Candle ops instead of running compiled kernels (the reference path).
+        #[arg(long)]
+        no_jit: bool,
         /// Print only the summary.
         #[arg(long)]
         quiet: bool,
@@ -151,6 +154,7 @@ fn run(cli: Cli) -> exp_driver::Outcome {
             max_steps,
             device,
             init_from,
+            no_jit,
             quiet,
         } => {
             if device != "cpu" {
@@ -174,6 +178,7 @@ fn run(cli: Cli) -> exp_driver::Outcome {
                 checkpoint_every,
                 max_steps,
                 init_from,
+                no_jit,
             };
             exp_driver::run(&args, interrupt, quiet)
         }

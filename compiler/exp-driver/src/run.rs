@@ -33,6 +33,8 @@ pub struct RunArgs {
     pub max_steps: Option<u64>,
     /// Initial parameters from a safetensors file (`--init-from`).
     pub init_from: Option<PathBuf>,
+    /// Compose Candle ops instead of running compiled kernels (`--no-jit`).
+    pub no_jit: bool,
 }
 
 /// Progress on a terminal: a bar with steps/s, the loss and the latest probes.
@@ -160,6 +162,7 @@ pub fn run(args: &RunArgs, interrupt: Arc<AtomicBool>, quiet: bool) -> Outcome {
         interrupt,
         max_steps: args.max_steps,
         init_from: args.init_from.clone(),
+        jit: !args.no_jit,
     };
     let summary = model_summary(&program);
     let _ = std::fs::write(run_dir.join("model.txt"), &summary);

@@ -62,6 +62,11 @@ pub fn function<'p>(program: &'p Program, name: &str) -> Result<&'p ScalarFn> {
 pub struct OptimizerState {
     /// State tensors by parameter name, one per state slot in IR order.
     pub slots: BTreeMap<String, Vec<Tensor>>,
+    /// Run the update rule as one compiled kernel per parameter (F32 on the CPU) instead of
+    /// composing Candle ops; the composed path remains for other dtypes and devices.
+    pub jit: bool,
+    /// How many parameter updates ran as compiled kernels (for tests and the log).
+    pub fused_updates: u64,
 }
 
 /// A rank-0 tensor of `x` in the parameter's dtype (F32 in training; tests use F64).
@@ -126,7 +131,13 @@ impl OptimizerState {
                 }
             });
         }
-        let outputs = crate::scalar::eval_scalar(f, &inputs)?;
+        let outputs = match self.jit.then(|| fused(f, &inputs, p)).transpose()?.flatten() {
+            Some(out) => {
+                self.fused_updates += 1;
+                out
+            }
+            None => crate::scalar::eval_scalar(f, &inputs)?,
+        };
         let mut new_p = None;
         let mut new_state = state.clone();
         for (out, value) in f.outputs.iter().zip(outputs) {
@@ -180,4 +191,115 @@ fn reads_input(f: &ScalarFn, name: &str) -> bool {
     let Some(i) = f.inputs.iter().position(|n| n == name) else { return false };
     let input = exp_ir::Operand::Input(i as u32);
     f.body.iter().any(|inst| inst.args.contains(&input)) || f.outputs.iter().any(|o| o.value == input)
+}
+
+/// Runs the update rule as one compiled kernel over the parameter's elements: all inputs and
+/// outputs in one pass, no temporaries. `None` when the kernel does not apply (not F32 on the
+/// CPU, or a function the JIT cannot compile), so the caller composes Candle ops instead.
+fn fused(f: &ScalarFn, inputs: &[Tensor], like: &Tensor) -> Result<Option<Vec<Tensor>>> {
+    if like.dtype() != DType::F32 || !like.device().is_cpu() || inputs.iter().any(|t| t.dtype() != DType::F32) {
+        return Ok(None);
+    }
+    let scalars: Vec<Option<f64>> =
+        inputs.iter().map(|t| if t.rank() == 0 { t.to_scalar::<f32>().ok().map(f64::from) } else { None }).collect();
+    let (body, uniforms) = hoist(f, &scalars);
+    let Ok(kernel) = exp_jit::kernel(&body) else { return Ok(None) };
+    let n = like.elem_count();
+    let tensors: Vec<Tensor> = inputs
+        .iter()
+        .map(|t| if t.rank() == 0 { Ok(t.clone()) } else { t.contiguous() })
+        .collect::<candle_core::Result<_>>()?;
+    let guards: Vec<_> = tensors.iter().map(|t| t.storage_and_layout()).collect();
+    let mut ins = Vec::with_capacity(tensors.len() + uniforms.len());
+    for ((storage, layout), t) in guards.iter().zip(&tensors) {
+        let candle_core::Storage::Cpu(cpu) = &**storage else { return Ok(None) };
+        let data = cpu.as_slice::<f32>()?;
+        if t.rank() == 0 {
+            ins.push(exp_jit::Input::Scalar(data[layout.start_offset()]));
+        } else {
+            match layout.contiguous_offsets() {
+                Some((a, b)) if b - a == n => ins.push(exp_jit::Input::Slice(&data[a..b])),
+                _ => return Ok(None),
+            }
+        }
+    }
+    ins.extend(uniforms.iter().map(|u| exp_jit::Input::Scalar(*u as f32)));
+    let mut outs: Vec<Vec<f32>> = vec![vec![0f32; n]; f.outputs.len()];
+    {
+        let mut refs: Vec<&mut [f32]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
+        kernel.run(&ins, &mut refs).map_err(|e| RunError::new(format!("the compiled update rule failed: {e}")))?;
+    }
+    drop(guards);
+    Ok(Some(
+        outs.into_iter()
+            .map(|v| Tensor::from_vec(v, like.shape(), &Device::Cpu))
+            .collect::<candle_core::Result<_>>()?,
+    ))
+}
+
+/// Splits `f` into what depends only on its scalar inputs (hyperparameters, the step count),
+/// computed once here in f64 like the reference interpreter, and a per-element kernel that
+/// reads those values as extra scalar inputs (`uniform0`, ...). The kernel's body does not
+/// depend on the scalar values, so it compiles once and is reused every step.
+fn hoist(f: &ScalarFn, scalars: &[Option<f64>]) -> (ScalarFn, Vec<f64>) {
+    use exp_ir::{InstOp, Operand};
+    use std::collections::HashMap;
+    let mut known: HashMap<exp_ir::ScalarId, f64> = HashMap::new();
+    let value = |known: &HashMap<exp_ir::ScalarId, f64>, op: &Operand| match op {
+        Operand::Input(i) => scalars.get(*i as usize).copied().flatten(),
+        Operand::Value(id) => known.get(id).copied(),
+    };
+    for inst in &f.body {
+        let args: Option<Vec<f64>> = inst.args.iter().map(|a| value(&known, a)).collect();
+        if let Some(args) = args {
+            let v = match &inst.op {
+                InstOp::Const(c) => *c,
+                InstOp::Op(op) => op.eval(&args),
+            };
+            known.insert(inst.result, v);
+        }
+    }
+    // Constants stay in the kernel (a constant exponent compiles to multiplications); computed
+    // uniform values become inputs.
+    let consts: std::collections::HashSet<exp_ir::ScalarId> =
+        f.body.iter().filter(|i| matches!(i.op, InstOp::Const(_))).map(|i| i.result).collect();
+    known.retain(|id, _| !consts.contains(id));
+    // Uniform values read by a varying instruction or an output become kernel inputs.
+    let mut inputs = f.inputs.clone();
+    let mut uniforms: Vec<f64> = Vec::new();
+    let mut remap: HashMap<exp_ir::ScalarId, Operand> = HashMap::new();
+    let mut use_uniform = |id: &exp_ir::ScalarId, inputs: &mut Vec<String>, uniforms: &mut Vec<f64>| {
+        *remap.entry(*id).or_insert_with(|| {
+            inputs.push(format!("uniform{}", uniforms.len()));
+            uniforms.push(known[id]);
+            Operand::Input((inputs.len() - 1) as u32)
+        })
+    };
+    let mut body = Vec::new();
+    for inst in &f.body {
+        if known.contains_key(&inst.result) {
+            continue;
+        }
+        let args = inst
+            .args
+            .iter()
+            .map(|a| match a {
+                Operand::Value(id) if known.contains_key(id) => use_uniform(id, &mut inputs, &mut uniforms),
+                other => *other,
+            })
+            .collect();
+        body.push(exp_ir::Inst { result: inst.result, op: inst.op.clone(), args });
+    }
+    let outputs = f
+        .outputs
+        .iter()
+        .map(|o| exp_ir::FnOutput {
+            name: o.name.clone(),
+            value: match &o.value {
+                Operand::Value(id) if known.contains_key(id) => use_uniform(id, &mut inputs, &mut uniforms),
+                other => *other,
+            },
+        })
+        .collect();
+    (ScalarFn { name: f.name.clone(), inputs, body, outputs, origin: f.origin }, uniforms)
 }

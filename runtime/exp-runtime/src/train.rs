@@ -41,6 +41,8 @@ pub struct RunOptions {
     pub max_steps: Option<u64>,
     /// Initial parameters from a safetensors file, matched by name (`--init-from`).
     pub init_from: Option<PathBuf>,
+    /// Use compiled kernels where they apply (`--no-jit` turns them off).
+    pub jit: bool,
 }
 
 /// What a run did.
@@ -88,7 +90,7 @@ pub fn train(program: &Program, opts: &RunOptions, obs: &mut dyn Observer) -> Re
         let n = init_from(&mut model, path)?;
         obs.message(&format!("initialized {n} tensors from `{}`", path.display()));
     }
-    let mut opt = OptimizerState::default();
+    let mut opt = OptimizerState { jit: opts.jit, ..OptimizerState::default() };
     let mut batches = Batches::for_plan(&program.data, &splits.train, program.seeds.shuffle)?;
     let mut dropout_rng = Rng::new(program.seeds.dropout);
     let mut noise_rng = Rng::new(program.seeds.noise);
