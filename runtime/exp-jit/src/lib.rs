@@ -77,6 +77,9 @@ pub enum Input<'a> {
     Scalar(f32),
 }
 
+/// Below this many elements a kernel runs on one thread: spawning costs more than it saves.
+pub const PARALLEL_MIN: usize = 1 << 16;
+
 type KernelFn = unsafe extern "C" fn(*const *const f32, *const usize, *const *mut f32, usize);
 
 /// A compiled [`ScalarFn`], owning its executable memory.
@@ -136,6 +139,52 @@ impl Kernel {
             outputs: f.outputs.len(),
             func,
             module: Some(module),
+        })
+    }
+
+    /// Like [`Kernel::run`], split over up to `threads` scoped threads in chunks of a multiple
+    /// of 4 elements (each element is computed by the same code either way, so the results
+    /// do not depend on the thread count). Small inputs run on the calling thread.
+    pub fn run_parallel(
+        &self,
+        inputs: &[Input<'_>],
+        outputs: &mut [&mut [f32]],
+        threads: usize,
+    ) -> Result<(), JitError> {
+        let n = self.check(inputs, outputs)?;
+        let threads = threads.max(1);
+        if threads == 1 || n < PARALLEL_MIN {
+            return self.run(inputs, outputs);
+        }
+        let chunk = n.div_ceil(threads).next_multiple_of(4);
+        // Cut every output into chunks, then hand each thread its chunk of every output.
+        let mut per_thread: Vec<Vec<&mut [f32]>> = (0..n.div_ceil(chunk)).map(|_| Vec::new()).collect();
+        for out in outputs.iter_mut() {
+            for (t, piece) in out.chunks_mut(chunk).enumerate() {
+                per_thread[t].push(piece);
+            }
+        }
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = per_thread
+                .into_iter()
+                .enumerate()
+                .map(|(t, mut outs)| {
+                    let (a, b) = (t * chunk, ((t + 1) * chunk).min(n));
+                    let ins: Vec<Input<'_>> = inputs
+                        .iter()
+                        .map(|i| match i {
+                            Input::Slice(s) => Input::Slice(&s[a..b]),
+                            Input::Scalar(x) => Input::Scalar(*x),
+                        })
+                        .collect();
+                    scope.spawn(move || self.run(&ins, &mut outs))
+                })
+                .collect();
+            handles.into_iter().try_for_each(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(JitError::Invalid { name: self.name.clone(), reason: "a worker thread panicked".into() })
+                })
+            })
         })
     }
 

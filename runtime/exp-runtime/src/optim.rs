@@ -227,7 +227,10 @@ fn fused(f: &ScalarFn, inputs: &[Tensor], like: &Tensor) -> Result<Option<Vec<Te
     let mut outs: Vec<Vec<f32>> = vec![vec![0f32; n]; f.outputs.len()];
     {
         let mut refs: Vec<&mut [f32]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
-        kernel.run(&ins, &mut refs).map_err(|e| RunError::new(format!("the compiled update rule failed: {e}")))?;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        kernel
+            .run_parallel(&ins, &mut refs, threads)
+            .map_err(|e| RunError::new(format!("the compiled update rule failed: {e}")))?;
     }
     drop(guards);
     Ok(Some(
