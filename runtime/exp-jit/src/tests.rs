@@ -363,3 +363,26 @@ fn the_cache_compiles_each_body_once() {
     }
     assert!(!Arc::ptr_eq(&kernel(&f).unwrap(), &kernels[0]));
 }
+
+/// Splitting a run over threads gives exactly the single-threaded result, for lengths that
+/// are and are not multiples of the chunk size, with scalars and several outputs.
+#[test]
+fn parallel_runs_equal_serial_runs() {
+    let fns = stdlib_functions();
+    let f = fns.iter().find(|f| f.outputs.len() >= 3).expect("an update rule with state");
+    let kernel = Kernel::compile(f).unwrap();
+    for n in [crate::PARALLEL_MIN - 1, crate::PARALLEL_MIN + 3, 200_003] {
+        let data: Vec<Vec<f32>> = (0..f.inputs.len())
+            .map(|i| (0..n).map(|e| ((e * 7 + i * 13) % 101) as f32 / 50.0 - 1.0).collect())
+            .collect();
+        let inputs: Vec<Input<'_>> =
+            data.iter().enumerate().map(|(i, d)| if i == 2 { Input::Scalar(3.0) } else { Input::Slice(d) }).collect();
+        let mut serial = vec![vec![0f32; n]; f.outputs.len()];
+        let mut parallel = serial.clone();
+        kernel.run(&inputs, &mut serial.iter_mut().map(Vec::as_mut_slice).collect::<Vec<_>>()).unwrap();
+        kernel.run_parallel(&inputs, &mut parallel.iter_mut().map(Vec::as_mut_slice).collect::<Vec<_>>(), 3).unwrap();
+        for (a, b) in serial.iter().zip(&parallel) {
+            assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()), "n = {n}: parallel differs from serial");
+        }
+    }
+}
