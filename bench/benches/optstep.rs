@@ -42,7 +42,7 @@ fn main() {
         let program = program(optimizer);
         let mut ms = [0.0; 2];
         for (slot, jit) in [(0, false), (1, true)] {
-            let mut state = OptimizerState { jit, ..OptimizerState::default() };
+            let mut state = OptimizerState::new(jit);
             let mut p = Tensor::from_vec(p0.clone(), n, &Device::Cpu).unwrap();
             let mut noise = Rng::new(2);
             let mut times = Vec::new();

@@ -72,7 +72,7 @@ fn compiled_updates_agree_with_composed_ones() {
     optimizers.push("gradient_noise(base: adam(lr: 0.01), eta: 0.1)".into());
     for optimizer in optimizers {
         let program = program(&optimizer);
-        let (mut fast, mut slow) = (OptimizerState { jit: true, ..Default::default() }, OptimizerState::default());
+        let (mut fast, mut slow) = (OptimizerState::new(true), OptimizerState::new(false));
         let (mut pf, mut ps) = (tensor("theta0"), tensor("theta0"));
         let (mut rf, mut rs) = (Rng::new(5), Rng::new(5));
         for k in 0..20u64 {

@@ -78,7 +78,7 @@ pub enum Input<'a> {
 }
 
 /// Below this many elements a kernel runs on one thread: spawning costs more than it saves.
-pub const PARALLEL_MIN: usize = 1 << 16;
+pub const PARALLEL_MIN: usize = 1 << 18;
 
 type KernelFn = unsafe extern "C" fn(*const *const f32, *const usize, *const *mut f32, usize);
 

@@ -67,6 +67,8 @@ pub struct OptimizerState {
     pub jit: bool,
     /// How many parameter updates ran as compiled kernels (for tests and the log).
     pub fused_updates: u64,
+    /// Compiled update kernels by which inputs were scalars (the same for every step).
+    kernels: BTreeMap<Vec<bool>, std::sync::Arc<exp_jit::Kernel>>,
 }
 
 /// A rank-0 tensor of `x` in the parameter's dtype (F32 in training; tests use F64).
@@ -75,6 +77,11 @@ fn scalar(x: f64, like: &Tensor) -> Result<Tensor> {
 }
 
 impl OptimizerState {
+    /// An empty state; `jit` selects compiled update kernels where they apply.
+    pub fn new(jit: bool) -> OptimizerState {
+        OptimizerState { jit, ..OptimizerState::default() }
+    }
+
     fn init(program: &Program, p: &Tensor, g: &Tensor) -> Result<Vec<Tensor>> {
         program
             .optimizer
@@ -131,7 +138,7 @@ impl OptimizerState {
                 }
             });
         }
-        let outputs = match self.jit.then(|| fused(f, &inputs, p)).transpose()?.flatten() {
+        let outputs = match self.jit.then(|| fused(f, &inputs, p, &mut self.kernels)).transpose()?.flatten() {
             Some(out) => {
                 self.fused_updates += 1;
                 out
@@ -196,14 +203,27 @@ fn reads_input(f: &ScalarFn, name: &str) -> bool {
 /// Runs the update rule as one compiled kernel over the parameter's elements: all inputs and
 /// outputs in one pass, no temporaries. `None` when the kernel does not apply (not F32 on the
 /// CPU, or a function the JIT cannot compile), so the caller composes Candle ops instead.
-fn fused(f: &ScalarFn, inputs: &[Tensor], like: &Tensor) -> Result<Option<Vec<Tensor>>> {
+fn fused(
+    f: &ScalarFn,
+    inputs: &[Tensor],
+    like: &Tensor,
+    cache: &mut BTreeMap<Vec<bool>, std::sync::Arc<exp_jit::Kernel>>,
+) -> Result<Option<Vec<Tensor>>> {
     if like.dtype() != DType::F32 || !like.device().is_cpu() || inputs.iter().any(|t| t.dtype() != DType::F32) {
         return Ok(None);
     }
     let scalars: Vec<Option<f64>> =
         inputs.iter().map(|t| if t.rank() == 0 { t.to_scalar::<f32>().ok().map(f64::from) } else { None }).collect();
     let (body, uniforms) = hoist(f, &scalars);
-    let Ok(kernel) = exp_jit::kernel(&body) else { return Ok(None) };
+    let mask: Vec<bool> = scalars.iter().map(Option::is_some).collect();
+    let kernel = match cache.get(&mask) {
+        Some(k) => k.clone(),
+        None => {
+            let Ok(k) = exp_jit::kernel(&body) else { return Ok(None) };
+            cache.insert(mask, k.clone());
+            k
+        }
+    };
     let n = like.elem_count();
     let tensors: Vec<Tensor> = inputs
         .iter()

@@ -90,7 +90,7 @@ pub fn train(program: &Program, opts: &RunOptions, obs: &mut dyn Observer) -> Re
         let n = init_from(&mut model, path)?;
         obs.message(&format!("initialized {n} tensors from `{}`", path.display()));
     }
-    let mut opt = OptimizerState { jit: opts.jit, ..OptimizerState::default() };
+    let mut opt = OptimizerState::new(opts.jit);
     let mut batches = Batches::for_plan(&program.data, &splits.train, program.seeds.shuffle)?;
     let mut dropout_rng = Rng::new(program.seeds.dropout);
     let mut noise_rng = Rng::new(program.seeds.noise);
