@@ -6,7 +6,6 @@
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
-use exp_db::RootDb;
 use exp_runtime::optim::{hyper_values, OptimizerState, Progress};
 use exp_runtime::rng::Rng;
 
@@ -19,10 +18,7 @@ fn program(optimizer: &str) -> exp_ir::Program {
         "use std.data.gaussian_mixture\ndata d = gaussian_mixture(dim: 4, classes: 3, n: 60)\n\
          experiment item {{\n    data = d\n    model = linear(3)\n    loss = cross_entropy\n    optimizer = {optimizer}\n    batch = 8\n    train = 100 steps\n}}\n"
     );
-    let mut db = RootDb::default();
-    let file = db.set_file("item.exp", &text);
-    let el = exp_hir::elaborate(&db, file, "item", &[]);
-    exp_lower::lower(&db, &el).expect("the benchmark program lowers")
+    exp_driver::compile_source("item.exp", &text, "item").expect("the benchmark program compiles")
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {

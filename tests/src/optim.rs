@@ -4,7 +4,6 @@
 //! the same problem. The fixture and the script that made it are in `tests/fixtures/optim/`.
 
 use candle_core::{DType, Device, Tensor};
-use exp_db::RootDb;
 use exp_runtime::optim::{hyper_values, OptimizerState, Progress};
 use exp_runtime::rng::Rng;
 use serde_json::Value;
@@ -21,11 +20,7 @@ fn program(optimizer: &str) -> exp_ir::Program {
         "use std.data.gaussian_mixture\ndata d = gaussian_mixture(dim: 4, classes: 3, n: 60)\n\
          experiment item {{\n    data = d\n    model = linear(3)\n    loss = cross_entropy\n    optimizer = {optimizer}\n    batch = 8\n    train = 20 steps\n}}\n"
     );
-    let mut db = RootDb::default();
-    let file = db.set_file("item.exp", &text);
-    let el = exp_hir::elaborate(&db, file, "item", &[]);
-    assert!(!el.has_errors(), "{optimizer}: {:?}", el.diags);
-    exp_driver::lower_verified(&db, &el).unwrap_or_else(|e| panic!("{e}"))
+    exp_driver::compile_source("item.exp", &text, "item").unwrap_or_else(|e| panic!("{optimizer}:\n{e}"))
 }
 
 #[test]

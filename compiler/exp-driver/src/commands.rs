@@ -202,6 +202,25 @@ pub fn lower_verified(db: &RootDb, el: &Elaborated) -> Result<exp_ir::Program, S
     Ok(program)
 }
 
+/// Compiles one experiment of a source text (no files, no imports of other files) to
+/// verified IR, or gives the rendered diagnostics: for tests, benchmarks and tools that
+/// generate `.exp` text.
+pub fn compile_source(name: &str, text: &str, experiment: &str) -> Result<exp_ir::Program, String> {
+    let mut db = RootDb::default();
+    let file = db.set_file(name, text);
+    let errors: Vec<Diagnostic> =
+        exp_hir::file_diagnostics(&db, file).into_iter().filter(Diagnostic::is_error).collect();
+    if !errors.is_empty() {
+        return Err(render(&errors, &sources(&db), RenderStyle { color: false, ..RenderStyle::default() }));
+    }
+    let el = exp_hir::elaborate(&db, file, experiment, &[]);
+    if el.has_errors() {
+        let diags: Vec<Diagnostic> = el.diags.iter().map(|d| exp_hir::to_diagnostic(&db, d)).collect();
+        return Err(render(&diags, &sources(&db), RenderStyle { color: false, ..RenderStyle::default() }));
+    }
+    lower_verified(&db, &el)
+}
+
 fn internal(msg: String) -> Outcome {
     Outcome {
         stderr: format!(

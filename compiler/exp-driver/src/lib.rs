@@ -8,7 +8,7 @@ mod overrides;
 mod run;
 mod sources;
 
-pub use commands::{check, estimate, explain, fmt, ir, lower_verified, Format, Outcome};
+pub use commands::{check, compile_source, estimate, explain, fmt, ir, lower_verified, Format, Outcome};
 pub use overrides::parse_set;
 pub use run::{run, RunArgs};
 pub use sources::sources;
