@@ -122,74 +122,6 @@ fn two_broken_items_keep_the_good_ones() {
     assert_eq!(names, ["good", "also_good"]);
 }
 
-/// Tokens of the language, to make random text that gets past the first few characters.
-const TOKENS: &[&str] = &[
-    "fn",
-    "block",
-    "data",
-    "experiment",
-    "sweep",
-    "optimizer",
-    "use",
-    "probe",
-    "every",
-    "stop",
-    "when",
-    "for",
-    "in",
-    "if",
-    "else",
-    "let",
-    "state",
-    "repeat",
-    "builtin",
-    "extends",
-    "over",
-    "maximize",
-    "not",
-    "and",
-    "or",
-    "true",
-    "x",
-    "f",
-    "seed",
-    "1",
-    "2.5",
-    "1e-3",
-    "20_000",
-    "steps",
-    "epochs",
-    "GiB",
-    "\"s\"",
-    "(",
-    ")",
-    "[",
-    "]",
-    "{",
-    "}",
-    ",",
-    ":",
-    ";",
-    ".",
-    "..",
-    "=",
-    "==",
-    "<",
-    ">=",
-    "=>",
-    "->",
-    ">>",
-    "+",
-    "-",
-    "*",
-    "/",
-    "%",
-    "^",
-    "\n",
-    "//c\n",
-    "///d\n",
-];
-
 /// Parses `text`; if it parsed cleanly, also runs the formatter checks.
 fn never_panics(text: &str) -> Result<(), TestCaseError> {
     let file = parse(text);
@@ -289,7 +221,7 @@ proptest! {
     }
 
     #[test]
-    fn parse_never_panics_on_token_soup(tokens in prop::collection::vec(prop::sample::select(TOKENS), 0..80)) {
+    fn parse_never_panics_on_token_soup(tokens in prop::collection::vec(prop::sample::select(exp_tests::TOKENS), 0..80)) {
         never_panics(&tokens.join(" "))?;
     }
 

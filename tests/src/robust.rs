@@ -11,10 +11,7 @@
 //! embedded module under an example, which is then checked, elaborated and lowered.
 //!
 //! 200 cases from a fixed seed by default; set `PROPTEST_CASES` and `PROPTEST_RNG_SEED` for
-//! longer or other runs. Longer runs currently find these known bugs (outside the driver):
-//! `data = <an experiment>` and a duplicated `state` line in an optimizer check cleanly but
-//! fail in lowering; `train = 1e308 epochs` overflows in lowering (`exp-lower/src/plan.rs`);
-//! re-declared builtin `fn`s are not compared with the op table (see `Lowering::MayFail`).
+//! longer or other runs (seeds 0 to 8 at 400 cases passed when this was written).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -155,84 +152,45 @@ fn tokens(text: &str) -> Vec<(usize, usize, Kind)> {
 /// Numbers are kept small enough that a depth or a comprehension range stays cheap: the
 /// checker expands them (a block is even checked with its default arguments), so a depth of
 /// 100_000 takes minutes.
-/// Values near the integer limits (`4294967296`, `1_000_000_000` as a width,
-/// `9223372036854775807`) are left out: they currently make the checker's estimates overflow
-/// (a panic in debug builds) and a `for N probes` count wrap to 0 in lowering; see the report
-/// that came with this suite. Add them back once those are fixed.
+/// Values near the integer limits are in: they once overflowed estimates and wrapped counts.
 const REPLACEMENTS: &[&str] = &[
-    "0", "1", "2", "3", "7", "64", "1000", "65536", "100_000", "0.0", "0.5", "1.5", "1e-30", "1e30", "1e308", "x",
-    "batch", "step", "total", "p", "t", "relu", "digits", "true", "\"s\"", "()", "3 steps", "2 epochs", "5 probes",
+    "0",
+    "1",
+    "2",
+    "3",
+    "7",
+    "64",
+    "1000",
+    "65536",
+    "100_000",
+    "0.0",
+    "0.5",
+    "1.5",
+    "1e-30",
+    "1e30",
+    "1e308",
+    "x",
+    "batch",
+    "step",
+    "total",
+    "p",
+    "t",
+    "relu",
+    "digits",
+    "true",
+    "\"s\"",
+    "()",
+    "3 steps",
+    "2 epochs",
+    "5 probes",
     "1 GiB",
+    "4294967296",
+    "9223372036854775807",
 ];
 
 /// Things to insert at a token boundary: keywords, symbols, and layers with edge-case sizes.
-const INSERTS: &[&str] = &[
-    "fn",
-    "block",
-    "data",
-    "loss",
-    "experiment",
-    "sweep",
-    "optimizer",
-    "schedule",
-    "probe",
-    "use",
-    "every",
-    "stop",
-    "when",
-    "for",
-    "in",
-    "if",
-    "else",
-    "let",
-    "state",
-    "repeat",
-    "builtin",
-    "extends",
-    "over",
-    "maximize",
-    "minimize",
-    "not",
-    "and",
-    "or",
-    "true",
-    "false",
-    "x",
-    "g",
-    "p",
-    "(",
-    ")",
-    "[",
-    "]",
-    "{",
-    "}",
-    ",",
-    ":",
-    ";",
-    ".",
-    "..",
-    "=",
-    "==",
-    "<",
-    ">=",
-    "=>",
-    "->",
-    ">>",
-    "+",
-    "-",
-    "*",
-    "/",
-    "%",
-    "^",
-    "\n",
-    "\"",
-    "//",
-    "0",
-    "-1",
-    ".0",
-    ".1",
-    "steps",
-    "epochs",
+/// Edge-case layers and statements to insert, besides every token of [`exp_tests::TOKENS`].
+const EDGE_CASES: &[&str] = &[
     "linear(0) >>",
     "linear(1) >>",
     "linear(9223372036854775807) >>",
@@ -274,7 +232,7 @@ enum Mutation {
     Swap(usize, usize),
     /// Replace a number token with one of `REPLACEMENTS`.
     ReplaceNumber(usize, usize),
-    /// Insert one of `INSERTS`, space-separated, before a token.
+    /// Insert a token or one of `EDGE_CASES`, space-separated, before a token.
     Insert(usize, usize),
 }
 
@@ -319,7 +277,8 @@ fn apply(text: &str, m: &Mutation) -> String {
         }
         Mutation::Insert(at, what) => {
             let at = toks.get(at % (toks.len() + 1)).map_or(text.len(), |t| t.0);
-            format!("{} {} {}", &text[..at], INSERTS[what % INSERTS.len()], &text[at..])
+            let inserts: Vec<&str> = exp_tests::TOKENS.iter().chain(EDGE_CASES).copied().collect();
+            format!("{} {} {}", &text[..at], inserts[what % inserts.len()], &text[at..])
         }
         Mutation::Swap(..) => text.to_string(),
     }
@@ -346,37 +305,9 @@ fn has_errors(diags: &[exp_diagnostics::Diagnostic]) -> bool {
 enum Lowering {
     /// Succeed and verify.
     Succeeds,
-    /// Not panic; an error is allowed. Used where the program re-declares a scalar
-    /// `fn ... = builtin` differently from the standard library: the checker does not compare
-    /// those parameter lists with the op table, nor resolve their defaults, so such programs
-    /// check cleanly and fail in lowering (a known checker bug, reported separately).
-    MayFail,
     /// Not attempted: the standard library under the program has errors (in any module: a
     /// mutation of `std.scalar` can break `std.schedules`).
     Skipped,
-}
-
-/// The `fn ... = builtin` declarations of a text, by name, as span-free trees.
-fn builtin_fns(text: &str) -> Vec<(String, String)> {
-    use exp_syntax::ast::{Body, DeclKind, File, Item, ItemKind};
-    let parsed = exp_syntax::parse(text);
-    let mut out = Vec::new();
-    for item in &parsed.items {
-        if let ItemKind::Decl(d) = &item.kind {
-            if d.kind == DeclKind::Fn && matches!(d.body, Body::Builtin(_)) {
-                let alone = File { items: vec![Item { docs: None, ..item.clone() }], errors: vec![], comments: vec![] };
-                out.push((d.name.name.clone(), exp_syntax::dump_without_spans(&alone)));
-            }
-        }
-    }
-    out
-}
-
-/// Whether `text` declares a builtin `fn` other than exactly as the standard library does.
-fn redeclares_a_builtin_fn(text: &str) -> bool {
-    static STD: OnceLock<Vec<(String, String)>> = OnceLock::new();
-    let std = STD.get_or_init(|| exp_stdlib_files().iter().flat_map(|(_, _, t)| builtin_fns(t)).collect());
-    builtin_fns(text).iter().any(|f| !std.contains(f))
 }
 
 /// Checks `file`, then elaborates each experiment and lowers those without errors.
@@ -407,7 +338,6 @@ fn check_and_lower(db: &RootDb, file: exp_db::SourceFile, lowering: Lowering) ->
         }
         let program = match exp_driver::lower_verified(db, &el) {
             Ok(p) => p,
-            Err(_) if lowering == Lowering::MayFail => continue,
             Err(e) => return Err(format!("`{exp}` elaborates but: {e}")),
         };
         let printed = exp_ir::print(&program);
@@ -439,7 +369,7 @@ fn run_case(source: &Source, example: &Source, text: &str) -> Result<(), TestCas
     // As a user file, next to where it lives.
     no_panic(&format!("{} as a user file", source.name), text, || {
         let (db, file) = db_with(&source.name, text, Some(&source.dir));
-        let lowering = if redeclares_a_builtin_fn(text) { Lowering::MayFail } else { Lowering::Succeeds };
+        let lowering = Lowering::Succeeds;
         check_and_lower(&db, file, lowering)
     })?;
     // A standard-library file also as the embedded module, under an example.
@@ -453,13 +383,7 @@ fn run_case(source: &Source, example: &Source, text: &str) -> Result<(), TestCas
             }
             let std_files = db.workspace().stdlib(&db).clone();
             let std_broken = std_files.iter().any(|f| has_errors(&exp_hir::file_diagnostics(&db, *f)));
-            let lowering = if std_broken {
-                Lowering::Skipped
-            } else if redeclares_a_builtin_fn(text) {
-                Lowering::MayFail
-            } else {
-                Lowering::Succeeds
-            };
+            let lowering = if std_broken { Lowering::Skipped } else { Lowering::Succeeds };
             let file = db.set_file(&example.name, &example.text);
             check_and_lower(&db, file, lowering)
         })?;
@@ -532,11 +456,4 @@ fn mutations_do_what_they_say() {
     let kinds: Vec<Kind> = tokens("x = 1e-3 // c\n\"s\" 2_000.5").into_iter().map(|t| t.2).collect();
     use Kind::*;
     assert_eq!(kinds, [Word, Space, Symbol, Space, Number, Space, Comment, Space, Str, Space, Number]);
-    // The exemption for re-declared builtin fns applies only to real re-declarations.
-    for (_, _, text) in exp_stdlib_files() {
-        assert!(!redeclares_a_builtin_fn(&text));
-    }
-    assert!(!redeclares_a_builtin_fn("/// docs differ\nfn sin(x) = builtin\n"));
-    assert!(redeclares_a_builtin_fn("fn sin(x, y) = builtin\n"));
-    assert!(redeclares_a_builtin_fn("fn normal(mean: Float = 1.0, std: Float = 1.0) = builtin\n"));
 }

@@ -100,6 +100,21 @@ pub fn check_training(cx: &mut Cx<'_>, el: &mut Elaborated) {
     }
     if let Some(b) = batch {
         let est = estimates(cx, el, b);
+        // A saturated estimate means sizes beyond 2^64: no machine runs that, and the IR could
+        // not state its memory.
+        let sizes = [est.params, est.total_bytes(), est.flops_per_step, est.activation_bytes];
+        if sizes.contains(&u64::MAX) {
+            cx.error(
+                HDiag::new(
+                    Code::InvalidValue,
+                    "the model is too large to size: its memory or FLOPs exceed 2^64",
+                    model_loc.clone(),
+                    "this model",
+                )
+                .with_help("check the data's `shape` and the layer sizes for a misplaced digit"),
+            );
+            return;
+        }
         check_memory(cx, el, &est);
         el.estimates = Some(est);
     }
