@@ -153,11 +153,7 @@ fn pick_experiment(db: &RootDb, file: SourceFile, wanted: Option<&str>) -> Resul
                 span,
                 "in this file",
             );
-            Err(d.with_help(if exps.is_empty() {
-                "this file declares no experiment".to_string()
-            } else {
-                format!("the experiments are {}", exps.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", "))
-            }))
+            Err(d.with_help(experiments_help(&exps, "this file declares no experiment")))
         }
         None if exps.len() == 1 => Ok(exps[0].clone()),
         None => {
@@ -168,13 +164,17 @@ fn pick_experiment(db: &RootDb, file: SourceFile, wanted: Option<&str>) -> Resul
                 span,
                 "in this file",
             );
-            Err(d.with_help(if exps.is_empty() {
-                "declare one with `experiment name { ... }`".to_string()
-            } else {
-                format!("the experiments are {}", exps.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", "))
-            }))
+            Err(d.with_help(experiments_help(&exps, "declare one with `experiment name { ... }`")))
         }
     }
+}
+
+/// The help line listing a file's experiments, or `none` when it has none.
+fn experiments_help(exps: &[String], none: &str) -> String {
+    if exps.is_empty() {
+        return none.to_string();
+    }
+    format!("the experiments are {}", exps.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", "))
 }
 
 /// `expc ir FILE [EXPERIMENT]`: the IR text, or its JSON form.
