@@ -1,6 +1,11 @@
 //! 1-d and 2-d convolutions with PyTorch's layouts (`[out, in / groups, k...]` weights) and
-//! per-axis stride, padding and dilation, on Candle's `conv2d` kernels where their backward
-//! is right and composed from simpler ops where it is not.
+//! per-axis stride, padding and dilation. A 1-d convolution runs as a 2-d one of height 1.
+//!
+//! On the CPU every convolution is an unfolding ([`Im2Col`], whose backward folds) and one
+//! grouped matrix product: a single gemm over the whole batch forward, and two in the
+//! backward, where Candle's CPU kernels loop directly (its `conv_transpose2d` for the input
+//! gradient was the slowest op of a small CNN). Other devices use Candle's `conv2d` kernels
+//! where their backward is right and compose simpler ops where it is not.
 //!
 //! Two Candle bugs are worked around (both checked by the tests, against a direct loop and
 //! finite differences):
@@ -15,6 +20,7 @@
 //! Calls whose stride or dilation differ between the axes (which Candle's ops cannot express)
 //! are composed from padding, narrowing, reshapes and one matrix product (im2col).
 
+use super::im2col::{Im2Col, Unfold};
 use crate::error::{Result, RunError};
 use candle_core::Tensor;
 
@@ -40,8 +46,29 @@ fn out_size(size: usize, k: usize, s: usize, p: usize, d: usize) -> Result<usize
     Ok((size + 2 * p - span) / s + 1)
 }
 
+/// How a convolution is computed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum ConvPath {
+    /// [`Im2Col`] and a matrix product: CPU only, the fast path there.
+    Unfold,
+    /// Candle's `conv2d` (with the workarounds above): any device.
+    Candle,
+}
+
 /// Convolves `x` (`[N, C, L]` or `[N, C, H, W]`) with `w`, adding `bias` per output channel.
 pub(crate) fn conv(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec) -> Result<Tensor> {
+    let path = if x.device().is_cpu() { ConvPath::Unfold } else { ConvPath::Candle };
+    conv_on(path, x, w, bias, spec)
+}
+
+/// [`conv`] on a chosen path.
+pub(crate) fn conv_on(
+    path: ConvPath,
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    spec: &ConvSpec,
+) -> Result<Tensor> {
     let n = spec.stride.len();
     let ConvSpec { stride: s, padding: p, dilation: d, groups } = spec;
     if !(1..=2).contains(&n) || x.rank() != n + 2 || w.rank() != n + 2 || p.len() != n || d.len() != n {
@@ -59,13 +86,22 @@ pub(crate) fn conv(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &ConvSpe
         )));
     }
     let outs = (0..n).map(|i| out_size(x.dim(2 + i)?, w.dim(2 + i)?, s[i], p[i], d[i])).collect::<Result<Vec<_>>>()?;
-    let y = if n == 1 {
-        let spec2 =
+    let (x4, w4, spec4, outs4);
+    let (x, w, spec, outs) = if n == 1 {
+        (x4, w4) = (x.unsqueeze(2)?, w.unsqueeze(2)?);
+        spec4 =
             ConvSpec { stride: vec![s[0], s[0]], padding: vec![0, p[0]], dilation: vec![d[0], d[0]], groups: *groups };
-        conv2d(&x.unsqueeze(2)?, &w.unsqueeze(2)?, &spec2, &[1, outs[0]])?.squeeze(2)?
+        outs4 = vec![1, outs[0]];
+        (&x4, &w4, &spec4, &outs4)
     } else {
-        conv2d(x, w, spec, &outs)?
+        (x, w, spec, &outs)
     };
+    if path == ConvPath::Unfold {
+        let y = unfolded(x, w, bias, spec, outs)?;
+        return Ok(if n == 1 { y.squeeze(2)? } else { y });
+    }
+    let y = candle_conv2d(x, w, spec, outs)?;
+    let y = if n == 1 { y.squeeze(2)? } else { y };
     match bias {
         Some(b) => {
             let mut shape = vec![1; n + 2];
@@ -77,7 +113,7 @@ pub(crate) fn conv(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &ConvSpe
 }
 
 /// A 2-d convolution whose output has spatial sizes `outs`.
-fn conv2d(x: &Tensor, w: &Tensor, spec: &ConvSpec, outs: &[usize]) -> Result<Tensor> {
+fn candle_conv2d(x: &Tensor, w: &Tensor, spec: &ConvSpec, outs: &[usize]) -> Result<Tensor> {
     let same = |v: &[usize]| v[0] == v[1];
     if !(same(&spec.stride) && same(&spec.dilation)) {
         return im2col_2d(x, w, spec, outs);
@@ -94,6 +130,34 @@ fn conv2d(x: &Tensor, w: &Tensor, spec: &ConvSpec, outs: &[usize]) -> Result<Ten
         padded = padded.pad_with_zeros(2 + i, *pad, *pad)?.narrow(2 + i, 0, covered(i)?)?;
     }
     Ok(padded.conv2d(w, 0, s, d, spec.groups)?)
+}
+
+/// A 2-d convolution on the CPU: [`Im2Col`] then one grouped matrix product. The bias is
+/// added before the output is transposed to `[N, O, ...]`, so its gradient is a sum over the
+/// contiguous last axis rather than over three strided ones.
+fn unfolded(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec, outs: &[usize]) -> Result<Tensor> {
+    let (n, c, h, wd) = x.dims4()?;
+    let (o, cg, kh, kw) = w.dims4()?;
+    let g = spec.groups;
+    let two = |v: &[usize]| [v[0], v[1]];
+    let plan = Unfold {
+        n,
+        c,
+        h,
+        w: wd,
+        kernel: [kh, kw],
+        stride: two(&spec.stride),
+        padding: two(&spec.padding),
+        dilation: two(&spec.dilation),
+        out: two(outs),
+    };
+    let cols = x.contiguous()?.apply_op1(Im2Col(plan))?.reshape((g, cg * kh * kw, n * outs[0] * outs[1]))?;
+    let mut y = w.reshape((g, o / g, cg * kh * kw))?.matmul(&cols)?.reshape((o, n * outs[0] * outs[1]))?;
+    if let Some(b) = bias {
+        y = y.broadcast_add(&b.reshape((o, 1))?)?;
+    }
+    // [O, N * OH * OW] -> [N, O, OH, OW].
+    Ok(y.reshape((o, n, outs[0] * outs[1]))?.transpose(0, 1)?.contiguous()?.reshape((n, o, outs[0], outs[1]))?)
 }
 
 /// Rows `start, start + step, ...` (`count` of them) of `x` along `axis`, by narrowing,

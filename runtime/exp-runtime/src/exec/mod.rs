@@ -13,6 +13,7 @@
 //! node or declaration that caused them.
 
 mod conv;
+mod im2col;
 mod layers;
 mod norm;
 mod pool;

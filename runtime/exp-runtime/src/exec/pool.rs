@@ -10,6 +10,7 @@
 use crate::error::{Result, RunError};
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Shape, Tensor, WithDType};
+use rayon::prelude::*;
 
 /// Which reduction a pool applies to each window.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -71,23 +72,42 @@ impl Pool2d {
         }
     }
 
-    /// The index of each window's first maximum (`NaN` wins), per output element.
+    /// The index of each window's first maximum (`NaN` wins), per output element: the same
+    /// windows as [`Pool2d::windows`], in plain loops split over planes (this runs on every
+    /// forward and backward of a max pool).
     fn argmax<T: WithDType>(&self, g: &Geometry, x: &[T]) -> Vec<usize> {
         let mut out = vec![0; g.planes * g.oh * g.ow];
-        self.windows(g, |o, idx| {
-            let mut best: Option<usize> = None;
-            for i in idx {
-                let v = x[i];
-                // A NaN (`v != v`) becomes the maximum and stays it, as in PyTorch.
-                let better = match best {
-                    None => true,
-                    Some(b) => !is_nan(x[b]) && (v > x[b] || is_nan(v)),
-                };
-                if better {
-                    best = Some(i);
+        let range = |o: usize, i: usize, size: usize| {
+            let start = (o * self.stride[i]) as isize - self.padding[i] as isize;
+            let end = (start + self.kernel[i] as isize).min(size as isize);
+            start.max(0) as usize..end.max(0) as usize
+        };
+        out.par_chunks_mut(g.oh * g.ow).enumerate().for_each(|(p, out)| {
+            let base = p * g.h * g.w;
+            for oy in 0..g.oh {
+                let rows = range(oy, 0, g.h);
+                for ox in 0..g.ow {
+                    let cols = range(ox, 1, g.w);
+                    let mut best = base + rows.start * g.w + cols.start;
+                    let mut top = x[best];
+                    if !is_nan(top) {
+                        'window: for y in rows.clone() {
+                            let row = base + y * g.w;
+                            for (i, &v) in x[row + cols.start..row + cols.end].iter().enumerate() {
+                                let i = row + cols.start + i;
+                                // A NaN (`v != v`) becomes the maximum and stays it, as in PyTorch.
+                                if v > top || is_nan(v) {
+                                    (best, top) = (i, v);
+                                    if is_nan(v) {
+                                        break 'window;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    out[oy * g.ow + ox] = best;
                 }
             }
-            out[o] = best.expect("padding is at most half the window, so every window has an element");
         });
         out
     }

@@ -1,7 +1,7 @@
 //! Convolutions: forward against a direct `f64` loop and backward against finite
 //! differences, on Candle's native path and on the im2col path it falls back to.
 
-use super::super::conv::{conv, ConvSpec};
+use super::super::conv::{conv, conv_on, ConvPath, ConvSpec};
 use super::*;
 
 /// Direct 2-d convolution of `[N, C, H, W]` with `[O, C / G, KH, KW]` plus bias, in `f64`.
@@ -63,10 +63,12 @@ fn two_d_convolutions_match_the_direct_loop_and_finite_differences() {
         let x = rand(&shape, 1);
         let w = rand(&[out, shape[1] / spec.groups, k[0], k[1]], 2);
         let b = rand(&[out], 3);
-        let y = conv(&x, &w, Some(&b), &spec).unwrap();
-        let what = format!("conv2d {shape:?} -> {out} k {k:?} {spec:?}");
-        assert_close(&vals(&y), &naive(&x, &w, &b, &spec), 1e-12, &what);
-        grad_check(&what, &|t| conv(&t[0], &t[1], Some(&t[2]), &spec), &[x, w, b]);
+        for path in [ConvPath::Unfold, ConvPath::Candle] {
+            let y = conv_on(path, &x, &w, Some(&b), &spec).unwrap();
+            let what = format!("{path:?} conv2d {shape:?} -> {out} k {k:?} {spec:?}");
+            assert_close(&vals(&y), &naive(&x, &w, &b, &spec), 1e-12, &what);
+            grad_check(&what, &|t| conv_on(path, &t[0], &t[1], Some(&t[2]), &spec), &[x.clone(), w.clone(), b.clone()]);
+        }
     }
 }
 
@@ -79,14 +81,20 @@ fn one_d_convolutions_match_the_direct_loop_and_finite_differences() {
         let x = rand(&[n, c, l], 4);
         let w = rand(&[o, c / g, k], 5);
         let b = rand(&[o], 6);
-        let y = conv(&x, &w, Some(&b), &spec1).unwrap();
         // The same convolution as a 2-d one over a height of 1.
         let spec2 = spec([1, s], [0, p], [1, d], g);
         let want = naive(&x.unsqueeze(2).unwrap(), &w.unsqueeze(2).unwrap(), &b, &spec2);
-        let what = format!("conv1d {:?} -> {o} k {k} {spec1:?}", [n, c, l]);
-        assert_eq!(y.dims(), [n, o, (l + 2 * p - d * (k - 1) - 1) / s + 1]);
-        assert_close(&vals(&y), &want, 1e-12, &what);
-        grad_check(&what, &|t| conv(&t[0], &t[1], Some(&t[2]), &spec1), &[x, w, b]);
+        for path in [ConvPath::Unfold, ConvPath::Candle] {
+            let y = conv_on(path, &x, &w, Some(&b), &spec1).unwrap();
+            let what = format!("{path:?} conv1d {:?} -> {o} k {k} {spec1:?}", [n, c, l]);
+            assert_eq!(y.dims(), [n, o, (l + 2 * p - d * (k - 1) - 1) / s + 1]);
+            assert_close(&vals(&y), &want, 1e-12, &what);
+            grad_check(
+                &what,
+                &|t| conv_on(path, &t[0], &t[1], Some(&t[2]), &spec1),
+                &[x.clone(), w.clone(), b.clone()],
+            );
+        }
     }
 }
 
