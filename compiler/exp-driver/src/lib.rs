@@ -10,5 +10,5 @@ mod sources;
 
 pub use commands::{check, compile_source, estimate, explain, fmt, ir, lower_verified, Format, Outcome};
 pub use overrides::parse_set;
-pub use run::{run, RunArgs};
+pub use run::{open_device, run, RunArgs};
 pub use sources::sources;

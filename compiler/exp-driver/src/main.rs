@@ -94,7 +94,8 @@ enum Command {
         /// Stop after this many steps with a checkpoint, as Ctrl-C would.
         #[arg(long, value_name = "STEPS")]
         max_steps: Option<u64>,
-        /// The device: `cpu` (CUDA and Metal need a build with those features).
+        /// The device: `cpu`, `cuda[:N]` or `metal[:N]` (CUDA and Metal need a build with
+        /// the `cuda` or `metal` feature).
         #[arg(long, default_value = "cpu")]
         device: String,
         /// Initial parameters from a safetensors file, matched by name (shapes are checked).
@@ -157,13 +158,6 @@ fn run(cli: Cli) -> exp_driver::Outcome {
             no_jit,
             quiet,
         } => {
-            if device != "cpu" {
-                return exp_driver::Outcome {
-                    stderr: format!("error: device `{device}` is not available in this build; build with `--features cuda` or `metal`, or use `--device cpu`\n"),
-                    code: 2,
-                    ..Default::default()
-                };
-            }
             let interrupt = Arc::new(AtomicBool::new(false));
             let flag = interrupt.clone();
             // A first Ctrl-C asks for a checkpoint and a clean exit; the default handler would kill.
@@ -179,6 +173,7 @@ fn run(cli: Cli) -> exp_driver::Outcome {
                 max_steps,
                 init_from,
                 no_jit,
+                device: Some(device),
             };
             exp_driver::run(&args, interrupt, quiet)
         }

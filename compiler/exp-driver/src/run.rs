@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use candle_core::Device;
 use exp_db::RootDb;
 use exp_diagnostics::{render, Code, Diagnostic, RenderStyle};
 use exp_runtime::train::{train, Observer, RunOptions, Summary};
@@ -35,6 +36,36 @@ pub struct RunArgs {
     pub init_from: Option<PathBuf>,
     /// Compose Candle ops instead of running compiled kernels (`--no-jit`).
     pub no_jit: bool,
+    /// `--device`: `cpu` (the default), `cuda`, `cuda:N`, `metal` or `metal:N`.
+    pub device: Option<String>,
+}
+
+/// Opens the device named by `--device`, or says why it cannot.
+pub fn open_device(spec: Option<&str>) -> Result<Device, String> {
+    let spec = spec.unwrap_or("cpu");
+    let (kind, ordinal) = match spec.split_once(':') {
+        Some((k, n)) => (k, n.parse::<usize>().map_err(|_| format!("`{spec}`: the device number must be an integer"))?),
+        None => (spec, 0),
+    };
+    let built = |feature: &str| {
+        format!(
+            "this expc was built without {feature} support; build it with `cargo build --release --features {}` \
+             (for CUDA without a local toolkit, see bench/gpu/build_cuda.sh), or use `--device cpu`",
+            feature.to_lowercase()
+        )
+    };
+    match kind {
+        "cpu" => Ok(Device::Cpu),
+        "cuda" if cfg!(feature = "cuda") => {
+            Device::new_cuda(ordinal).map_err(|e| format!("cannot open CUDA device {ordinal}: {e}"))
+        }
+        "metal" if cfg!(feature = "metal") => {
+            Device::new_metal(ordinal).map_err(|e| format!("cannot open Metal device {ordinal}: {e}"))
+        }
+        "cuda" => Err(built("CUDA")),
+        "metal" => Err(built("Metal")),
+        _ => Err(format!("unknown device `{spec}`; expected `cpu`, `cuda`, `cuda:N`, `metal` or `metal:N`")),
+    }
 }
 
 /// Progress on a terminal: a bar with steps/s, the loss and the latest probes.
@@ -124,6 +155,10 @@ pub fn model_summary(program: &exp_ir::Program) -> String {
 /// `expc run`.
 pub fn run(args: &RunArgs, interrupt: Arc<AtomicBool>, quiet: bool) -> Outcome {
     let mut out = Outcome::default();
+    let device = match open_device(args.device.as_deref()) {
+        Ok(d) => d,
+        Err(msg) => return Outcome { stderr: format!("error: {msg}\n"), code: 2, ..Outcome::default() },
+    };
     let mut db = RootDb::default();
     let mut sets = args.sets.clone();
     if let Some(seed) = args.seed {
@@ -163,6 +198,7 @@ pub fn run(args: &RunArgs, interrupt: Arc<AtomicBool>, quiet: bool) -> Outcome {
         max_steps: args.max_steps,
         init_from: args.init_from.clone(),
         jit: !args.no_jit,
+        device,
     };
     let summary = model_summary(&program);
     let _ = std::fs::write(run_dir.join("model.txt"), &summary);

@@ -18,6 +18,7 @@
 //! mutation per verifier rule, parser robustness) are in `src/tests/`, built on hand-written
 //! programs in `src/tests/fixtures.rs`.
 
+pub mod derive;
 mod eval;
 pub mod graph;
 mod hash;

@@ -65,7 +65,6 @@ pub(crate) fn libcalls(f: &ScalarFn) -> Vec<Libcall> {
             ScalarOp::Log => Libcall::Log,
             ScalarOp::Sin => Libcall::Sin,
             ScalarOp::Cos => Libcall::Cos,
-            ScalarOp::Erf => Libcall::Erf,
             _ => continue,
         };
         if !out.contains(&call) {
@@ -295,7 +294,7 @@ impl Lower<'_, '_> {
             Log => self.lanes(Libcall::Log, a),
             Sin => self.lanes(Libcall::Sin, a),
             Cos => self.lanes(Libcall::Cos, a),
-            Erf => self.lanes(Libcall::Erf, a),
+            Erf => math::erf(self, a[0]),
             Pow => self.lanes(Libcall::Pow, a),
         }
     }

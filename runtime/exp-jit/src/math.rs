@@ -1,5 +1,5 @@
-//! Transcendental functions for the JIT: inline `F32X4` polynomials for `exp`, `tanh` and
-//! `sigmoid`, and per-lane calls into Rust for `log`, `sin`, `cos`, `erf` and general `pow`.
+//! Transcendental functions for the JIT: inline `F32X4` polynomials for `exp`, `tanh`,
+//! `sigmoid` and `erf`, and per-lane calls into Rust for `log`, `sin`, `cos` and general `pow`.
 //!
 //! The polynomials follow Cephes `expf`/`tanhf`: Cody–Waite range reduction with the
 //! `1.5 * 2^23` magic-number rounding, clamps as `fcmp` + `bitselect` (cranelift's
@@ -25,8 +25,6 @@ pub(crate) enum Libcall {
     Sin,
     /// Cosine.
     Cos,
-    /// Error function.
-    Erf,
 }
 
 impl Libcall {
@@ -37,37 +35,32 @@ impl Libcall {
             Libcall::Log => ("exp_jit_log", 1, rt_log as *const u8),
             Libcall::Sin => ("exp_jit_sin", 1, rt_sin as *const u8),
             Libcall::Cos => ("exp_jit_cos", 1, rt_cos as *const u8),
-            Libcall::Erf => ("exp_jit_erf", 1, rt_erf as *const u8),
         }
     }
 
     /// Every libcall, for registering the symbols.
-    pub(crate) const ALL: [Libcall; 5] = [Libcall::Pow, Libcall::Log, Libcall::Sin, Libcall::Cos, Libcall::Erf];
+    pub(crate) const ALL: [Libcall; 4] = [Libcall::Pow, Libcall::Log, Libcall::Sin, Libcall::Cos];
 }
 
-fn eval(op: ScalarOp, args: &[f32]) -> f32 {
-    let args: Vec<f64> = args.iter().map(|&a| f64::from(a)).collect();
-    op.eval(&args) as f32
+/// The op table's `f64` result, rounded (no allocation: this runs once per lane).
+fn eval1(op: ScalarOp, a: f32) -> f32 {
+    op.eval(&[f64::from(a)]) as f32
 }
 
 extern "C" fn rt_pow(a: f32, b: f32) -> f32 {
-    eval(ScalarOp::Pow, &[a, b])
+    ScalarOp::Pow.eval(&[f64::from(a), f64::from(b)]) as f32
 }
 
 extern "C" fn rt_log(a: f32) -> f32 {
-    eval(ScalarOp::Log, &[a])
+    eval1(ScalarOp::Log, a)
 }
 
 extern "C" fn rt_sin(a: f32) -> f32 {
-    eval(ScalarOp::Sin, &[a])
+    eval1(ScalarOp::Sin, a)
 }
 
 extern "C" fn rt_cos(a: f32) -> f32 {
-    eval(ScalarOp::Cos, &[a])
-}
-
-extern "C" fn rt_erf(a: f32) -> f32 {
-    eval(ScalarOp::Erf, &[a])
+    eval1(ScalarOp::Cos, a)
 }
 
 /// Horner evaluation of `c[0] * x^(n-1) + ... + c[n-1]`.
@@ -161,4 +154,51 @@ pub(crate) fn sigmoid(lw: &mut Lower<'_, '_>, x: Value) -> Value {
     let zero = lw.splat(0.0);
     let pos = lw.mask(FloatCC::GreaterThanOrEqual, x, zero);
     lw.sel(pos, s, zs)
+}
+
+/// `erf(x)`, odd: below `|x| = 0.5` the Taylor series through `x^15` (its first omitted term
+/// is under 1e-9 there); above, `1 - erfc(|x|)` with the Chebyshev-fitted `erfc` of Numerical
+/// Recipes (`erfcc`, fractional error below 1.2e-7): `t exp(-x² + P(t))`, `t = 1 / (1 + |x| / 2)`.
+/// `±1` from `|x| ≈ 4` on, where `exp` underflows; `NaN` for `NaN`.
+pub(crate) fn erf(lw: &mut Lower<'_, '_>, x: Value) -> Value {
+    let ax = lw.b.ins().fabs(x);
+    let z = lw.b.ins().fmul(ax, ax);
+    let taylor = [
+        -1.492_565e-5,
+        1.205_533_3e-4,
+        -8.548_327e-4,
+        5.223_977_6e-3,
+        -2.686_617e-2,
+        1.128_379_2e-1,
+        -3.761_263_9e-1,
+        std::f32::consts::FRAC_2_SQRT_PI,
+    ];
+    let p = horner(lw, z, &taylor);
+    let small = lw.b.ins().fmul(p, ax);
+    let (one, half) = (lw.splat(1.0), lw.splat(0.5));
+    let d = lw.b.ins().fmul(ax, half);
+    let d = lw.b.ins().fadd(d, one);
+    let t = lw.b.ins().fdiv(one, d);
+    let fitted = [
+        0.170_872_77,
+        -0.822_152_23,
+        1.488_515_9,
+        -1.135_204,
+        0.278_868_07,
+        -0.186_288_06,
+        0.096_784_18,
+        0.374_091_96,
+        1.000_023_7,
+        -1.265_512_2,
+    ];
+    let q = horner(lw, t, &fitted);
+    let arg = lw.b.ins().fsub(q, z);
+    let e = exp(lw, arg);
+    let erfc = lw.b.ins().fmul(t, e);
+    let big = lw.b.ins().fsub(one, erfc);
+    let is_small = lw.mask(FloatCC::LessThan, ax, half);
+    let r = lw.sel(is_small, small, big);
+    let sign_bit = lw.splat(-0.0);
+    let sign = lw.b.ins().band(x, sign_bit);
+    lw.b.ins().bor(r, sign)
 }

@@ -225,7 +225,8 @@ fn every_op_matches_on_special_values() {
         let inputs: Vec<Input<'_>> = cols.iter().map(|c| Input::Slice(c)).collect();
         let mut out = vec![0.0; combos.len()];
         k.run(&inputs, &mut [&mut out]).unwrap();
-        let tol = if matches!(op, ScalarOp::Exp | ScalarOp::Tanh | ScalarOp::Sigmoid) { 4e-7 } else { 0.0 };
+        let tol =
+            if matches!(op, ScalarOp::Exp | ScalarOp::Tanh | ScalarOp::Sigmoid | ScalarOp::Erf) { 4e-7 } else { 0.0 };
         for (xs, &got) in combos.iter().zip(&out) {
             let want = reference(&f, xs)[0];
             let exact = got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan());
@@ -262,6 +263,8 @@ fn polynomials_are_within_a_few_ulps() {
         (ScalarOp::Tanh, -9.0, 9.0, 3),
         (ScalarOp::Tanh, -0.7, 0.7, 3),
         (ScalarOp::Sigmoid, -80.0, 20.0, 3),
+        (ScalarOp::Erf, -0.5, 0.5, 3),
+        (ScalarOp::Erf, -6.0, 6.0, 3),
     ] {
         let u = max_ulps(op, lo, hi);
         eprintln!("{} on [{lo}, {hi}]: max {u} ulps", op.name());
@@ -383,6 +386,78 @@ fn parallel_runs_equal_serial_runs() {
         kernel.run_parallel(&inputs, &mut parallel.iter_mut().map(Vec::as_mut_slice).collect::<Vec<_>>(), 3).unwrap();
         for (a, b) in serial.iter().zip(&parallel) {
             assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()), "n = {n}: parallel differs from serial");
+        }
+    }
+}
+
+/// The derivative of every one-output standard-library function (activations, schedules):
+/// the interpreted vector-Jacobian product against central finite differences of the
+/// function in `f64`, and its compiled kernel against the interpreter.
+#[test]
+fn derived_gradients_match_finite_differences_and_compile() {
+    let fns: Vec<ScalarFn> = stdlib_functions().into_iter().filter(|f| f.outputs.len() == 1).collect();
+    assert!(fns.iter().any(|f| f.name.contains("selu")) && fns.len() >= 10, "{} functions", fns.len());
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    for f in &fns {
+        let vjp = exp_ir::derive::vjp(f).unwrap();
+        assert_eq!(vjp.inputs.len(), f.inputs.len() + 1, "{}", f.name);
+        let k = kernel(&vjp).unwrap();
+        for _ in 0..200 {
+            let xs: Vec<f64> = f.inputs.iter().map(|n| f64::from(typical(&mut rng, n))).collect();
+            let dy = f64::from(rng.uniform(-2.0, 2.0));
+            let mut args = xs.clone();
+            args.push(dy);
+            let got = vjp.eval(&args).unwrap();
+            for i in 0..xs.len() {
+                let h = 1e-6 * xs[i].abs().max(1.0);
+                let at = |d: f64| {
+                    let mut x = xs.clone();
+                    x[i] += d;
+                    f.eval(&x).unwrap()[0]
+                };
+                // Skip points within a step of a kink (relu at 0, clamps): the two one-sided
+                // slopes differ there, and the op table picks one side.
+                let (left, right) = ((at(0.0) - at(-h)) / h, (at(h) - at(0.0)) / h);
+                if (left - right).abs() > 1e-3 * (1.0 + left.abs()) {
+                    continue;
+                }
+                let want = dy * (at(h) - at(-h)) / (2.0 * h);
+                assert!(
+                    (got[i] - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                    "{}: d/d{} at {xs:?}, dy {dy}: derived {}, finite differences {want}",
+                    f.name,
+                    f.inputs[i],
+                    got[i]
+                );
+            }
+            // The compiled derivative agrees with the interpreted one.
+            let cols: Vec<Vec<f32>> = args.iter().map(|&a| vec![a as f32]).collect();
+            let ins: Vec<Input<'_>> = cols.iter().map(|c| Input::Slice(c)).collect();
+            let mut outs = vec![vec![0f32]; xs.len()];
+            let mut refs: Vec<&mut [f32]> = outs.iter_mut().map(|o| o.as_mut_slice()).collect();
+            k.run(&ins, &mut refs).unwrap();
+            let args32: Vec<f32> = args.iter().map(|&a| a as f32).collect();
+            for (j, want) in reference(&vjp, &args32).into_iter().enumerate() {
+                assert!(close(outs[j][0], want, 1e-5), "{}: compiled d{j} {} vs {want}", f.name, outs[j][0]);
+            }
+        }
+    }
+}
+
+/// Where an activation is finite, so is its compiled derivative, even when a branch that
+/// `select` did not take overflows (`exp(100)` in `f32`): a zero gradient times `inf` must not
+/// become NaN.
+#[test]
+fn derived_gradients_stay_finite_past_overflowing_branches() {
+    for f in stdlib_functions().iter().filter(|f| f.inputs == ["x"] && f.outputs.len() == 1) {
+        let k = kernel(&exp_ir::derive::vjp(f).unwrap()).unwrap();
+        let xs = [100f32, -100.0, 1e4, -1e4, 88.0, -88.0, 0.5];
+        let mut y = vec![0f32; xs.len()];
+        kernel(f).unwrap().run(&[Input::Slice(&xs)], &mut [&mut y]).unwrap();
+        let mut dx = vec![0f32; xs.len()];
+        k.run(&[Input::Slice(&xs), Input::Scalar(1.0)], &mut [&mut dx]).unwrap();
+        for ((x, y), dx) in xs.iter().zip(&y).zip(&dx) {
+            assert!(!y.is_finite() || dx.is_finite(), "{}: f({x}) = {y} but f'({x}) = {dx}", f.name);
         }
     }
 }

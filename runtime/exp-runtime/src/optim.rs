@@ -164,7 +164,7 @@ impl OptimizerState {
 pub fn normal_like(like: &Tensor, rng: &mut Rng) -> Result<Tensor> {
     let n = like.elem_count();
     let data: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
-    Ok(Tensor::from_vec(data, like.shape(), &Device::Cpu)?)
+    Ok(Tensor::from_vec(data, like.shape(), &Device::Cpu)?.to_device(like.device())?)
 }
 
 /// Clips gradients as the IR says; returns the global gradient norm before clipping.

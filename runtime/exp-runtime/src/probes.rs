@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use candle_core::{DType, Device, Tensor, D};
+use candle_core::{DType, Tensor, D};
 use exp_ir::{Comparison, Frequency, Probe, ProbeKind, Program};
 
 use crate::data::{batch_tensors, Dataset, Splits};
@@ -78,7 +78,7 @@ fn measure(program: &Program, model: &Model, metric: &str, split: Option<&Datase
     while start < ds.n {
         let idx: Vec<usize> = (start..(start + batch).min(ds.n)).collect();
         start += batch;
-        let (x, y) = batch_tensors(ds, &idx, &Device::Cpu)?;
+        let (x, y) = batch_tensors(ds, &idx, model.device())?;
         let out = model.forward(program, &x, Mode::Eval, &mut rng)?;
         match metric {
             "accuracy" | "top_k" => {

@@ -43,6 +43,8 @@ pub struct RunOptions {
     pub init_from: Option<PathBuf>,
     /// Use compiled kernels where they apply (`--no-jit` turns them off).
     pub jit: bool,
+    /// Where the model, batches and optimizer state live (`--device`).
+    pub device: Device,
 }
 
 /// What a run did.
@@ -86,6 +88,10 @@ pub fn train(program: &Program, opts: &RunOptions, obs: &mut dyn Observer) -> Re
         Frequency::Epochs(e) => e * spe,
     };
     let mut model = Model::init(program, &mut Rng::new(program.seeds.init))?;
+    model.to_device(&opts.device)?;
+    if opts.jit {
+        model.compile_elementwise(program);
+    }
     if let Some(path) = &opts.init_from {
         let n = init_from(&mut model, path)?;
         obs.message(&format!("initialized {n} tensors from `{}`", path.display()));
@@ -156,7 +162,7 @@ pub fn train(program: &Program, opts: &RunOptions, obs: &mut dyn Observer) -> Re
             break;
         }
         let idx = batches.next_batch();
-        let (x, y) = batch_tensors(&splits.train, &idx, &Device::Cpu)?;
+        let (x, y) = batch_tensors(&splits.train, &idx, model.device())?;
         let rng_before = dropout_rng.clone();
         let out = model.forward(program, &x, Mode::Train, &mut dropout_rng)?;
         let loss = crate::loss::loss(&program.loss, &out, &y)?;
@@ -297,6 +303,7 @@ fn restore(
     for (param, s) in slots {
         let s: Option<Vec<Tensor>> = s.into_iter().collect();
         let s = s.ok_or_else(|| RunError::new(format!("the checkpoint lacks optimizer state of `{param}`")))?;
+        let s = s.into_iter().map(|t| t.to_device(model.device())).collect::<candle_core::Result<_>>()?;
         opt.slots.insert(param, s);
     }
     Ok(())

@@ -14,6 +14,7 @@
 
 mod conv;
 mod im2col;
+mod jit;
 mod layers;
 mod norm;
 mod pool;
@@ -24,10 +25,11 @@ use crate::error::{Result, RunError};
 use crate::init::init_tensor;
 use crate::rng::Rng;
 use crate::scalar::eval_scalar;
-use candle_core::{Tensor, Var};
+use candle_core::{Device, Tensor, Var};
 use exp_ir::{LayerCall, Node, NodeOp, Program, ValueId};
 use exp_ops::{Dim, LayerOp};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Whether a forward pass trains (batch statistics, dropout on) or evaluates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +47,10 @@ pub struct Model {
     buffers: Vec<(String, Var)>,
     /// Name to (is a buffer, position).
     index: HashMap<String, (bool, usize)>,
+    /// Compiled elementwise functions by name, after [`Model::compile_elementwise`].
+    kernels: HashMap<String, Arc<jit::Compiled>>,
+    /// Where every tensor lives.
+    device: Device,
 }
 
 fn concrete(shape: &[Dim]) -> Option<Vec<usize>> {
@@ -55,7 +61,13 @@ impl Model {
     /// Draws every parameter, then every buffer, in program order from `rng` (seed it with
     /// the program's `init` seed), each by [`init_tensor`].
     pub fn init(program: &Program, rng: &mut Rng) -> Result<Model> {
-        let mut model = Model { params: Vec::new(), buffers: Vec::new(), index: HashMap::new() };
+        let mut model = Model {
+            params: Vec::new(),
+            buffers: Vec::new(),
+            index: HashMap::new(),
+            kernels: HashMap::new(),
+            device: Device::Cpu,
+        };
         for (is_buffer, list) in [(false, &program.params), (true, &program.buffers)] {
             for p in list {
                 let at = |msg: String| RunError::at(msg, p.origin);
@@ -72,6 +84,37 @@ impl Model {
             }
         }
         Ok(model)
+    }
+
+    /// Moves every parameter and buffer to `device` (they are drawn on the CPU, from the
+    /// runtime's seeded generator, so the initial values do not depend on the device).
+    pub fn to_device(&mut self, device: &Device) -> Result<()> {
+        for (_, var) in self.params.iter_mut().chain(self.buffers.iter_mut()) {
+            *var = Var::from_tensor(&var.as_tensor().to_device(device)?)?;
+        }
+        self.device = device.clone();
+        Ok(())
+    }
+
+    /// The device the model's tensors live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Compiles every one-input elementwise function of the graph, with its derivative, so
+    /// that forward passes run them as kernels; functions the JIT cannot compile keep the
+    /// composed path. Returns how many were compiled.
+    pub fn compile_elementwise(&mut self, program: &Program) -> usize {
+        for node in &program.graph.nodes {
+            let NodeOp::Elementwise { function } = &node.op else { continue };
+            if self.kernels.contains_key(function) {
+                continue;
+            }
+            if let Some(c) = program.function(function).and_then(jit::Compiled::new) {
+                self.kernels.insert(function.clone(), Arc::new(c));
+            }
+        }
+        self.kernels.len()
     }
 
     /// The trainable parameters in program order.
@@ -177,6 +220,11 @@ impl Model {
                 Ok(args[0].affine(*factor, 0.0)?)
             }
             NodeOp::Elementwise { function } => {
+                if let (Some(k), [x]) = (self.kernels.get(function), args) {
+                    if let Some(y) = k.apply(x) {
+                        return Ok(y?);
+                    }
+                }
                 let f = program
                     .function(function)
                     .ok_or_else(|| RunError::new(format!("the program has no function `{function}`")))?;
@@ -245,6 +293,20 @@ impl Model {
             LayerOp::Identity => Ok(x.clone()),
             LayerOp::Elementwise { name } => Err(RunError::new(format!("`{name}` must be an elementwise node"))),
         }
+    }
+}
+
+/// Applies the one-input elementwise function `f` to `x` with autograd: as compiled forward
+/// and derivative kernels when `jit` is set and `x` is an `f32` CPU tensor, else by composing
+/// Candle ops. [`Model::forward`] does the same with kernels compiled once per model.
+pub fn elementwise(f: &exp_ir::ScalarFn, x: &Tensor, jit: bool) -> Result<Tensor> {
+    if let Some(y) = jit.then(|| jit::Compiled::new(f)).flatten().and_then(|k| Arc::new(k).apply(x)) {
+        return Ok(y?);
+    }
+    let mut out = eval_scalar(f, std::slice::from_ref(x))?;
+    match out.len() {
+        1 => Ok(out.remove(0)),
+        n => Err(RunError::new(format!("`{}` returns {n} values, not one", f.name))),
     }
 }
 

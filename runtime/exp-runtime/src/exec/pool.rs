@@ -5,11 +5,12 @@
 //! Semantics are PyTorch's with `ceil_mode = false`: max pooling pads with `-inf` and sends
 //! each window's gradient to its first maximum (a `NaN` counts as the maximum); average
 //! pooling counts padding (`count_include_pad = true`), so it always divides by the window
-//! size. A 1-d pool runs as a 2-d pool over a height of 1. CPU only; `F32` and `F64`.
+//! size. A 1-d pool runs as a 2-d pool over a height of 1. `F32` and `F64`, computed on the
+//! CPU.
 
 use crate::error::{Result, RunError};
 use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CustomOp1, DType, Layout, Shape, Tensor, WithDType};
+use candle_core::{CpuStorage, CustomOp1, DType, Device, Layout, Shape, Tensor, WithDType};
 use rayon::prelude::*;
 
 /// Which reduction a pool applies to each window.
@@ -203,6 +204,9 @@ pub(crate) fn pool(
     let pad2 = |v: &[usize], fill| if n == 1 { [fill, v[0]] } else { [v[0], v[1]] };
     let op = Pool2d { kind, kernel: pad2(kernel, 1), stride: pad2(stride, 1), padding: pad2(padding, 0) };
     let x4 = if n == 1 { x.unsqueeze(2)? } else { x.clone() };
-    let y = x4.contiguous()?.apply_op1(op)?;
+    // The op runs on the CPU; elsewhere the input makes a (differentiable) round trip, which
+    // is slow but right, unlike Candle's own max-pool backward.
+    let device = x.device().clone();
+    let y = x4.to_device(&Device::Cpu)?.contiguous()?.apply_op1(op)?.to_device(&device)?;
     Ok(if n == 1 { y.squeeze(2)? } else { y })
 }

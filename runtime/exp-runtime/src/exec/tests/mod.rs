@@ -3,6 +3,7 @@
 //! small `.exp` programs by the real compiler (a dev-dependency only).
 
 mod conv;
+mod jit;
 mod layers;
 mod model;
 mod pool;

@@ -1,0 +1,60 @@
+//! An activation's forward and backward through autograd: the compiled kernels (forward and
+//! the derived vector-Jacobian product, as one Candle custom op) against the composed Candle
+//! ops (the reference path), on 1M and 16M elements.
+//!
+//! Run: `cargo bench -p exp-bench --bench elementwise` (release). Prints medians of 9 runs
+//! per function and size; `RAYON_NUM_THREADS` sets the thread count of both paths.
+
+use std::time::Instant;
+
+use candle_core::{Device, Tensor, Var};
+use exp_runtime::exec::elementwise;
+use exp_runtime::rng::Rng;
+
+// The same allocator as `expc`, so allocation costs are those of a real run.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    xs[xs.len() / 2]
+}
+
+fn main() {
+    let text = "use std.data.gaussian_mixture\ndata d = gaussian_mixture(dim: 4, classes: 3, n: 60)\n\
+                experiment item {\n    data = d\n    model = linear(8) >> selu >> linear(8) >> gelu >> linear(8) >> silu >> linear(3)\n    \
+                loss = cross_entropy\n    optimizer = sgd(lr: 0.1)\n    batch = 8\n    train = 10 steps\n}\n";
+    let program = exp_driver::compile_source("item.exp", text, "item").expect("the benchmark program compiles");
+    for name in ["selu", "gelu", "silu"] {
+        let f = program.functions.iter().find(|f| f.name.starts_with(name)).expect("the activation is lowered");
+        for n in [1usize << 20, 1 << 24] {
+            let mut rng = Rng::new(1);
+            let x = Var::from_tensor(
+                &Tensor::from_vec((0..n).map(|_| rng.normal() as f32 * 3.0).collect::<Vec<_>>(), n, &Device::Cpu)
+                    .unwrap(),
+            )
+            .unwrap();
+            let mut ms = [0.0; 2];
+            for (slot, jit) in [(0, false), (1, true)] {
+                let times: Vec<f64> = (0..11)
+                    .map(|_| {
+                        let t = Instant::now();
+                        let y = elementwise(f, x.as_tensor(), jit).unwrap();
+                        let grads = y.sum_all().unwrap().backward().unwrap();
+                        assert!(grads.get(&x).is_some());
+                        t.elapsed().as_secs_f64() * 1e3
+                    })
+                    .skip(2)
+                    .collect();
+                ms[slot] = median(times);
+            }
+            println!(
+                "{name:<5} {:>3}M elements  composed {:>8.2} ms   compiled {:>7.2} ms   speed-up {:.2}x",
+                n >> 20,
+                ms[0],
+                ms[1],
+                ms[0] / ms[1]
+            );
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Elementwise functions as compiled kernels inside autograd: a one-input [`ScalarFn`] runs as
+//! a Candle custom op whose forward is the JIT-compiled function and whose backward is the
+//! JIT-compiled vector-Jacobian product derived from it ([`exp_ir::derive::vjp`]). Candle's
+//! autograd sees one op instead of one per scalar instruction, and each direction is a single
+//! pass over memory.
+//!
+//! Only `f32` CPU tensors take this path; other dtypes and devices, and functions the JIT
+//! rejects, use the composed path ([`crate::scalar::eval_scalar`]), which is also the
+//! reference the kernels are tested against.
+
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
+use exp_ir::ScalarFn;
+use exp_jit::{Input, Kernel};
+use std::sync::Arc;
+
+/// The forward and backward kernels of one elementwise function.
+#[derive(Debug)]
+pub(crate) struct Compiled {
+    forward: Arc<Kernel>,
+    backward: Arc<Kernel>,
+}
+
+impl Compiled {
+    /// Compiles `f` and its derivative; `None` when `f` does not have one input and one
+    /// output or the JIT cannot compile it.
+    pub(crate) fn new(f: &ScalarFn) -> Option<Compiled> {
+        if f.inputs.len() != 1 || f.outputs.len() != 1 {
+            return None;
+        }
+        let vjp = exp_ir::derive::vjp(f)?;
+        Some(Compiled { forward: exp_jit::kernel(f).ok()?, backward: exp_jit::kernel(&vjp).ok()? })
+    }
+
+    /// Applies the function to `x` with autograd, or `None` when `x` is not an `f32` CPU
+    /// tensor.
+    pub(crate) fn apply(self: &Arc<Self>, x: &Tensor) -> Option<candle_core::Result<Tensor>> {
+        (x.dtype() == candle_core::DType::F32 && x.device().is_cpu())
+            .then(|| x.contiguous()?.apply_op1(Forward(Arc::clone(self))))
+    }
+}
+
+fn threads() -> usize {
+    rayon::current_num_threads()
+}
+
+fn f32s<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
+    let (CpuStorage::F32(v), Some((a, b))) = (storage, layout.contiguous_offsets()) else {
+        candle_core::bail!("{what} needs contiguous f32 input, got {:?}", storage.dtype())
+    };
+    Ok(&v[a..b])
+}
+
+fn run(kernel: &Kernel, inputs: &[&[f32]], n: usize) -> candle_core::Result<CpuStorage> {
+    let mut out = vec![0f32; n];
+    let ins: Vec<Input<'_>> = inputs.iter().map(|s| Input::Slice(s)).collect();
+    kernel.run_parallel(&ins, &mut [&mut out], threads()).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+    Ok(CpuStorage::F32(out))
+}
+
+struct Forward(Arc<Compiled>);
+
+/// `(x, dy) -> dx`.
+struct Backward(Arc<Compiled>);
+
+impl CustomOp1 for Forward {
+    fn name(&self) -> &'static str {
+        "exp-jit-elementwise"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = f32s(storage, layout, self.name())?;
+        Ok((run(&self.0.forward, &[x], x.len())?, layout.shape().clone()))
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        Ok(Some(arg.contiguous()?.apply_op2_no_bwd(&grad.contiguous()?, &Backward(Arc::clone(&self.0)))?))
+    }
+}
+
+impl CustomOp2 for Backward {
+    fn name(&self) -> &'static str {
+        "exp-jit-elementwise-vjp"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (x, dy) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?);
+        if x.len() != dy.len() {
+            candle_core::bail!("{}: {} inputs but {} gradients", self.name(), x.len(), dy.len())
+        }
+        Ok((run(&self.0.backward, &[x, dy], x.len())?, l1.shape().clone()))
+    }
+}
