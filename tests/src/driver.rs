@@ -352,10 +352,10 @@ fn estimate_json(path: &Path, experiment: Option<&str>, set: &[&str]) -> Value {
 
 #[test]
 fn estimate_matches_hand_computed_sizes() {
-    // quickstart: flatten [1, 8, 8] -> 64, then mlp(width: 128, depth: 2, classes: 10):
-    // linear 64 -> 128, linear 128 -> 128, linear 128 -> 10, each with a bias.
-    let params: u64 = (64 * 128 + 128) + (128 * 128 + 128) + (128 * 10 + 10);
-    assert_eq!(params, 26_122);
+    // quickstart on [1, 8, 8]: conv 1 -> 32 and conv 32 -> 32 (3x3, padding 1, with bias), a
+    // 2x2 max pool to [32, 4, 4], flatten to 512, linear 512 -> 10 with bias.
+    let params: u64 = (32 * 9 + 32) + (32 * 32 * 9 + 32) + (512 * 10 + 10);
+    assert_eq!(params, 14_698);
     let e = estimate_json(&quickstart(), None, &[]);
     assert_eq!(e["experiment"], "quickstart");
     assert_eq!(e["batch"], 64);
@@ -387,7 +387,7 @@ fn estimate_matches_hand_computed_sizes() {
     let out = exp_driver::estimate(&quickstart(), None, &[], false, Format::Human);
     assert_eq!(out.code, 0);
     assert!(out.stdout.starts_with("experiment quickstart\n"), "{}", out.stdout);
-    assert!(out.stdout.contains("parameters       26_122\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("parameters       14_698\n"), "{}", out.stdout);
     assert!(out.stdout.contains("memory at batch 64\n"), "{}", out.stdout);
 }
 

@@ -103,15 +103,29 @@ fn every_example_runs_a_few_steps() {
     assert!(count >= 10, "ran {count} experiments");
 }
 
+/// The README's main job, in full: the quickstart on the bundled digits reaches the accuracy
+/// its README reports (its stop rule ends it after 18 epochs).
+#[test]
+fn the_quickstart_reaches_95_percent_test_accuracy() {
+    let dir = temp("quickstart-full");
+    let full = RunArgs { sets: Vec::new(), ..quickstart(&dir, &[]) };
+    let out = go(&full);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let summary: serde_json::Value = serde_json::from_slice(&read(&dir.join("summary.json"))).unwrap();
+    let acc = summary["probes"]["test_acc"].as_f64().unwrap();
+    assert!(acc >= 0.95, "test accuracy {acc}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn a_diverging_run_stops_at_the_loss_with_a_checkpoint() {
     let dir = temp("nan");
     let out = go(&quickstart(&dir, &["optimizer=sgd(lr: 1e30)"]));
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(out.stderr.contains("runtime-error") && out.stderr.contains("became non-finite at step"), "{}", out.stderr);
-    // The first op whose output went non-finite: a `linear` of the stdlib's `mlp`.
+    // The first op whose output went non-finite: a `conv2d` of the stdlib's `conv_block`.
     assert!(
-        out.stderr.contains("`linear`") && out.stderr.contains("std/nn.exp"),
+        out.stderr.contains("`conv2d`") && out.stderr.contains("std/nn.exp"),
         "the error points at the op: {}",
         out.stderr
     );
@@ -165,4 +179,20 @@ fn an_unwritable_run_directory_fails_before_training() {
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("cannot create the run directory"), "{}", out.stderr);
     let _ = std::fs::remove_file(blocker);
+}
+
+#[test]
+fn unavailable_and_unknown_devices_are_refused_before_anything_runs() {
+    let dir = temp("device");
+    for (device, says) in [
+        ("cuda", "--features cuda"),
+        ("metal:1", "--features metal"),
+        ("cuda:x", "must be an integer"),
+        ("tpu", "unknown device `tpu`"),
+    ] {
+        let out = go(&RunArgs { device: Some(device.into()), ..quickstart(&dir, &[]) });
+        assert_eq!(out.code, 2, "{device}: {}", out.stderr);
+        assert!(out.stderr.contains(says), "{device}: {}", out.stderr);
+        assert!(!dir.exists(), "{device}: nothing is written before the device opens");
+    }
 }
