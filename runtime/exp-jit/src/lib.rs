@@ -10,10 +10,12 @@
 //! Which ops are inline code and which call back into Rust is documented in [`math`].
 
 // Running generated machine code needs `unsafe`: transmuting the finalized code pointer to a
-// function type, calling it, and freeing the JIT memory. All of it is confined to this file.
+// function type, calling it, and freeing the JIT memory. All of it is confined to this file,
+// except the one call into `gemm` behind the checked views of `gemm.rs`.
 #![allow(unsafe_code)]
 
 mod codegen;
+pub mod gemm;
 mod math;
 
 use std::collections::HashMap;

@@ -16,10 +16,11 @@ pub(crate) fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tenso
         return Err(RunError::new(format!("linear expects {input} input features, got shape {:?}", x.dims())));
     }
     let rows: usize = lead.iter().product();
-    let y = x.reshape((rows, input))?.matmul(&w.t()?)?;
+    let x2 = x.reshape((rows, input))?;
     let y = match b {
-        Some(b) => y.broadcast_add(b)?,
-        None => y,
+        Some(b) if x.device().is_cpu() => x2.contiguous()?.apply_op3(w, b, super::dense::Dense)?,
+        Some(b) => x2.matmul(&w.t()?)?.broadcast_add(b)?,
+        None => x2.matmul(&w.t()?)?,
     };
     let mut shape = lead.to_vec();
     shape.push(out);
