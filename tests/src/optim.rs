@@ -3,7 +3,7 @@
 //! `torch.optim` (SGD, Adam, AdamW) or `timm.optim.Adan` (the official Adan code) computes on
 //! the same problem. The fixture and the script that made it are in `tests/fixtures/optim/`.
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device, Tensor, Var};
 use exp_runtime::optim::{hyper_values, OptimizerState, Progress};
 use exp_runtime::rng::Rng;
 use serde_json::Value;
@@ -51,8 +51,9 @@ fn optimizers_follow_the_reference_trajectories() {
     }
 }
 
-/// The compiled update (one kernel per parameter, scalar parts hoisted) agrees with the
-/// composed reference path in f32 on every fixture optimizer, step by step.
+/// The compiled update (one kernel per parameter, scalar parts hoisted), out of place and in
+/// place on a `Var`, agrees with the composed reference path in f32 on every fixture optimizer,
+/// step by step.
 #[test]
 fn compiled_updates_agree_with_composed_ones() {
     let fixture: Value = serde_json::from_str(FIXTURE).expect("the fixture is JSON");
@@ -68,26 +69,34 @@ fn compiled_updates_agree_with_composed_ones() {
     for optimizer in optimizers {
         let program = program(&optimizer);
         let (mut fast, mut slow) = (OptimizerState::new(true), OptimizerState::new(false));
+        let mut in_place = OptimizerState::new(true);
         let (mut pf, mut ps) = (tensor("theta0"), tensor("theta0"));
-        let (mut rf, mut rs) = (Rng::new(5), Rng::new(5));
+        let pv = Var::from_tensor(&tensor("theta0")).unwrap();
+        let (mut rf, mut rs, mut rv) = (Rng::new(5), Rng::new(5), Rng::new(5));
         for k in 0..20u64 {
             let hypers = hyper_values(&program, Progress { step: k, epoch: 0, total_steps: 20 }).unwrap();
             let gf = ((&c * &pf).unwrap() + &d).unwrap();
             let gs = ((&c * &ps).unwrap() + &d).unwrap();
+            let gv = ((&c * pv.as_tensor()).unwrap() + &d).unwrap();
             pf = fast.update(&program, "w", &pf, &gf, k + 1, &hypers, &mut rf).unwrap();
             ps = slow.update(&program, "w", &ps, &gs, k + 1, &hypers, &mut rs).unwrap();
-            let (a, b) = (
-                pf.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-                ps.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-            );
-            for (x, y) in a.iter().zip(&b) {
-                assert!(
-                    (x - y).abs() <= 1e-5 * y.abs().max(1e-2),
-                    "{optimizer}: step {}: compiled {x} vs composed {y}",
-                    k + 1
-                );
+            in_place.step(&program, "w", &pv, &gv, k + 1, &hypers, &mut rv).unwrap();
+            let values = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let b = values(&ps);
+            for (what, a) in [("compiled", values(&pf)), ("in place", values(pv.as_tensor()))] {
+                for (x, y) in a.iter().zip(&b) {
+                    assert!(
+                        (x - y).abs() <= 1e-5 * y.abs().max(1e-2),
+                        "{optimizer}: step {}: {what} {x} vs composed {y}",
+                        k + 1
+                    );
+                }
             }
         }
+        assert_eq!(in_place.fused_updates, 20, "{optimizer}: every in-place step ran compiled");
+        let state = in_place.state().unwrap();
+        assert_eq!(state.len(), 1);
+        assert!(state[0].1.iter().all(|t| t.dims() == shape.as_slice()), "{optimizer}: state keeps its shape");
         assert_eq!(
             (fast.fused_updates, slow.fused_updates),
             (20, 0),

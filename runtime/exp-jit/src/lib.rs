@@ -79,6 +79,15 @@ pub enum Input<'a> {
     Scalar(f32),
 }
 
+/// One argument of [`Kernel::run_in_place`].
+#[derive(Debug, Clone, Copy)]
+pub enum Arg<'a> {
+    /// An ordinary input.
+    Input(Input<'a>),
+    /// The current contents of output `j`, read before the kernel overwrites them.
+    Output(usize),
+}
+
 /// Below this many elements a kernel runs on one thread: spawning costs more than it saves.
 pub const PARALLEL_MIN: usize = 1 << 18;
 
@@ -153,41 +162,8 @@ impl Kernel {
         outputs: &mut [&mut [f32]],
         threads: usize,
     ) -> Result<(), JitError> {
-        let n = self.check(inputs, outputs)?;
-        let threads = threads.max(1);
-        if threads == 1 || n < PARALLEL_MIN {
-            return self.run(inputs, outputs);
-        }
-        let chunk = n.div_ceil(threads).next_multiple_of(4);
-        // Cut every output into chunks, then hand each thread its chunk of every output.
-        let mut per_thread: Vec<Vec<&mut [f32]>> = (0..n.div_ceil(chunk)).map(|_| Vec::new()).collect();
-        for out in outputs.iter_mut() {
-            for (t, piece) in out.chunks_mut(chunk).enumerate() {
-                per_thread[t].push(piece);
-            }
-        }
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = per_thread
-                .into_iter()
-                .enumerate()
-                .map(|(t, mut outs)| {
-                    let (a, b) = (t * chunk, ((t + 1) * chunk).min(n));
-                    let ins: Vec<Input<'_>> = inputs
-                        .iter()
-                        .map(|i| match i {
-                            Input::Slice(s) => Input::Slice(&s[a..b]),
-                            Input::Scalar(x) => Input::Scalar(*x),
-                        })
-                        .collect();
-                    scope.spawn(move || self.run(&ins, &mut outs))
-                })
-                .collect();
-            handles.into_iter().try_for_each(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(JitError::Invalid { name: self.name.clone(), reason: "a worker thread panicked".into() })
-                })
-            })
-        })
+        let args: Vec<Arg<'_>> = inputs.iter().map(|i| Arg::Input(*i)).collect();
+        self.run_in_place(&args, outputs, threads)
     }
 
     /// The compiled function's name.
@@ -200,16 +176,72 @@ impl Kernel {
     /// invalid.
     pub fn run(&self, inputs: &[Input<'_>], outputs: &mut [&mut [f32]]) -> Result<(), JitError> {
         let n = self.check(inputs, outputs)?;
+        let args: Vec<Arg<'_>> = inputs.iter().map(|i| Arg::Input(*i)).collect();
+        self.run_unchecked(&args, outputs, n);
+        Ok(())
+    }
+
+    /// Like [`Kernel::run_parallel`], but an input given as [`Arg::Output`]`(j)` is read from
+    /// output `j`, which the kernel then overwrites: an update in place, such as an optimizer
+    /// step writing the parameter and its state over their old values with no new buffers.
+    pub fn run_in_place(&self, args: &[Arg<'_>], outputs: &mut [&mut [f32]], threads: usize) -> Result<(), JitError> {
+        let inputs: Vec<Input<'_>> = args
+            .iter()
+            .map(|a| match a {
+                Arg::Input(i) => *i,
+                Arg::Output(_) => Input::Scalar(0.0),
+            })
+            .collect();
+        let n = self.check(&inputs, outputs)?;
+        if let Some(j) = args.iter().find_map(|a| match a {
+            Arg::Output(j) if *j >= outputs.len() => Some(*j),
+            _ => None,
+        }) {
+            return Err(JitError::Invalid {
+                name: self.name.clone(),
+                reason: format!("no output {j} to read in place"),
+            });
+        }
+        if threads <= 1 || n < PARALLEL_MIN {
+            self.run_unchecked(args, outputs, n);
+            return Ok(());
+        }
+        let chunk = n.div_ceil(threads).next_multiple_of(4);
+        let mut per_thread: Vec<Vec<&mut [f32]>> = (0..n.div_ceil(chunk)).map(|_| Vec::new()).collect();
+        for out in outputs.iter_mut() {
+            for (t, piece) in out.chunks_mut(chunk).enumerate() {
+                per_thread[t].push(piece);
+            }
+        }
+        std::thread::scope(|scope| {
+            for (t, mut outs) in per_thread.into_iter().enumerate() {
+                let (a, b) = (t * chunk, ((t + 1) * chunk).min(n));
+                let args: Vec<Arg<'_>> = args
+                    .iter()
+                    .map(|x| match x {
+                        Arg::Input(Input::Slice(s)) => Arg::Input(Input::Slice(&s[a..b])),
+                        other => *other,
+                    })
+                    .collect();
+                scope.spawn(move || self.run_unchecked(&args, &mut outs, b - a));
+            }
+        });
+        Ok(())
+    }
+
+    /// The loop behind every `run`: arguments already checked to have `n` elements each.
+    fn run_unchecked(&self, args: &[Arg<'_>], outputs: &mut [&mut [f32]], n: usize) {
         let n4 = n - n % 4;
         let splats: Vec<[f32; 4]> =
-            inputs.iter().map(|i| if let Input::Scalar(s) = i { [*s; 4] } else { [0.0; 4] }).collect();
+            args.iter().map(|a| if let Arg::Input(Input::Scalar(s)) = a { [*s; 4] } else { [0.0; 4] }).collect();
         if n4 > 0 {
-            let mut ins = Vec::with_capacity(inputs.len());
-            let mut masks = Vec::with_capacity(inputs.len());
-            for (input, splat) in inputs.iter().zip(&splats) {
-                let (ptr, mask) = match input {
-                    Input::Slice(s) => (s.as_ptr(), usize::MAX),
-                    Input::Scalar(_) => (splat.as_ptr(), 0),
+            let mut ins = Vec::with_capacity(args.len());
+            let mut masks = Vec::with_capacity(args.len());
+            for (arg, splat) in args.iter().zip(&splats) {
+                let (ptr, mask) = match arg {
+                    Arg::Input(Input::Slice(s)) => (s.as_ptr(), usize::MAX),
+                    Arg::Input(Input::Scalar(_)) => (splat.as_ptr(), 0),
+                    Arg::Output(j) => (outputs[*j].as_ptr(), usize::MAX),
                 };
                 ins.push(ptr);
                 masks.push(mask);
@@ -217,20 +249,26 @@ impl Kernel {
             let outs: Vec<*mut f32> = outputs.iter_mut().map(|o| o.as_mut_ptr()).collect();
             // SAFETY: every slice input and output holds at least `n4` elements, every scalar
             // input points at 4 elements and is read with a zero offset mask, and `n4` is a
-            // multiple of 4, so each 16-byte load and store is in bounds.
+            // multiple of 4, so each 16-byte load and store is in bounds. An input read from an
+            // output aliases it only at the same offset: the generated loop loads every input
+            // of a group of 4 before it stores any output of that group (the loads carry no
+            // `readonly` flag, so cranelift keeps them ordered before the stores), so each
+            // element is read before it is overwritten.
             unsafe { (self.func)(ins.as_ptr(), masks.as_ptr(), outs.as_ptr(), n4) };
         }
         if n4 < n {
             let tail = n - n4;
             let mut bufs = splats;
-            for (input, buf) in inputs.iter().zip(&mut bufs) {
-                if let Input::Slice(s) = input {
-                    buf[..tail].copy_from_slice(&s[n4..]);
+            for (arg, buf) in args.iter().zip(&mut bufs) {
+                match arg {
+                    Arg::Input(Input::Slice(s)) => buf[..tail].copy_from_slice(&s[n4..]),
+                    Arg::Output(j) => buf[..tail].copy_from_slice(&outputs[*j][n4..]),
+                    Arg::Input(Input::Scalar(_)) => {}
                 }
             }
             let mut outs = vec![[0.0f32; 4]; outputs.len()];
             let ins: Vec<*const f32> = bufs.iter().map(|b| b.as_ptr()).collect();
-            let masks = vec![0usize; inputs.len()];
+            let masks = vec![0usize; args.len()];
             let out_ptrs: Vec<*mut f32> = outs.iter_mut().map(|o| o.as_mut_ptr()).collect();
             // SAFETY: every buffer holds exactly one group of 4 elements, which is all that
             // `n = 4` touches.
@@ -239,7 +277,6 @@ impl Kernel {
                 o[n4..].copy_from_slice(&buf[..tail]);
             }
         }
-        Ok(())
     }
 
     /// Validates arity and lengths; returns the common length.

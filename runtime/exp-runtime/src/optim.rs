@@ -1,11 +1,15 @@
 //! Optimizers from their IR update rules: explicit per-parameter state, hyperparameters that
-//! may follow schedules, gradient clipping, and one step applied with the update function
-//! composed from Candle ops (`scalar::eval_scalar`).
+//! may follow schedules, gradient clipping, and one step applied either by the update function
+//! composed from Candle ops (`scalar::eval_scalar`, the reference) or, on `f32` CPU
+//! parameters, as one compiled kernel that overwrites the parameter and its state in place
+//! ([`OptimizerState::step`]): no buffer is allocated after the first step.
 
 use std::collections::BTreeMap;
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, DType, Device, InplaceOp2, Layout, Tensor, Var};
 use exp_ir::{GradClip, HyperValue, Program, ScalarFn, StateInit};
+use std::sync::{Arc, Mutex};
 
 use crate::rng::Rng;
 use crate::{Result, RunError};
@@ -60,8 +64,11 @@ pub fn function<'p>(program: &'p Program, name: &str) -> Result<&'p ScalarFn> {
 /// The optimizer: per-parameter state slots, created on the first step.
 #[derive(Debug, Default)]
 pub struct OptimizerState {
-    /// State tensors by parameter name, one per state slot in IR order.
-    pub slots: BTreeMap<String, Vec<Tensor>>,
+    /// State tensors by parameter name, one per state slot in IR order, for the composed path.
+    slots: BTreeMap<String, Vec<Tensor>>,
+    /// The same for parameters updated in place: their shape and plain buffers the kernel
+    /// overwrites.
+    host: BTreeMap<String, (Vec<usize>, Vec<Vec<f32>>)>,
     /// Run the update rule as one compiled kernel per parameter (F32 on the CPU) instead of
     /// composing Candle ops; the composed path remains for other dtypes and devices.
     pub jit: bool,
@@ -96,6 +103,154 @@ impl OptimizerState {
                 })
             })
             .collect()
+    }
+
+    /// Every parameter's state tensors, one per state slot in IR order (for checkpoints).
+    pub fn state(&self) -> Result<Vec<(String, Vec<Tensor>)>> {
+        let mut all: Vec<(String, Vec<Tensor>)> = self.slots.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        for (name, (shape, bufs)) in &self.host {
+            let ts = bufs
+                .iter()
+                .map(|b| Tensor::new(b.as_slice(), &Device::Cpu)?.reshape(shape.as_slice()))
+                .collect::<candle_core::Result<_>>()?;
+            all.push((name.clone(), ts));
+        }
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(all)
+    }
+
+    /// Sets the state of parameter `name` (from a checkpoint); the tensors are reshaped to
+    /// the parameter's shape on its next step.
+    pub fn set_state(&mut self, name: &str, slots: Vec<Tensor>) {
+        self.host.remove(name);
+        self.slots.insert(name.to_string(), slots);
+    }
+
+    /// Applies one update to the parameter `var` with gradient `g` at 1-based step `t`: in
+    /// place with one compiled kernel when the JIT is on and the parameter is `f32` on the
+    /// CPU, else through [`OptimizerState::update`] and `Var::set`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn step(
+        &mut self,
+        program: &Program,
+        name: &str,
+        var: &Var,
+        g: &Tensor,
+        t: u64,
+        hypers: &[f64],
+        noise: &mut Rng,
+    ) -> Result<()> {
+        if self.jit && self.step_in_place(program, name, var, g, t, hypers, noise)? {
+            self.fused_updates += 1;
+            return Ok(());
+        }
+        if let Some((_, bufs)) = self.host.remove(name) {
+            let ts = bufs
+                .into_iter()
+                .map(|b| Tensor::from_vec(b, var.shape(), &Device::Cpu)?.to_device(var.device()))
+                .collect::<candle_core::Result<_>>()?;
+            self.slots.insert(name.to_string(), ts);
+        }
+        let new = self.update(program, name, var.as_tensor(), g, t, hypers, noise)?;
+        var.set(&new)?;
+        Ok(())
+    }
+
+    /// The in-place step; `false` when it does not apply.
+    #[allow(clippy::too_many_arguments)]
+    fn step_in_place(
+        &mut self,
+        program: &Program,
+        name: &str,
+        var: &Var,
+        g: &Tensor,
+        t: u64,
+        hypers: &[f64],
+        noise: &mut Rng,
+    ) -> Result<bool> {
+        let p = var.as_tensor();
+        if p.dtype() != DType::F32 || g.dtype() != DType::F32 || !p.device().is_cpu() || g.dims() != p.dims() {
+            return Ok(false);
+        }
+        let f = function(program, &program.optimizer.update)?;
+        let opt = &program.optimizer;
+        let out_index = |n: &str| f.outputs.iter().position(|o| o.name == n);
+        // Each input: a scalar, a slice, or an output read in place.
+        let mut scalars = Vec::with_capacity(f.inputs.len());
+        let mut sources = Vec::with_capacity(f.inputs.len());
+        let draws_noise = reads_input(f, "noise");
+        for input in &f.inputs {
+            let (scalar, source) = match input.as_str() {
+                "p" => (None, Source::Output(out_index("p"))),
+                "g" => (None, Source::Grad),
+                "t" => (Some(t as f64), Source::Scalar),
+                "noise" if draws_noise => (None, Source::Noise),
+                "noise" => (Some(0.0), Source::Scalar),
+                other => match opt.hypers.iter().position(|h| h.name == other) {
+                    Some(i) => (Some(hypers[i]), Source::Scalar),
+                    None if opt.state.iter().any(|s| s.name == other) => (None, Source::Output(out_index(other))),
+                    None => return Err(RunError::at(format!("update rule reads unknown input `{other}`"), opt.origin)),
+                },
+            };
+            if matches!(source, Source::Output(None)) {
+                return Ok(false);
+            }
+            scalars.push(scalar);
+            sources.push(source);
+        }
+        // Every output is the parameter or a state slot, each written once.
+        let targets: Option<Vec<Target>> = f
+            .outputs
+            .iter()
+            .map(|o| match o.name.as_str() {
+                "p" => Some(Target::Param),
+                s => opt.state.iter().position(|slot| slot.name == s).map(Target::Slot),
+            })
+            .collect();
+        let Some(targets) = targets else { return Ok(false) };
+        let mut seen = targets.clone();
+        seen.sort();
+        seen.dedup();
+        if seen.len() != targets.len() || seen.len() != opt.state.len() + 1 {
+            return Ok(false);
+        }
+        let (body, uniforms) = hoist(f, &scalars);
+        let mask: Vec<bool> = scalars.iter().map(Option::is_some).collect();
+        let kernel = match self.kernels.get(&mask) {
+            Some(k) => k.clone(),
+            None => {
+                let Ok(k) = exp_jit::kernel(&body) else { return Ok(false) };
+                self.kernels.insert(mask, k.clone());
+                k
+            }
+        };
+        if !self.host.contains_key(name) {
+            let init = match self.slots.remove(name) {
+                Some(ts) => ts,
+                None => Self::init(program, p, g)?,
+            };
+            let bufs = init
+                .iter()
+                .map(|t| t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>())
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            if bufs.iter().any(|b| b.len() != p.elem_count()) {
+                return Err(RunError::new(format!("the optimizer state of `{name}` does not match its shape")));
+            }
+            self.host.insert(name.to_string(), (p.dims().to_vec(), bufs));
+        }
+        let noise = draws_noise.then(|| (0..p.elem_count()).map(|_| noise.normal() as f32).collect::<Vec<f32>>());
+        let state = &mut self.host.get_mut(name).expect("inserted above").1;
+        let op = InPlace {
+            kernel,
+            sources,
+            scalars: scalars.iter().map(|s| s.map(|v| v as f32)).collect(),
+            uniforms: uniforms.iter().map(|u| *u as f32).collect(),
+            targets,
+            noise,
+            state: Mutex::new(state),
+        };
+        p.inplace_op2(&g.contiguous()?, &op)?;
+        Ok(true)
     }
 
     /// Applies one update to `p` with gradient `g` at 1-based step `t`; returns the new value.
@@ -157,6 +312,80 @@ impl OptimizerState {
         }
         self.slots.insert(name.to_string(), new_state);
         new_p.ok_or_else(|| RunError::at("the update rule does not write `p`", program.optimizer.origin))
+    }
+}
+
+/// Where an input of the in-place kernel comes from.
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    /// A hoisted scalar (hyperparameter, step, zero noise).
+    Scalar,
+    /// The gradient.
+    Grad,
+    /// The noise buffer.
+    Noise,
+    /// The current value of this output (the parameter or a state slot).
+    Output(Option<usize>),
+}
+
+/// What an output of the update rule overwrites.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Target {
+    Param,
+    Slot(usize),
+}
+
+/// One in-place optimizer step for one parameter: the parameter is the op's destination, the
+/// gradient its source, the state buffers borrowed.
+struct InPlace<'a> {
+    kernel: Arc<exp_jit::Kernel>,
+    sources: Vec<Source>,
+    scalars: Vec<Option<f32>>,
+    uniforms: Vec<f32>,
+    targets: Vec<Target>,
+    noise: Option<Vec<f32>>,
+    state: Mutex<&'a mut Vec<Vec<f32>>>,
+}
+
+impl InplaceOp2 for InPlace<'_> {
+    fn name(&self) -> &'static str {
+        "exp-optimizer-step"
+    }
+
+    fn cpu_fwd(&self, s1: &mut CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<()> {
+        let (CpuStorage::F32(p), CpuStorage::F32(g)) = (s1, s2) else {
+            candle_core::bail!("the compiled optimizer step needs f32, got {:?}", s2.dtype())
+        };
+        let (Some((pa, pb)), Some((ga, gb))) = (l1.contiguous_offsets(), l2.contiguous_offsets()) else {
+            candle_core::bail!("the compiled optimizer step needs contiguous tensors")
+        };
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut param = Some(&mut p[pa..pb]);
+        let mut slots: Vec<Option<&mut [f32]>> = state.iter_mut().map(|b| Some(b.as_mut_slice())).collect();
+        let mut outputs: Vec<&mut [f32]> = Vec::with_capacity(self.targets.len());
+        for t in &self.targets {
+            let out = match t {
+                Target::Param => param.take(),
+                Target::Slot(i) => slots.get_mut(*i).and_then(Option::take),
+            };
+            outputs.push(out.ok_or_else(|| candle_core::Error::Msg("an output is written twice".into()))?);
+        }
+        let g = &g[ga..gb];
+        let mut args: Vec<exp_jit::Arg<'_>> = self
+            .sources
+            .iter()
+            .zip(&self.scalars)
+            .map(|(s, v)| match s {
+                Source::Scalar => exp_jit::Arg::Input(exp_jit::Input::Scalar(v.unwrap_or(0.0))),
+                Source::Grad => exp_jit::Arg::Input(exp_jit::Input::Slice(g)),
+                Source::Noise => exp_jit::Arg::Input(exp_jit::Input::Slice(self.noise.as_deref().unwrap_or(&[]))),
+                Source::Output(j) => exp_jit::Arg::Output(j.unwrap_or(usize::MAX)),
+            })
+            .collect();
+        args.extend(self.uniforms.iter().map(|u| exp_jit::Arg::Input(exp_jit::Input::Scalar(*u))));
+        self.kernel
+            .run_in_place(&args, &mut outputs, rayon::current_num_threads())
+            .map_err(|e| candle_core::Error::Msg(format!("the compiled update rule failed: {e}")))
     }
 }
 
@@ -247,7 +476,7 @@ fn fused(
     let mut outs: Vec<Vec<f32>> = vec![vec![0f32; n]; f.outputs.len()];
     {
         let mut refs: Vec<&mut [f32]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = rayon::current_num_threads();
         kernel
             .run_parallel(&ins, &mut refs, threads)
             .map_err(|e| RunError::new(format!("the compiled update rule failed: {e}")))?;

@@ -148,7 +148,7 @@ pub fn train(program: &Program, opts: &RunOptions, obs: &mut dyn Observer) -> Re
             stop_counts: counts.to_vec(),
         };
         let mut tensors = model.tensors();
-        for (p, slots) in &opt.slots {
+        for (p, slots) in opt.state()? {
             for (slot, t) in program.optimizer.state.iter().zip(slots) {
                 tensors.push((format!("optim.{p}.{}", slot.name), t.clone()));
             }
@@ -198,8 +198,7 @@ pub fn train(program: &Program, opts: &RunOptions, obs: &mut dyn Observer) -> Re
         let progress = Progress { step, epoch: step / spe, total_steps: total };
         let hypers = hyper_values(program, progress)?;
         for ((name, var), g) in params.iter().zip(&gs) {
-            let new = opt.update(program, name, var.as_tensor(), g, step + 1, &hypers, &mut noise_rng)?;
-            var.set(&new)?;
+            opt.step(program, name, var, g, step + 1, &hypers, &mut noise_rng)?;
         }
         step += 1;
         obs.step(step, total, lv);
@@ -304,7 +303,7 @@ fn restore(
         let s: Option<Vec<Tensor>> = s.into_iter().collect();
         let s = s.ok_or_else(|| RunError::new(format!("the checkpoint lacks optimizer state of `{param}`")))?;
         let s = s.into_iter().map(|t| t.to_device(model.device())).collect::<candle_core::Result<_>>()?;
-        opt.slots.insert(param, s);
+        opt.set_state(&param, s);
     }
     Ok(())
 }
