@@ -1,11 +1,10 @@
 //! 1-d and 2-d convolutions with PyTorch's layouts (`[out, in / groups, k...]` weights) and
 //! per-axis stride, padding and dilation. A 1-d convolution runs as a 2-d one of height 1.
 //!
-//! On the CPU every convolution is an unfolding ([`Im2Col`], whose backward folds) and one
-//! grouped matrix product: a single gemm over the whole batch forward, and two in the
-//! backward, where Candle's CPU kernels loop directly (its `conv_transpose2d` for the input
-//! gradient was the slowest op of a small CNN). Other devices use Candle's `conv2d` kernels
-//! where their backward is right and compose simpler ops where it is not.
+//! On the CPU every convolution is one custom op ([`Conv2d`]): an unfolding and gemm products
+//! forward and backward, where Candle's CPU kernels loop directly (its `conv_transpose2d` for
+//! the input gradient was the slowest op of a small CNN). Other devices use Candle's `conv2d`
+//! kernels where their backward is right and compose simpler ops where it is not.
 //!
 //! Two Candle bugs are worked around (both checked by the tests, against a direct loop and
 //! finite differences):
@@ -20,7 +19,8 @@
 //! Calls whose stride or dilation differ between the axes (which Candle's ops cannot express)
 //! are composed from padding, narrowing, reshapes and one matrix product (im2col).
 
-use super::im2col::{Im2Col, Unfold};
+use super::convop::Conv2d;
+use super::im2col::Unfold;
 use crate::error::{Result, RunError};
 use candle_core::Tensor;
 
@@ -132,12 +132,10 @@ fn candle_conv2d(x: &Tensor, w: &Tensor, spec: &ConvSpec, outs: &[usize]) -> Res
     Ok(padded.conv2d(w, 0, s, d, spec.groups)?)
 }
 
-/// A 2-d convolution on the CPU: [`Im2Col`] then one grouped matrix product. The bias is
-/// added before the output is transposed to `[N, O, ...]`, so its gradient is a sum over the
-/// contiguous last axis rather than over three strided ones.
+/// A 2-d convolution on the CPU: one [`Conv2d`] op (a missing bias is a zero one).
 fn unfolded(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec, outs: &[usize]) -> Result<Tensor> {
     let (n, c, h, wd) = x.dims4()?;
-    let (o, cg, kh, kw) = w.dims4()?;
+    let (o, _, kh, kw) = w.dims4()?;
     let g = spec.groups;
     let two = |v: &[usize]| [v[0], v[1]];
     let plan = Unfold {
@@ -151,13 +149,15 @@ fn unfolded(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec, outs
         dilation: two(&spec.dilation),
         out: two(outs),
     };
-    let cols = x.contiguous()?.apply_op1(Im2Col(plan))?.reshape((g, cg * kh * kw, n * outs[0] * outs[1]))?;
-    let mut y = w.reshape((g, o / g, cg * kh * kw))?.matmul(&cols)?.reshape((o, n * outs[0] * outs[1]))?;
-    if let Some(b) = bias {
-        y = y.broadcast_add(&b.reshape((o, 1))?)?;
-    }
-    // [O, N * OH * OW] -> [N, O, OH, OW].
-    Ok(y.reshape((o, n, outs[0] * outs[1]))?.transpose(0, 1)?.contiguous()?.reshape((n, o, outs[0], outs[1]))?)
+    let zero;
+    let b = match bias {
+        Some(b) => b,
+        None => {
+            zero = Tensor::zeros(o, w.dtype(), w.device())?;
+            &zero
+        }
+    };
+    Ok(x.contiguous()?.apply_op3(&w.contiguous()?, b, Conv2d::new(plan, g, o))?)
 }
 
 /// Rows `start, start + step, ...` (`count` of them) of `x` along `axis`, by narrowing,

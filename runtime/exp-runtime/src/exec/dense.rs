@@ -15,14 +15,15 @@ fn threads() -> usize {
     rayon::current_num_threads()
 }
 
-fn contiguous<'a, T>(v: &'a [T], l: &Layout, what: &str) -> candle_core::Result<&'a [T]> {
+/// The elements of a contiguous layout over `v`.
+pub(super) fn contiguous<'a, T>(v: &'a [T], l: &Layout, what: &str) -> candle_core::Result<&'a [T]> {
     match l.contiguous_offsets() {
         Some((a, b)) => Ok(&v[a..b]),
         None => candle_core::bail!("{what} needs contiguous inputs"),
     }
 }
 
-fn gemm_err(e: exp_jit::gemm::ShapeError) -> candle_core::Error {
+pub(super) fn gemm_err(e: exp_jit::gemm::ShapeError) -> candle_core::Error {
     candle_core::Error::Msg(e.to_string())
 }
 
@@ -95,10 +96,15 @@ impl CustomOp3 for Dense {
         dy: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let dy = dy.contiguous()?;
-        let dx = dy.apply_op2_no_bwd(&w.contiguous()?, &Product::GradInput)?;
+        // The first layer's input is data: its gradient would be a product as large as the
+        // forward's, thrown away.
+        let dx = match x.track_op() {
+            true => Some(dy.apply_op2_no_bwd(&w.contiguous()?, &Product::GradInput)?),
+            false => None,
+        };
         let dw = dy.apply_op2_no_bwd(&x.contiguous()?, &Product::GradWeight)?;
         let db = dy.apply_op1_no_bwd(&ColumnSum)?;
-        Ok((Some(dx), Some(dw), Some(db)))
+        Ok((dx, Some(dw), Some(db)))
     }
 }
 

@@ -1,16 +1,15 @@
-//! The CPU convolution path: `im2col` as a Candle custom op whose backward is `col2im`, so a
-//! 2-d convolution is one unfolding plus one (grouped) matrix product on Candle's gemm, and
-//! autograd derives the weight and input gradients from the product's own backward.
+//! Unfolding for the CPU convolution ([`super::convop::Conv2d`]): `im2col` and its adjoint
+//! `col2im` on slices, and `im2col` as a Candle op for the convolution's backward when the
+//! forward's columns are gone.
 //!
 //! Columns are laid out `[C * KH * KW, N * OH * OW]`: row `(c * KH + ky) * KW + kx`, column
 //! `(n * OH + oy) * OW + ox`. With `G` groups the rows of group `g` are a contiguous block, so
 //! the same buffer reshapes to `[G, C / G * KH * KW, N * OH * OW]` for a batched product with
-//! the weight reshaped to `[G, O / G, C / G * KH * KW]`. One product over the whole batch
-//! (rather than one per image) gives gemm its largest shapes, and the weight gradient is a
-//! single product reducing over `N * OH * OW`.
+//! the weight reshaped to `[G, O / G, C / G * KH * KW]`; the weight gradient is then a single
+//! product reducing over `N * OH * OW`.
 
 use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor, WithDType};
+use candle_core::{CpuStorage, CustomOp1, Layout, Shape, WithDType};
 use rayon::prelude::*;
 
 /// Sizes of one unfolding of contiguous `[N, C, H, W]` input.
@@ -28,11 +27,11 @@ pub(crate) struct Unfold {
 }
 
 impl Unfold {
-    fn rows(&self) -> usize {
+    pub(crate) fn rows(&self) -> usize {
         self.c * self.kernel[0] * self.kernel[1]
     }
 
-    fn cols(&self) -> usize {
+    pub(crate) fn cols(&self) -> usize {
         self.n * self.out[0] * self.out[1]
     }
 
@@ -57,7 +56,7 @@ impl Unfold {
     }
 
     /// Fills `cols` (`rows * cols`, zeroed) from `x`.
-    fn unfold<T: WithDType>(&self, x: &[T], cols: &mut [T]) {
+    pub(crate) fn unfold<T: WithDType>(&self, x: &[T], cols: &mut [T]) {
         let [kh, kw] = self.kernel;
         let [oh, ow] = self.out;
         let (hw, plane) = (self.h * self.w, self.c * self.h * self.w);
@@ -84,7 +83,7 @@ impl Unfold {
     }
 
     /// Adds `cols` back onto `dx` (`[N, C, H, W]`, zeroed): the adjoint of [`Unfold::unfold`].
-    fn fold<T: WithDType>(&self, cols: &[T], dx: &mut [T]) {
+    pub(crate) fn fold<T: WithDType>(&self, cols: &[T], dx: &mut [T]) {
         let [kh, kw] = self.kernel;
         let [oh, ow] = self.out;
         let hw = self.h * self.w;
@@ -102,9 +101,16 @@ impl Unfold {
                         let Some(y) = self.source(0, oy, ky) else { continue };
                         let src = &cols[row * ncols + (n * oh + oy) * ow..][..ow];
                         let dst = &mut plane[y * self.w..][..self.w];
-                        for ox in inside.clone() {
-                            let at = (ox as isize * s as isize + off) as usize;
-                            dst[at] += src[ox];
+                        if s == 1 {
+                            let start = (inside.start as isize + off) as usize;
+                            for (d, v) in dst[start..start + inside.len()].iter_mut().zip(&src[inside.clone()]) {
+                                *d += *v;
+                            }
+                        } else {
+                            for ox in inside.clone() {
+                                let at = (ox as isize * s as isize + off) as usize;
+                                dst[at] += src[ox];
+                            }
                         }
                     }
                 }
@@ -129,11 +135,8 @@ fn on_floats(
     })
 }
 
-/// `[N, C, H, W]` → columns, differentiable.
+/// `[N, C, H, W]` → columns (no backward: [`Unfold::fold`] is used directly).
 pub(crate) struct Im2Col(pub Unfold);
-
-/// Columns → `[N, C, H, W]` (summing overlaps); the backward of [`Im2Col`].
-struct Col2Im(Unfold);
 
 impl CustomOp1 for Im2Col {
     fn name(&self) -> &'static str {
@@ -162,39 +165,5 @@ impl CustomOp1 for Im2Col {
             },
         )?;
         Ok((out, Shape::from((u.rows(), u.cols()))))
-    }
-
-    fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        Ok(Some(grad.contiguous()?.apply_op1_no_bwd(&Col2Im(self.0.clone()))?))
-    }
-}
-
-impl CustomOp1 for Col2Im {
-    fn name(&self) -> &'static str {
-        "exp-col2im"
-    }
-
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let u = &self.0;
-        if layout.dims() != [u.rows(), u.cols()] {
-            candle_core::bail!("col2im planned for {:?}, got {:?}", [u.rows(), u.cols()], layout.dims())
-        }
-        let len = u.n * u.c * u.h * u.w;
-        let out = on_floats(
-            storage,
-            layout,
-            "col2im",
-            |cols| {
-                let mut dx = vec![0f32; len];
-                u.fold(cols, &mut dx);
-                dx
-            },
-            |cols| {
-                let mut dx = vec![0f64; len];
-                u.fold(cols, &mut dx);
-                dx
-            },
-        )?;
-        Ok((out, Shape::from((u.n, u.c, u.h, u.w))))
     }
 }

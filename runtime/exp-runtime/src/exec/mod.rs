@@ -13,6 +13,7 @@
 //! node or declaration that caused them.
 
 mod conv;
+mod convop;
 mod dense;
 mod im2col;
 mod jit;

@@ -28,6 +28,8 @@ struct Pool2d {
     kernel: [usize; 2],
     stride: [usize; 2],
     padding: [usize; 2],
+    /// The forward's argmax, kept for the backward (Candle calls `bwd` on the same op).
+    saved: std::sync::Mutex<Option<Vec<usize>>>,
 }
 
 /// Sizes of one application: input planes and their input and output sizes.
@@ -115,7 +117,12 @@ impl Pool2d {
 
     fn forward<T: WithDType>(&self, g: &Geometry, x: &[T]) -> Vec<T> {
         match self.kind {
-            PoolKind::Max => self.argmax(g, x).into_iter().map(|i| x[i]).collect(),
+            PoolKind::Max => {
+                let idx = self.argmax(g, x);
+                let out = idx.iter().map(|&i| x[i]).collect();
+                *self.saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(idx);
+                out
+            }
             PoolKind::Avg => {
                 let mut out = vec![T::from_f64(0.0); g.planes * g.oh * g.ow];
                 let area = (self.kernel[0] * self.kernel[1]) as f64;
@@ -129,7 +136,9 @@ impl Pool2d {
         let mut out = vec![T::from_f64(0.0); x.len()];
         match self.kind {
             PoolKind::Max => {
-                for (o, i) in self.argmax(g, x).into_iter().enumerate() {
+                let saved = self.saved.lock().unwrap_or_else(|e| e.into_inner()).take();
+                let idx = saved.filter(|v| v.len() == grad.len()).unwrap_or_else(|| self.argmax(g, x));
+                for (o, i) in idx.into_iter().enumerate() {
                     out[i] += grad[o];
                 }
             }
@@ -202,7 +211,13 @@ pub(crate) fn pool(
         return Err(RunError::new("pooling needs positive sizes and padding at most half the window"));
     }
     let pad2 = |v: &[usize], fill| if n == 1 { [fill, v[0]] } else { [v[0], v[1]] };
-    let op = Pool2d { kind, kernel: pad2(kernel, 1), stride: pad2(stride, 1), padding: pad2(padding, 0) };
+    let op = Pool2d {
+        kind,
+        kernel: pad2(kernel, 1),
+        stride: pad2(stride, 1),
+        padding: pad2(padding, 0),
+        saved: Default::default(),
+    };
     let x4 = if n == 1 { x.unsqueeze(2)? } else { x.clone() };
     // The op runs on the CPU; elsewhere the input makes a (differentiable) round trip, which
     // is slow but right, unlike Candle's own max-pool backward.

@@ -110,3 +110,17 @@ fn convolution_without_bias_and_bad_shapes() {
     let err = conv(&x, &rand(&[2, 4, 7, 7], 1), None, &spec([1, 1], [0, 0], [1, 1], 1)).unwrap_err();
     assert!(err.message.contains("exceeds"), "{}", err.message);
 }
+
+#[test]
+fn a_second_backward_recomputes_the_columns_and_agrees() {
+    let x = Var::from_tensor(&rand(&[2, 3, 5, 6], 1)).unwrap();
+    let w = Var::from_tensor(&rand(&[4, 3, 3, 3], 2)).unwrap();
+    let b = Var::from_tensor(&rand(&[4], 3)).unwrap();
+    let y = conv(x.as_tensor(), w.as_tensor(), Some(b.as_tensor()), &spec([1, 2], [1, 0], [1, 1], 1)).unwrap();
+    let loss = (y * rand(&[2, 4, 5, 2], 4)).unwrap().sum_all().unwrap();
+    // The first backward uses the forward's columns, the second has to unfold again.
+    let (first, second) = (loss.backward().unwrap(), loss.backward().unwrap());
+    for v in [&x, &w, &b] {
+        assert_eq!(vals(first.get(v).unwrap()), vals(second.get(v).unwrap()));
+    }
+}
