@@ -131,8 +131,21 @@ enum Command {
     },
 }
 
+/// Leaves the cores to the runtime's own kernels (products, convolutions, compiled
+/// elementwise functions and optimizer steps, all on the rayon pool that `RAYON_NUM_THREADS`
+/// sizes): Candle's elementwise ops run on one thread unless `CANDLE_NUM_THREADS` says
+/// otherwise. Candle's pool otherwise keeps a worker spinning between ops, which on a 2-core
+/// machine took a core from the products (2-thread training was no faster than 1-thread).
+fn quiet_candle_pool() {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        // Set before any thread starts and before Candle reads it (lazily, on its first op).
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
+}
+
 fn main() -> ExitCode {
     keep_freed_memory();
+    quiet_candle_pool();
     std::panic::set_hook(Box::new(|info| {
         eprintln!("internal error: {info}\nthis is a bug in expc; please report it with the input that caused it");
     }));

@@ -68,6 +68,9 @@ impl<'a, T> View<'a, T> {
     }
 }
 
+/// Products with fewer multiply-adds than this run on the calling thread.
+pub const PARALLEL_MIN_MACS: usize = 1 << 23;
+
 /// Why a product was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("matrix product: {0}")]
@@ -101,7 +104,10 @@ pub fn matmul<T: Element>(
         }
         return Ok(());
     }
-    let parallelism = if threads > 1 { Parallelism::Rayon(threads) } else { Parallelism::None };
+    // Below about 70 µs of single-core work, waking other threads costs more than it saves
+    // (measured on the tiny MLP of bench/train).
+    let parallelism =
+        if threads > 1 && m * n * k >= PARALLEL_MIN_MACS { Parallelism::Rayon(threads) } else { Parallelism::None };
     // SAFETY: `fits` checked that every element the views address lies inside their slices
     // and that the strides fit `isize`; `dst` is a distinct `&mut` slice of exactly `m * n`
     // elements addressed row-major; `T` is `f32` or `f64`, both supported by `gemm`.
