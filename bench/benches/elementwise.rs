@@ -2,6 +2,10 @@
 //! the derived vector-Jacobian product, as one Candle custom op) against the composed Candle
 //! ops (the reference path), on 1M and 16M elements.
 //!
+//! Then the JIT's compile time: every function of the program (activations, the optimizer's
+//! update rule, the schedule) and each one-output function's derivative, compiled afresh
+//! (no cache), median of 5.
+//!
 //! Run: `cargo bench -p exp-bench --bench elementwise` (release). Prints medians of 9 runs
 //! per function and size; `RAYON_NUM_THREADS` sets the thread count of both paths.
 
@@ -56,5 +60,18 @@ fn main() {
                 ms[0] / ms[1]
             );
         }
+    }
+    let mut fns: Vec<exp_ir::ScalarFn> = program.functions.clone();
+    fns.extend(program.functions.iter().filter_map(exp_ir::derive::vjp));
+    for f in &fns {
+        let mut ts: Vec<f64> = (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                exp_jit::Kernel::compile(f).expect("the function compiles");
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        ts.sort_by(|a, b| a.total_cmp(b));
+        println!("compile {:<24} {:>3} instructions  {:.2} ms", f.name, f.body.len(), ts[2]);
     }
 }
