@@ -104,3 +104,25 @@ fn compiled_updates_agree_with_composed_ones() {
         );
     }
 }
+
+/// The one-pass gradient check: the sum of squares in f64, non-finite exactly when an element
+/// is, on contiguous and strided f32 tensors and (by the fallback) f64 ones.
+#[test]
+fn sum_of_squares_checks_and_measures_gradients() {
+    use exp_runtime::optim::sum_of_squares;
+    let xs: Vec<f32> = (0..1003).map(|i| ((i * 37) % 101) as f32 * 0.013 - 0.6).collect();
+    let want: f64 = xs.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+    let t = Tensor::from_vec(xs.clone(), (17, 59), &Device::Cpu).unwrap();
+    for (what, t) in
+        [("contiguous", t.clone()), ("transposed", t.t().unwrap()), ("f64", t.to_dtype(DType::F64).unwrap())]
+    {
+        let got = sum_of_squares(&t).unwrap();
+        assert!((got - want).abs() <= 1e-9 * want, "{what}: {got} vs {want}");
+    }
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        let mut ys = xs.clone();
+        ys[500] = bad;
+        assert!(!sum_of_squares(&Tensor::new(ys, &Device::Cpu).unwrap()).unwrap().is_finite(), "{bad}");
+    }
+    assert_eq!(sum_of_squares(&Tensor::new(&[f32::MAX], &Device::Cpu).unwrap()).unwrap(), f64::from(f32::MAX).powi(2));
+}

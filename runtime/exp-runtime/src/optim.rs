@@ -396,13 +396,34 @@ pub fn normal_like(like: &Tensor, rng: &mut Rng) -> Result<Tensor> {
     Ok(Tensor::from_vec(data, like.shape(), &Device::Cpu)?.to_device(like.device())?)
 }
 
-/// Clips gradients as the IR says; returns the global gradient norm before clipping.
-pub fn clip(clip: &GradClip, grads: &mut [Tensor]) -> Result<f64> {
-    let mut sq = 0.0f64;
-    for g in grads.iter() {
-        sq += g.to_dtype(DType::F64)?.sqr()?.sum_all()?.to_scalar::<f64>()?;
+/// The sum of squares of `t`'s elements, accumulated in `f64`: infinite or NaN exactly when
+/// some element is (an `f32` squared cannot overflow an `f64`), so one pass both checks a
+/// gradient and feeds the global norm.
+pub fn sum_of_squares(t: &Tensor) -> Result<f64> {
+    if t.dtype() == DType::F32 && t.device().is_cpu() {
+        let t = t.contiguous()?;
+        let (storage, layout) = t.storage_and_layout();
+        if let (candle_core::Storage::Cpu(CpuStorage::F32(v)), Some((a, b))) = (&*storage, layout.contiguous_offsets())
+        {
+            // Eight independent lanes, so the loop vectorizes; the order is fixed, so the
+            // result does not depend on anything but the data.
+            let v = &v[a..b];
+            let mut lanes = [0f64; 8];
+            let chunks = v.chunks_exact(8);
+            let tail: f64 = chunks.remainder().iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+            for c in chunks {
+                for (l, &x) in lanes.iter_mut().zip(c) {
+                    *l += f64::from(x) * f64::from(x);
+                }
+            }
+            return Ok(lanes.iter().sum::<f64>() + tail);
+        }
     }
-    let norm = sq.sqrt();
+    Ok(t.to_dtype(DType::F64)?.sqr()?.sum_all()?.to_scalar::<f64>()?)
+}
+
+/// Clips gradients as the IR says, given their global norm.
+pub fn clip(clip: &GradClip, grads: &mut [Tensor], norm: f64) -> Result<()> {
     match clip {
         GradClip::None => {}
         GradClip::Norm(c) => {
@@ -419,7 +440,7 @@ pub fn clip(clip: &GradClip, grads: &mut [Tensor]) -> Result<f64> {
             }
         }
     }
-    Ok(norm)
+    Ok(())
 }
 
 /// Whether any instruction or output of `f` reads the input called `name`.

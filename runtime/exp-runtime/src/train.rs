@@ -18,7 +18,7 @@ use exp_ir::{Frequency, Program};
 use crate::checkpoint::{self, TrainState};
 use crate::data::{batch_tensors, Batches};
 use crate::exec::{Mode, Model};
-use crate::optim::{clip, hyper_values, OptimizerState, Progress};
+use crate::optim::{clip, hyper_values, sum_of_squares, OptimizerState, Progress};
 use crate::probes::{check_stops, evaluate, fires};
 use crate::rng::Rng;
 use crate::rundir::{write_atomic, RunDir};
@@ -183,18 +183,21 @@ pub fn train(program: &Program, opts: &RunOptions, obs: &mut dyn Observer) -> Re
         let grads = loss.backward()?;
         let params = model.params();
         let mut gs: Vec<Tensor> = Vec::with_capacity(params.len());
+        let mut sq = 0.0;
         for (name, var) in &params {
             let g = match grads.get(var.as_tensor()) {
                 Some(g) => g.clone(),
                 None => var.as_tensor().zeros_like()?,
             };
-            if !all_finite(&g)? {
+            let s = sum_of_squares(&g)?;
+            if !s.is_finite() {
                 save(step, &model, &opt, &batches, &dropout_rng, &noise_rng, &stop_counts)?;
                 return Err(RunError::new(format!("the gradient of `{name}` became non-finite at step {}", step + 1)));
             }
+            sq += s;
             gs.push(g);
         }
-        clip(&program.optimizer.clip, &mut gs)?;
+        clip(&program.optimizer.clip, &mut gs, sq.sqrt())?;
         let progress = Progress { step, epoch: step / spe, total_steps: total };
         let hypers = hyper_values(program, progress)?;
         for ((name, var), g) in params.iter().zip(&gs) {
@@ -276,10 +279,6 @@ fn init_from(model: &mut Model, path: &std::path::Path) -> Result<usize> {
         model.load(&name, t)?;
     }
     Ok(n)
-}
-
-fn all_finite(t: &Tensor) -> Result<bool> {
-    Ok(t.to_dtype(candle_core::DType::F64)?.abs()?.max_all()?.to_scalar::<f64>()?.is_finite() || t.elem_count() == 0)
 }
 
 fn restore(
