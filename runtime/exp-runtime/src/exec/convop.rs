@@ -213,9 +213,24 @@ impl CustomOp2 for GradOp<'_> {
 /// Sums `[O, M]` over its columns: the bias gradient.
 struct RowSum;
 
+/// Row sums, each over eight interleaved partial sums so that the additions pipeline (a
+/// single running sum waits on every add).
 fn row_sum<T: WithDType>(v: &[T], rows: usize) -> Vec<T> {
     let m = v.len() / rows.max(1);
-    (0..rows).map(|r| v[r * m..(r + 1) * m].iter().fold(T::zero(), |a, &x| a + x)).collect()
+    (0..rows)
+        .map(|r| {
+            let row = &v[r * m..(r + 1) * m];
+            let mut lanes = [T::zero(); 8];
+            let chunks = row.chunks_exact(8);
+            let tail = chunks.remainder().iter().fold(T::zero(), |a, &x| a + x);
+            for c in chunks {
+                for (l, &x) in lanes.iter_mut().zip(c) {
+                    *l += x;
+                }
+            }
+            lanes.iter().fold(tail, |a, &x| a + x)
+        })
+        .collect()
 }
 
 impl CustomOp1 for RowSum {

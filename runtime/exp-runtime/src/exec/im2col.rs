@@ -64,6 +64,29 @@ impl Unfold {
             let (c, ky, kx) = (row / (kh * kw), row / kw % kh, row % kw);
             let inside = self.inside(kx);
             let (s, off) = (self.stride[1], (kx * self.dilation[1]) as isize - self.padding[1] as isize);
+            // Stride 1 and output as wide as the input ("same" padding): the rows an image
+            // contributes are consecutive in both `x` and `out`, so one block copy moves them
+            // all; the columns that wrap around a row edge are zeroed after.
+            if self.stride == [1, 1] && ow == self.w {
+                let rows: Vec<usize> = (0..oh).filter(|&oy| self.source(0, oy, ky).is_some()).collect();
+                let (Some(&lo), Some(&hi)) = (rows.first(), rows.last()) else { return };
+                let y_lo = self.source(0, lo, ky).unwrap_or(0);
+                for n in 0..self.n {
+                    let src = &x[n * plane + c * hw..][..hw];
+                    let dst = &mut out[(n * oh + lo) * ow..(n * oh + hi + 1) * ow];
+                    let start = (y_lo * self.w) as isize + off;
+                    let (a, b) = (start.max(0), (start + dst.len() as isize).min(hw as isize));
+                    if a < b {
+                        let at = (a - start) as usize;
+                        dst[at..at + (b - a) as usize].copy_from_slice(&src[a as usize..b as usize]);
+                    }
+                    for row in dst.chunks_mut(ow) {
+                        row[..inside.start].fill(T::zero());
+                        row[inside.end..].fill(T::zero());
+                    }
+                }
+                return;
+            }
             for n in 0..self.n {
                 for oy in 0..oh {
                     let Some(y) = self.source(0, oy, ky) else { continue };

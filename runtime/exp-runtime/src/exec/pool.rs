@@ -85,8 +85,40 @@ impl Pool2d {
             let end = (start + self.kernel[i] as isize).min(size as isize);
             start.max(0) as usize..end.max(0) as usize
         };
+        let [kh, kw] = self.kernel;
+        let [sh, sw] = self.stride;
+        let unpadded = self.padding == [0, 0];
         out.par_chunks_mut(g.oh * g.ow).enumerate().for_each(|(p, out)| {
             let base = p * g.h * g.w;
+            if unpadded {
+                // Every window lies inside the plane: no clipping. A row of windows is done
+                // together, one window element at a time across all of them, so the running
+                // maxima are independent lanes rather than one dependency chain; each window
+                // still sees its elements in row-major order.
+                let mut top = vec![x[base]; g.ow];
+                for oy in 0..g.oh {
+                    let best = &mut out[oy * g.ow..(oy + 1) * g.ow];
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let start = base + (oy * sh + ky) * g.w + kx;
+                            for (ox, (b, t)) in best.iter_mut().zip(top.iter_mut()).enumerate() {
+                                let i = start + ox * sw;
+                                let v = x[i];
+                                if ky == 0 && kx == 0 {
+                                    (*b, *t) = (i, v);
+                                    continue;
+                                }
+                                // A larger value or the first NaN takes over, and a NaN, once
+                                // taken, stays, as in PyTorch; no branch on the data.
+                                let take = (v > *t || is_nan(v)) && !is_nan(*t);
+                                *b = if take { i } else { *b };
+                                *t = if take { v } else { *t };
+                            }
+                        }
+                    }
+                }
+                return;
+            }
             for oy in 0..g.oh {
                 let rows = range(oy, 0, g.h);
                 for ox in 0..g.ow {
