@@ -96,25 +96,23 @@ impl Pool2d {
                 // maxima are independent lanes rather than one dependency chain; each window
                 // still sees its elements in row-major order.
                 let mut top = vec![x[base]; g.ow];
+                let mut tap = vec![0u32; g.ow];
                 for oy in 0..g.oh {
-                    let best = &mut out[oy * g.ow..(oy + 1) * g.ow];
                     for ky in 0..kh {
                         for kx in 0..kw {
                             let start = base + (oy * sh + ky) * g.w + kx;
-                            for (ox, (b, t)) in best.iter_mut().zip(top.iter_mut()).enumerate() {
-                                let i = start + ox * sw;
-                                let v = x[i];
-                                if ky == 0 && kx == 0 {
-                                    (*b, *t) = (i, v);
-                                    continue;
-                                }
-                                // A larger value or the first NaN takes over, and a NaN, once
-                                // taken, stays, as in PyTorch; no branch on the data.
-                                let take = (v > *t || is_nan(v)) && !is_nan(*t);
-                                *b = if take { i } else { *b };
-                                *t = if take { v } else { *t };
+                            let t = (ky * kw + kx) as u32;
+                            // The usual 2x2 pool: a compile-time stride lets the loop vectorize.
+                            match sw {
+                                2 => window_step(&x[start..], 2, &mut top, &mut tap, t),
+                                1 => window_step(&x[start..], 1, &mut top, &mut tap, t),
+                                s => window_step(&x[start..], s, &mut top, &mut tap, t),
                             }
                         }
+                    }
+                    for (ox, (b, &t)) in out[oy * g.ow..(oy + 1) * g.ow].iter_mut().zip(&tap).enumerate() {
+                        let t = t as usize;
+                        *b = base + (oy * sh + t / kw) * g.w + ox * sw + t % kw;
                     }
                 }
                 return;
@@ -225,6 +223,27 @@ impl CustomOp1 for Pool2d {
 #[allow(clippy::eq_op)]
 fn is_nan<T: PartialEq>(v: T) -> bool {
     v != v
+}
+
+/// One element of every window in a row of windows: `xs[ox * stride]` for window `ox`, which
+/// is its tap `t` (taps in row-major order, tap 0 first). A larger value or the first NaN takes
+/// over, and a NaN, once taken, stays, as in PyTorch; `&` and `|` rather than `&&` and `||`
+/// so nothing branches on the data and the lanes are independent. Always inlined, so a
+/// literal stride at the call site makes the loop vectorize.
+#[inline(always)]
+fn window_step<T: WithDType>(xs: &[T], stride: usize, top: &mut [T], tap: &mut [u32], t: u32) {
+    let n = top.len();
+    if n == 0 {
+        return;
+    }
+    let xs = &xs[..(n - 1) * stride + 1];
+    for (ox, (m, k)) in top.iter_mut().zip(tap.iter_mut()).enumerate() {
+        let v = xs[ox * stride];
+        #[allow(clippy::eq_op)]
+        let take = (t == 0) | (((v > *m) | (v != v)) & (*m == *m));
+        *m = if take { v } else { *m };
+        *k = if take { t } else { *k };
+    }
 }
 
 /// Pools `x` (`[N, C, L]` with one-entry sizes, `[N, C, H, W]` with two).

@@ -110,6 +110,19 @@ fn max_pool_ties_and_nans_follow_pytorch() {
     let x = Tensor::new(&[[[1f32, f32::NAN, 3.0, 2.0]]], &Device::Cpu).unwrap();
     let y = vals(&pool(&x, PoolKind::Max, &[2], &[2], &[0]).unwrap());
     assert!(y[0].is_nan() && y[1] == 3.0, "{y:?}");
-    let bad = pool(&x, PoolKind::Max, &[2], &[2], &[2]).unwrap_err();
+    // In 2-d, with and without padding (the two argmax paths): the first NaN in row-major
+    // order takes the gradient, later larger values and NaNs do not. Both pools have four
+    // windows; the two top ones share their first NaN (index 1), the lower left starts with
+    // the other NaN (index 3), the lower right holds no NaN (9 at index 4).
+    let x = Var::new(&[[[[3f32, f32::NAN, 7.0], [f32::NAN, 9.0, 1.0], [0.0, 2.0, 4.0]]]], &Device::Cpu).unwrap();
+    for (k, s, p, want) in [
+        (2, 1, 0, [0.0, 2.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]),
+        (3, 2, 1, [0.0, 2.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]),
+    ] {
+        let y = pool(x.as_tensor(), PoolKind::Max, &[k, k], &[s, s], &[p, p]).unwrap();
+        let g = vals(y.sum_all().unwrap().backward().unwrap().get(&x).unwrap());
+        assert_eq!(g, want, "kernel {k} stride {s} padding {p}");
+    }
+    let bad = pool(&x.as_tensor().flatten_from(2).unwrap(), PoolKind::Max, &[2], &[2], &[2]).unwrap_err();
     assert!(bad.message.contains("at most half"), "{}", bad.message);
 }
