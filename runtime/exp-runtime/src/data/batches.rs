@@ -141,16 +141,11 @@ pub fn batch_tensors(ds: &Dataset, idx: &[usize], device: &Device) -> Result<(Te
         return Err(RunError::new(format!("batch index {bad} is out of range for a split of {} samples", ds.n)));
     }
     let b = idx.len();
-    let gather = |len: usize, data: &[f32]| -> Vec<f32> {
-        idx.iter().flat_map(|&i| data[i * len..(i + 1) * len].iter().copied()).collect()
-    };
+    let gather = |len: usize, data: &[f32]| super::gather_rows(data, len, idx);
     let len = ds.sample_len();
     let x_shape: Vec<usize> = std::iter::once(b).chain(ds.sample_shape.iter().copied()).collect();
     let x = match &ds.ids {
-        Some(ids) => {
-            let v: Vec<u32> = idx.iter().flat_map(|&i| ids[i * len..(i + 1) * len].iter().copied()).collect();
-            Tensor::from_vec(v, x_shape, device)?
-        }
+        Some(ids) => Tensor::from_vec(super::gather_rows(ids, len, idx), x_shape, device)?,
         None => Tensor::from_vec(gather(len, &ds.x), x_shape, device)?,
     };
     let y = match &ds.target_shape {

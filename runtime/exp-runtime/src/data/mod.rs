@@ -87,22 +87,12 @@ impl Dataset {
 
     /// The samples at `idx`, in that order (indices must be `< n`).
     pub fn subset(&self, idx: &[usize]) -> Dataset {
-        // Sized up front and filled by slice copies (a flat_map collect grows by doubling).
-        let gather = |data: &[f32], len: usize| -> Vec<f32> {
-            let mut out = Vec::with_capacity(idx.len() * len);
-            for &i in idx {
-                out.extend_from_slice(&data[i * len..(i + 1) * len]);
-            }
-            out
-        };
+        let gather = |data: &[f32], len: usize| gather_rows(data, len, idx);
         let len = self.sample_len();
         let tlen = self.target_len();
         Dataset {
             x: if self.ids.is_some() { Vec::new() } else { gather(&self.x, len) },
-            ids: self
-                .ids
-                .as_ref()
-                .map(|ids| idx.iter().flat_map(|&i| ids[i * len..(i + 1) * len].iter().copied()).collect()),
+            ids: self.ids.as_ref().map(|ids| gather_rows(ids, len, idx)),
             y: if self.target_shape.is_some() { Vec::new() } else { idx.iter().map(|&i| self.y[i]).collect() },
             targets: gather(&self.targets, tlen),
             target_shape: self.target_shape.clone(),
@@ -110,6 +100,16 @@ impl Dataset {
             sample_shape: self.sample_shape.clone(),
         }
     }
+}
+
+/// Rows `idx` (each `len` elements) of `data`, concatenated: sized up front and filled by
+/// slice copies, since this runs for every batch.
+pub(crate) fn gather_rows<T: Copy>(data: &[T], len: usize, idx: &[usize]) -> Vec<T> {
+    let mut out = Vec::with_capacity(idx.len() * len);
+    for &i in idx {
+        out.extend_from_slice(&data[i * len..(i + 1) * len]);
+    }
+    out
 }
 
 /// The two splits a source provides: `.train` (batched for training) and `.test`.
