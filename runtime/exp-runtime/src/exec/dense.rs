@@ -7,9 +7,11 @@
 //! sums the bias gradient over a strided axis; one node with hand-written gradients avoids
 //! all of that. `F32` and `F64` (the latter for the finite-difference tests).
 
+use super::jit::{Backward, Compiled};
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor, WithDType};
 use exp_jit::gemm::{matmul, Element, View};
+use std::sync::{Arc, Mutex};
 
 fn threads() -> usize {
     rayon::current_num_threads()
@@ -27,10 +29,26 @@ pub(super) fn gemm_err(e: exp_jit::gemm::ShapeError) -> candle_core::Error {
     candle_core::Error::Msg(e.to_string())
 }
 
-/// `[rows, in] x [out, in] x [out] -> [rows, out]`.
-pub(crate) struct Dense;
+/// `[rows, in] x [out, in] x [out] -> [rows, out]`, optionally followed by a compiled
+/// one-input activation (`f32` only): then the product is kept for the backward, which
+/// applies the activation's derivative to the output gradient before the three products.
+#[derive(Default)]
+pub(crate) struct Dense {
+    act: Option<Arc<Compiled>>,
+    saved: Mutex<Option<Vec<f32>>>,
+}
 
 impl Dense {
+    /// The plain layer.
+    pub(crate) fn new() -> Dense {
+        Dense::default()
+    }
+
+    /// The layer with `act` fused into its output.
+    pub(crate) fn with_activation(act: Arc<Compiled>) -> Dense {
+        Dense { act: Some(act), saved: Mutex::new(None) }
+    }
+
     fn forward<T: Element + WithDType>(
         x: &[T],
         w: &[T],
@@ -70,12 +88,26 @@ impl CustomOp3 for Dense {
         }
         let sizes = (rows, input, out);
         let y = match (s1, s2, s3) {
-            (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(b)) => CpuStorage::F32(Self::forward(
-                contiguous(x, l1, self.name())?,
-                contiguous(w, l2, self.name())?,
-                contiguous(b, l3, self.name())?,
-                sizes,
-            )?),
+            (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(b)) => {
+                let z = Self::forward(
+                    contiguous(x, l1, self.name())?,
+                    contiguous(w, l2, self.name())?,
+                    contiguous(b, l3, self.name())?,
+                    sizes,
+                )?;
+                match &self.act {
+                    Some(act) => {
+                        let mut y = vec![0f32; z.len()];
+                        act.forward_into(&z, &mut y)?;
+                        *self.saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(z);
+                        CpuStorage::F32(y)
+                    }
+                    None => CpuStorage::F32(z),
+                }
+            }
+            (CpuStorage::F64(_), _, _) if self.act.is_some() => {
+                candle_core::bail!("a fused activation runs on f32 only")
+            }
             (CpuStorage::F64(x), CpuStorage::F64(w), CpuStorage::F64(b)) => CpuStorage::F64(Self::forward(
                 contiguous(x, l1, self.name())?,
                 contiguous(w, l2, self.name())?,
@@ -91,11 +123,23 @@ impl CustomOp3 for Dense {
         &self,
         x: &Tensor,
         w: &Tensor,
-        _b: &Tensor,
+        b: &Tensor,
         _y: &Tensor,
         dy: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let dy = dy.contiguous()?;
+        let dy = match &self.act {
+            None => dy,
+            Some(act) => {
+                // The product before the activation: kept by the forward, or recomputed.
+                let saved = self.saved.lock().unwrap_or_else(|e| e.into_inner()).take();
+                let z = match saved {
+                    Some(z) => Tensor::from_vec(z, dy.shape(), dy.device())?,
+                    None => x.contiguous()?.apply_op3_no_bwd(&w.contiguous()?, &b.contiguous()?, &Dense::new())?,
+                };
+                z.apply_op2_no_bwd(&dy, &Backward(Arc::clone(act)))?
+            }
+        };
         // The first layer's input is data: its gradient would be a product as large as the
         // forward's, thrown away.
         let dx = match x.track_op() {

@@ -58,10 +58,19 @@ fn run(kernel: &Kernel, inputs: &[&[f32]], n: usize) -> candle_core::Result<CpuS
     Ok(CpuStorage::F32(out))
 }
 
+impl Compiled {
+    /// The function applied to `x`, into `out` (the fused linear layer's epilogue).
+    pub(crate) fn forward_into(&self, x: &[f32], out: &mut [f32]) -> candle_core::Result<()> {
+        self.forward
+            .run_parallel(&[Input::Slice(x)], &mut [out], threads())
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))
+    }
+}
+
 struct Forward(Arc<Compiled>);
 
 /// `(x, dy) -> dx`.
-struct Backward(Arc<Compiled>);
+pub(crate) struct Backward(pub(crate) Arc<Compiled>);
 
 impl CustomOp1 for Forward {
     fn name(&self) -> &'static str {

@@ -2,9 +2,12 @@
 //! ops, global average pooling, embedding and dropout. Convolutions, pools and norms have
 //! their own modules.
 
+use super::dense::Dense;
+use super::jit::Compiled;
 use crate::error::{Result, RunError};
 use crate::rng::Rng;
 use candle_core::{DType, Tensor, D};
+use std::sync::Arc;
 
 /// `x Wᵀ + b` over the last axis of `x` (`[..., in]`), with PyTorch's `[out, in]` weight.
 pub(crate) fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
@@ -18,13 +21,28 @@ pub(crate) fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tenso
     let rows: usize = lead.iter().product();
     let x2 = x.reshape((rows, input))?;
     let y = match b {
-        Some(b) if x.device().is_cpu() => x2.contiguous()?.apply_op3(w, b, super::dense::Dense)?,
+        Some(b) if x.device().is_cpu() => x2.contiguous()?.apply_op3(w, b, super::dense::Dense::new())?,
         Some(b) => x2.matmul(&w.t()?)?.broadcast_add(b)?,
         None => x2.matmul(&w.t()?)?,
     };
     let mut shape = lead.to_vec();
     shape.push(out);
     Ok(y.reshape(shape)?)
+}
+
+/// `act(linear(x))` as one op (the activation in the product's epilogue), for `f32` on the
+/// CPU; `None` elsewhere, where the two run separately.
+pub(crate) fn linear_act(x: &Tensor, w: &Tensor, b: &Tensor, act: &Arc<Compiled>) -> Result<Option<Tensor>> {
+    let (out, input) = w.dims2()?;
+    let Some((last, lead)) = x.dims().split_last() else { return Ok(None) };
+    if *last != input || !x.device().is_cpu() || x.dtype() != DType::F32 || w.dtype() != DType::F32 {
+        return Ok(None);
+    }
+    let rows: usize = lead.iter().product();
+    let y = x.reshape((rows, input))?.contiguous()?.apply_op3(w, b, Dense::with_activation(Arc::clone(act)))?;
+    let mut shape = lead.to_vec();
+    shape.push(out);
+    Ok(Some(y.reshape(shape)?))
 }
 
 /// Softmax over the last axis, `exp(x - max) / sum`, with the max detached (it cancels).

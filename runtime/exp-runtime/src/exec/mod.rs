@@ -51,6 +51,9 @@ pub struct Model {
     index: HashMap<String, (bool, usize)>,
     /// Compiled elementwise functions by name, after [`Model::compile_elementwise`].
     kernels: HashMap<String, Arc<jit::Compiled>>,
+    /// Linear nodes (by index) whose only consumer is the next node, a compiled activation:
+    /// they run as one op with the activation in its epilogue.
+    fused: HashMap<usize, Arc<jit::Compiled>>,
     /// Where every tensor lives.
     device: Device,
 }
@@ -68,6 +71,7 @@ impl Model {
             buffers: Vec::new(),
             index: HashMap::new(),
             kernels: HashMap::new(),
+            fused: HashMap::new(),
             device: Device::Cpu,
         };
         for (is_buffer, list) in [(false, &program.params), (true, &program.buffers)] {
@@ -116,7 +120,27 @@ impl Model {
                 self.kernels.insert(function.clone(), Arc::new(c));
             }
         }
+        let nodes = &program.graph.nodes;
+        let mut uses: HashMap<ValueId, usize> = HashMap::new();
+        for id in nodes.iter().flat_map(|n| &n.operands).chain(&program.graph.outputs) {
+            *uses.entry(*id).or_default() += 1;
+        }
+        for (i, pair) in nodes.windows(2).enumerate() {
+            let (NodeOp::Layer(call), NodeOp::Elementwise { function }) = (&pair[0].op, &pair[1].op) else { continue };
+            let linear_with_bias =
+                matches!(call.to_op(), Ok(LayerOp::Linear { .. })) && call.params.iter().any(|p| p.role == "bias");
+            let only_consumer = pair[1].operands == [pair[0].result] && uses.get(&pair[0].result) == Some(&1);
+            if let (true, true, Some(k)) = (linear_with_bias, only_consumer, self.kernels.get(function)) {
+                self.fused.insert(i, Arc::clone(k));
+            }
+        }
         self.kernels.len()
+    }
+
+    /// How many linear layers run with their activation fused (after
+    /// [`Model::compile_elementwise`]).
+    pub fn fused_layers(&self) -> usize {
+        self.fused.len()
     }
 
     /// The trainable parameters in program order.
@@ -179,7 +203,24 @@ impl Model {
         }
         let mut values: HashMap<ValueId, Tensor> = HashMap::with_capacity(graph.nodes.len() + 1);
         values.insert(input.id, x.clone());
-        for node in &graph.nodes {
+        let mut skip = false;
+        for (i, node) in graph.nodes.iter().enumerate() {
+            if std::mem::take(&mut skip) {
+                continue;
+            }
+            // A linear layer and its activation as one op; not when looking for the first
+            // non-finite output, which must name the node.
+            if let (false, Some(act), NodeOp::Layer(call), [operand]) =
+                (check, self.fused.get(&i), &node.op, node.operands.as_slice())
+            {
+                if let Some(x) = values.get(operand) {
+                    if let Some(y) = self.linear_act(call, x, act).map_err(|e| RunError::at(e.message, node.origin))? {
+                        values.insert(graph.nodes[i + 1].result, y);
+                        skip = true;
+                        continue;
+                    }
+                }
+            }
             let args: Vec<&Tensor> = node
                 .operands
                 .iter()
@@ -237,6 +278,18 @@ impl Model {
                 }
                 Ok(out.remove(0))
             }
+        }
+    }
+
+    /// A linear layer with `act` applied, as one op; `None` when the fused op does not apply.
+    fn linear_act(&self, call: &LayerCall, x: &Tensor, act: &Arc<jit::Compiled>) -> Result<Option<Tensor>> {
+        let param = |role: &str| {
+            let name = &call.params.iter().find(|p| p.role == role)?.name;
+            self.get(name).map(|v| v.as_tensor())
+        };
+        match (param("weight"), param("bias")) {
+            (Some(w), Some(b)) => layers::linear_act(x, w, b, act),
+            _ => Ok(None),
         }
     }
 

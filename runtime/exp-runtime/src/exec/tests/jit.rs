@@ -1,13 +1,14 @@
 //! Compiled elementwise functions against the composed path: every standard-library
-//! activation inside a small model, forward outputs and every parameter gradient.
+//! activation inside a small model, forward outputs and every parameter gradient, both fused
+//! into the linear layer before it and as an op of its own.
 
 use super::super::{Mode, Model};
 use super::*;
 
 /// Output and parameter gradients of one forward and backward pass on `x`.
-fn pass(program: &Program, jit: bool, x: &Tensor) -> (Vec<f64>, Vec<Vec<f64>>, usize) {
+fn pass(program: &Program, jit: bool, x: &Tensor) -> (Vec<f64>, Vec<Vec<f64>>, (usize, usize)) {
     let mut m = Model::init(program, &mut Rng::new(program.seeds.init)).unwrap();
-    let compiled = if jit { m.compile_elementwise(program) } else { 0 };
+    let compiled = if jit { (m.compile_elementwise(program), m.fused_layers()) } else { (0, 0) };
     let y = m.forward(program, x, Mode::Train, &mut Rng::new(1)).unwrap();
     // A loss that weighs every output differently, so every gradient entry is exercised.
     let w = rand(y.dims(), 9).to_dtype(DType::F32).unwrap();
@@ -18,16 +19,34 @@ fn pass(program: &Program, jit: bool, x: &Tensor) -> (Vec<f64>, Vec<Vec<f64>>, u
 
 #[test]
 fn compiled_activations_match_the_composed_path() {
-    for act in ["relu", "leaky_relu", "gelu", "gelu_tanh", "softplus", "silu", "elu", "selu", "tanh", "sigmoid"] {
-        let p = lower(&images(1, 4, 4), &format!("flatten >> linear(32) >> {act} >> linear(3)"));
+    let acts = ["relu", "leaky_relu", "gelu", "gelu_tanh", "softplus", "silu", "elu", "selu", "tanh", "sigmoid"];
+    for (act, bias) in acts.iter().flat_map(|a| [(a, true), (a, false)]) {
+        // With a bias the activation is fused into the layer; without, it is an op of its own.
+        let model = format!("flatten >> linear(32, bias: {bias}) >> {act} >> linear(3)");
+        let p = lower(&images(1, 4, 4), &model);
         // Inputs large enough that pre-activations cover both sides of every kink and tail.
         let x = (rand(&[16, 1, 4, 4], 3) * 8.0).unwrap().to_dtype(DType::F32).unwrap();
         let (y0, g0, _) = pass(&p, false, &x);
         let (y1, g1, compiled) = pass(&p, true, &x);
-        assert_eq!(compiled, 1, "{act}: the activation should compile");
+        assert_eq!(compiled, (1, usize::from(bias)), "{model}: compiled functions, fused layers");
         assert_close(&y1, &y0, 1e-5, &format!("{act} forward"));
         for (i, (a, b)) in g1.iter().zip(&g0).enumerate() {
             assert_close(a, b, 1e-5, &format!("{act} gradient of parameter {i}"));
         }
+    }
+}
+
+#[test]
+fn a_second_backward_through_a_fused_layer_recomputes_its_product() {
+    let p = lower(&images(1, 4, 4), "flatten >> linear(8) >> selu >> linear(3)");
+    let mut m = Model::init(&p, &mut Rng::new(p.seeds.init)).unwrap();
+    m.compile_elementwise(&p);
+    assert_eq!(m.fused_layers(), 1);
+    let x = (rand(&[4, 1, 4, 4], 3) * 3.0).unwrap().to_dtype(DType::F32).unwrap();
+    let y = m.forward(&p, &x, Mode::Train, &mut Rng::new(1)).unwrap();
+    let loss = (y * rand(&[4, 3], 9).to_dtype(DType::F32).unwrap()).unwrap().sum_all().unwrap();
+    let (first, second) = (loss.backward().unwrap(), loss.backward().unwrap());
+    for (name, v) in m.params() {
+        assert_eq!(vals(first.get(&v).unwrap()), vals(second.get(&v).unwrap()), "{name}");
     }
 }
