@@ -25,6 +25,8 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    // The allocator and thread settings `expc` runs with.
+    exp_driver::process_settings();
     let text = "use std.data.gaussian_mixture\ndata d = gaussian_mixture(dim: 4, classes: 3, n: 60)\n\
                 experiment item {\n    data = d\n    model = linear(8) >> selu >> linear(8) >> gelu >> linear(8) >> silu >> linear(3)\n    \
                 loss = cross_entropy\n    optimizer = sgd(lr: 0.1)\n    batch = 8\n    train = 10 steps\n}\n";

@@ -28,6 +28,8 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    // The allocator and thread settings `expc` runs with.
+    exp_driver::process_settings();
     let n = 1 << 20;
     let mut rng = Rng::new(1);
     let p0: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();

@@ -19,6 +19,7 @@ pub mod gemm;
 mod math;
 
 use std::collections::HashMap;
+use std::mem::MaybeUninit;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use cranelift_jit::{JITBuilder, JITModule};
@@ -175,10 +176,8 @@ impl Kernel {
     /// have the same length; scalars broadcast. Nothing is written when the arguments are
     /// invalid.
     pub fn run(&self, inputs: &[Input<'_>], outputs: &mut [&mut [f32]]) -> Result<(), JitError> {
-        let n = self.check(inputs, outputs)?;
         let args: Vec<Arg<'_>> = inputs.iter().map(|i| Arg::Input(*i)).collect();
-        self.run_unchecked(&args, outputs, n);
-        Ok(())
+        self.run_in_place(&args, outputs, 1)
     }
 
     /// Like [`Kernel::run_parallel`], but an input given as [`Arg::Output`]`(j)` is read from
@@ -202,12 +201,59 @@ impl Kernel {
                 reason: format!("no output {j} to read in place"),
             });
         }
+        // SAFETY: the kernel writes only initialized `f32` values through these views, so the
+        // slices stay initialized; `Arg::Output` inputs read them before they are overwritten.
+        let mut outs: Vec<&mut [MaybeUninit<f32>]> = outputs
+            .iter_mut()
+            .map(|o| unsafe { std::slice::from_raw_parts_mut(o.as_mut_ptr().cast::<MaybeUninit<f32>>(), o.len()) })
+            .collect();
+        self.split_run(args, &mut outs, n, threads);
+        Ok(())
+    }
+
+    /// Runs the kernel on `n` elements into fresh buffers, one per output, split over up to
+    /// `threads` threads like [`Kernel::run_parallel`]. The buffers are not zeroed first: the
+    /// kernel writes every element.
+    pub fn run_new(&self, inputs: &[Input<'_>], n: usize, threads: usize) -> Result<Vec<Vec<f32>>, JitError> {
+        if inputs.len() != self.inputs {
+            return Err(JitError::Arity {
+                name: self.name.clone(),
+                what: "inputs",
+                expected: self.inputs,
+                got: inputs.len(),
+            });
+        }
+        for (i, input) in inputs.iter().enumerate() {
+            if let Input::Slice(s) = input {
+                if s.len() != n {
+                    let (name, what) = (self.name.clone(), format!("input {i}"));
+                    return Err(JitError::Length { name, what, expected: n, got: s.len() });
+                }
+            }
+        }
+        let mut bufs: Vec<Vec<f32>> = (0..self.outputs).map(|_| Vec::with_capacity(n)).collect();
+        {
+            let mut outs: Vec<&mut [MaybeUninit<f32>]> =
+                bufs.iter_mut().map(|b| &mut b.spare_capacity_mut()[..n]).collect();
+            let args: Vec<Arg<'_>> = inputs.iter().map(|i| Arg::Input(*i)).collect();
+            self.split_run(&args, &mut outs, n, threads);
+        }
+        for b in &mut bufs {
+            // SAFETY: `split_run` wrote all `n` elements of every output: the vector loop the
+            // first `n - n % 4`, the tail step the rest.
+            unsafe { b.set_len(n) };
+        }
+        Ok(bufs)
+    }
+
+    /// Splits a checked run over threads in chunks of a multiple of 4 elements.
+    fn split_run(&self, args: &[Arg<'_>], outputs: &mut [&mut [MaybeUninit<f32>]], n: usize, threads: usize) {
         if threads <= 1 || n < PARALLEL_MIN {
             self.run_unchecked(args, outputs, n);
-            return Ok(());
+            return;
         }
         let chunk = n.div_ceil(threads).next_multiple_of(4);
-        let mut per_thread: Vec<Vec<&mut [f32]>> = (0..n.div_ceil(chunk)).map(|_| Vec::new()).collect();
+        let mut per_thread: Vec<Vec<&mut [MaybeUninit<f32>]>> = (0..n.div_ceil(chunk)).map(|_| Vec::new()).collect();
         for out in outputs.iter_mut() {
             for (t, piece) in out.chunks_mut(chunk).enumerate() {
                 per_thread[t].push(piece);
@@ -226,11 +272,11 @@ impl Kernel {
                 scope.spawn(move || self.run_unchecked(&args, &mut outs, b - a));
             }
         });
-        Ok(())
     }
 
-    /// The loop behind every `run`: arguments already checked to have `n` elements each.
-    fn run_unchecked(&self, args: &[Arg<'_>], outputs: &mut [&mut [f32]], n: usize) {
+    /// The loop behind every `run`: arguments already checked to have `n` elements each. It
+    /// writes every element of every output; an `Arg::Output` input must be initialized.
+    fn run_unchecked(&self, args: &[Arg<'_>], outputs: &mut [&mut [MaybeUninit<f32>]], n: usize) {
         let n4 = n - n % 4;
         let splats: Vec<[f32; 4]> =
             args.iter().map(|a| if let Arg::Input(Input::Scalar(s)) = a { [*s; 4] } else { [0.0; 4] }).collect();
@@ -241,12 +287,12 @@ impl Kernel {
                 let (ptr, mask) = match arg {
                     Arg::Input(Input::Slice(s)) => (s.as_ptr(), usize::MAX),
                     Arg::Input(Input::Scalar(_)) => (splat.as_ptr(), 0),
-                    Arg::Output(j) => (outputs[*j].as_ptr(), usize::MAX),
+                    Arg::Output(j) => (outputs[*j].as_ptr().cast::<f32>(), usize::MAX),
                 };
                 ins.push(ptr);
                 masks.push(mask);
             }
-            let outs: Vec<*mut f32> = outputs.iter_mut().map(|o| o.as_mut_ptr()).collect();
+            let outs: Vec<*mut f32> = outputs.iter_mut().map(|o| o.as_mut_ptr().cast::<f32>()).collect();
             // SAFETY: every slice input and output holds at least `n4` elements, every scalar
             // input points at 4 elements and is read with a zero offset mask, and `n4` is a
             // multiple of 4, so each 16-byte load and store is in bounds. An input read from an
@@ -262,7 +308,13 @@ impl Kernel {
             for (arg, buf) in args.iter().zip(&mut bufs) {
                 match arg {
                     Arg::Input(Input::Slice(s)) => buf[..tail].copy_from_slice(&s[n4..]),
-                    Arg::Output(j) => buf[..tail].copy_from_slice(&outputs[*j][n4..]),
+                    Arg::Output(j) => {
+                        for (d, v) in buf[..tail].iter_mut().zip(&outputs[*j][n4..]) {
+                            // SAFETY: an output read in place is initialized (`run_in_place`
+                            // takes `&mut [f32]`); this tail has not been written yet.
+                            *d = unsafe { v.assume_init() };
+                        }
+                    }
                     Arg::Input(Input::Scalar(_)) => {}
                 }
             }
@@ -274,7 +326,9 @@ impl Kernel {
             // `n = 4` touches.
             unsafe { (self.func)(ins.as_ptr(), masks.as_ptr(), out_ptrs.as_ptr(), 4) };
             for (o, buf) in outputs.iter_mut().zip(&outs) {
-                o[n4..].copy_from_slice(&buf[..tail]);
+                for (d, v) in o[n4..].iter_mut().zip(&buf[..tail]) {
+                    d.write(*v);
+                }
             }
         }
     }

@@ -494,3 +494,30 @@ fn in_place_runs_equal_runs_on_copies() {
     let args = [Arg::Output(2), Arg::Output(0), Arg::Output(1)];
     assert!(k.run_in_place(&args, &mut refs, 1).is_err(), "output 2 does not exist");
 }
+
+/// Fresh, unzeroed output buffers hold exactly what a run into zeroed ones writes, serially
+/// and split over threads; inputs of the wrong length are refused.
+#[test]
+fn runs_into_new_buffers_equal_runs_into_given_ones() {
+    let mut rng = Rng(0x0123_4567_89ab_cdef);
+    for n in [0usize, 1, 7, 1001, PARALLEL_MIN + 5] {
+        let f = random_fn(&mut rng, 3, 12);
+        let k = kernel(&f).unwrap();
+        let cols: Vec<Vec<f32>> = (0..3).map(|_| (0..n).map(|_| rng.uniform(-3.0, 3.0)).collect()).collect();
+        let ins: Vec<Input<'_>> =
+            cols.iter().enumerate().map(|(i, c)| if i == 1 { Input::Scalar(0.5) } else { Input::Slice(c) }).collect();
+        let mut want = vec![vec![0f32; n]; 2];
+        let mut refs: Vec<&mut [f32]> = want.iter_mut().map(|o| o.as_mut_slice()).collect();
+        k.run(&ins, &mut refs).unwrap();
+        for threads in [1, 2] {
+            let got = k.run_new(&ins, n, threads).unwrap();
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!(g.len(), n);
+                assert!(g.iter().zip(w).all(|(a, b)| a.to_bits() == b.to_bits()), "n {n}, {threads} threads");
+            }
+        }
+        if n > 0 {
+            assert!(k.run_new(&ins, n - 1, 1).is_err(), "inputs of {n} for {} elements", n - 1);
+        }
+    }
+}

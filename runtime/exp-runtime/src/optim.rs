@@ -494,14 +494,9 @@ fn fused(
         }
     }
     ins.extend(uniforms.iter().map(|u| exp_jit::Input::Scalar(*u as f32)));
-    let mut outs: Vec<Vec<f32>> = vec![vec![0f32; n]; f.outputs.len()];
-    {
-        let mut refs: Vec<&mut [f32]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
-        let threads = rayon::current_num_threads();
-        kernel
-            .run_parallel(&ins, &mut refs, threads)
-            .map_err(|e| RunError::new(format!("the compiled update rule failed: {e}")))?;
-    }
+    let outs = kernel
+        .run_new(&ins, n, rayon::current_num_threads())
+        .map_err(|e| RunError::new(format!("the compiled update rule failed: {e}")))?;
     drop(guards);
     Ok(Some(
         outs.into_iter()

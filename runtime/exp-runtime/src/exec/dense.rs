@@ -97,8 +97,7 @@ impl CustomOp3 for Dense {
                 )?;
                 match &self.act {
                     Some(act) => {
-                        let mut y = vec![0f32; z.len()];
-                        act.forward_into(&z, &mut y)?;
+                        let y = act.forward_of(&z)?;
                         *self.saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(z);
                         CpuStorage::F32(y)
                     }

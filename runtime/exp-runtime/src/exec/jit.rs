@@ -52,18 +52,19 @@ fn f32s<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> candle_core
 }
 
 fn run(kernel: &Kernel, inputs: &[&[f32]], n: usize) -> candle_core::Result<CpuStorage> {
-    let mut out = vec![0f32; n];
     let ins: Vec<Input<'_>> = inputs.iter().map(|s| Input::Slice(s)).collect();
-    kernel.run_parallel(&ins, &mut [&mut out], threads()).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-    Ok(CpuStorage::F32(out))
+    let mut outs = kernel.run_new(&ins, n, threads()).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+    Ok(CpuStorage::F32(outs.swap_remove(0)))
 }
 
 impl Compiled {
-    /// The function applied to `x`, into `out` (the fused linear layer's epilogue).
-    pub(crate) fn forward_into(&self, x: &[f32], out: &mut [f32]) -> candle_core::Result<()> {
-        self.forward
-            .run_parallel(&[Input::Slice(x)], &mut [out], threads())
-            .map_err(|e| candle_core::Error::Msg(e.to_string()))
+    /// The function applied to `x` (the fused linear layer's epilogue).
+    pub(crate) fn forward_of(&self, x: &[f32]) -> candle_core::Result<Vec<f32>> {
+        let mut outs = self
+            .forward
+            .run_new(&[Input::Slice(x)], x.len(), threads())
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        Ok(outs.swap_remove(0))
     }
 }
 
@@ -83,7 +84,37 @@ impl CustomOp1 for Forward {
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        Ok(Some(arg.contiguous()?.apply_op2_no_bwd(&grad.contiguous()?, &Backward(Arc::clone(&self.0)))?))
+        let x = arg.contiguous()?;
+        // The gradient of a sum reaches here as one value broadcast to the shape: read it as
+        // a scalar rather than materializing it.
+        if grad.dtype() == candle_core::DType::F32 && grad.stride().iter().all(|&s| s == 0) {
+            let (storage, layout) = grad.storage_and_layout();
+            if let candle_core::Storage::Cpu(CpuStorage::F32(v)) = &*storage {
+                let dy = v[layout.start_offset()];
+                drop(storage);
+                return Ok(Some(x.apply_op1_no_bwd(&ScalarBackward(Arc::clone(&self.0), dy))?));
+            }
+        }
+        Ok(Some(x.apply_op2_no_bwd(&grad.contiguous()?, &Backward(Arc::clone(&self.0)))?))
+    }
+}
+
+/// `x -> dx` for an output gradient that is the same value `dy` everywhere.
+struct ScalarBackward(Arc<Compiled>, f32);
+
+impl CustomOp1 for ScalarBackward {
+    fn name(&self) -> &'static str {
+        "exp-jit-elementwise-vjp"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = f32s(storage, layout, self.name())?;
+        let mut outs = self
+            .0
+            .backward
+            .run_new(&[Input::Slice(x), Input::Scalar(self.1)], x.len(), threads())
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        Ok((CpuStorage::F32(outs.swap_remove(0)), layout.shape().clone()))
     }
 }
 

@@ -50,3 +50,17 @@ fn a_second_backward_through_a_fused_layer_recomputes_its_product() {
         assert_eq!(vals(first.get(&v).unwrap()), vals(second.get(&v).unwrap()), "{name}");
     }
 }
+
+/// The gradient of a plain sum reaches an activation as one broadcast value; the compiled
+/// backward reads it as a scalar and must agree with the composed path.
+#[test]
+fn a_broadcast_output_gradient_is_read_as_a_scalar() {
+    let p = lower(&images(1, 4, 4), "flatten >> linear(8) >> selu >> linear(3)");
+    let f = p.functions.iter().find(|f| f.name.starts_with("selu")).unwrap();
+    let x = Var::from_tensor(&(rand(&[5, 7], 4) * 3.0).unwrap().to_dtype(DType::F32).unwrap()).unwrap();
+    let grad = |jit: bool| {
+        let y = super::super::elementwise(f, x.as_tensor(), jit).unwrap();
+        vals(y.sum_all().unwrap().affine(2.5, 0.0).unwrap().backward().unwrap().get(&x).unwrap())
+    };
+    assert_close(&grad(true), &grad(false), 1e-6, "selu gradient of 2.5 * sum");
+}
