@@ -15,7 +15,7 @@ out=$(mktemp -d)
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for threads in 1 2; do
   for model in mlp tiny cnn; do
-    steps=200; [ "$model" = cnn ] && steps=60
+    steps=200; [ "$model" = cnn ] && steps=150
     e=(); c=(); t=()
     for round in 1 2 3; do
       RAYON_NUM_THREADS=$threads ./target/release/expc run bench/train/models.exp "$model" --quiet \
