@@ -21,8 +21,10 @@
 
 use super::convop::Conv2d;
 use super::im2col::Unfold;
+use super::jit::Compiled;
 use crate::error::{Result, RunError};
-use candle_core::Tensor;
+use candle_core::{DType, Tensor};
+use std::sync::Arc;
 
 /// Sizes of one convolution, one entry per spatial axis.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +61,26 @@ pub(crate) enum ConvPath {
 pub(crate) fn conv(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec) -> Result<Tensor> {
     let path = if x.device().is_cpu() { ConvPath::Unfold } else { ConvPath::Candle };
     conv_on(path, x, w, bias, spec)
+}
+
+/// `act(conv(x))` as one op for a 2-d convolution with bias on `f32` CPU tensors; `None`
+/// otherwise, where the two run separately.
+pub(crate) fn conv_act(
+    x: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+    spec: &ConvSpec,
+    act: &Arc<Compiled>,
+) -> Result<Option<Tensor>> {
+    if spec.stride.len() != 2 || x.rank() != 4 || w.rank() != 4 || !x.device().is_cpu() || x.dtype() != DType::F32 {
+        return Ok(None);
+    }
+    let outs = (0..2)
+        .map(|i| out_size(x.dim(2 + i)?, w.dim(2 + i)?, spec.stride[i], spec.padding[i], spec.dilation[i]))
+        .collect::<Result<Vec<_>>>()?;
+    let (plan, o) = plan(x, w, spec, &outs)?;
+    let op = Conv2d::with_activation(plan, spec.groups, o, Arc::clone(act));
+    Ok(Some(x.contiguous()?.apply_op3(&w.contiguous()?, b, op)?))
 }
 
 /// [`conv`] on a chosen path.
@@ -134,9 +156,23 @@ fn candle_conv2d(x: &Tensor, w: &Tensor, spec: &ConvSpec, outs: &[usize]) -> Res
 
 /// A 2-d convolution on the CPU: one [`Conv2d`] op (a missing bias is a zero one).
 fn unfolded(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec, outs: &[usize]) -> Result<Tensor> {
+    let g = spec.groups;
+    let (plan, o) = plan(x, w, spec, outs)?;
+    let zero;
+    let b = match bias {
+        Some(b) => b,
+        None => {
+            zero = Tensor::zeros(o, w.dtype(), w.device())?;
+            &zero
+        }
+    };
+    Ok(x.contiguous()?.apply_op3(&w.contiguous()?, b, Conv2d::new(plan, g, o))?)
+}
+
+/// The unfolding of a 2-d convolution, and its output channels.
+fn plan(x: &Tensor, w: &Tensor, spec: &ConvSpec, outs: &[usize]) -> Result<(Unfold, usize)> {
     let (n, c, h, wd) = x.dims4()?;
     let (o, _, kh, kw) = w.dims4()?;
-    let g = spec.groups;
     let two = |v: &[usize]| [v[0], v[1]];
     let plan = Unfold {
         n,
@@ -149,15 +185,7 @@ fn unfolded(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec, outs
         dilation: two(&spec.dilation),
         out: two(outs),
     };
-    let zero;
-    let b = match bias {
-        Some(b) => b,
-        None => {
-            zero = Tensor::zeros(o, w.dtype(), w.device())?;
-            &zero
-        }
-    };
-    Ok(x.contiguous()?.apply_op3(&w.contiguous()?, b, Conv2d::new(plan, g, o))?)
+    Ok((plan, o))
 }
 
 /// Rows `start, start + step, ...` (`count` of them) of `x` along `axis`, by narrowing,

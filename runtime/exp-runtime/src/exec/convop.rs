@@ -12,10 +12,12 @@
 
 use super::dense::gemm_err;
 use super::im2col::Unfold;
+use super::jit::{Backward, Compiled};
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor, WithDType};
 use exp_jit::gemm::{matmul, Element, View};
 use rayon::prelude::*;
+use std::sync::Arc;
 use std::sync::Mutex;
 
 fn contiguous<'a, T>(v: &'a [T], l: &Layout) -> candle_core::Result<&'a [T]> {
@@ -29,11 +31,20 @@ pub(crate) struct Conv2d {
     pub out_channels: usize,
     /// The forward's columns.
     saved: Mutex<Option<CpuStorage>>,
+    /// A compiled activation applied to the output (`f32` only), and the output before it,
+    /// kept for the backward.
+    act: Option<Arc<Compiled>>,
+    saved_z: Mutex<Option<Vec<f32>>>,
 }
 
 impl Conv2d {
     pub(crate) fn new(plan: Unfold, groups: usize, out_channels: usize) -> Conv2d {
-        Conv2d { plan, groups, out_channels, saved: Mutex::new(None) }
+        Conv2d { plan, groups, out_channels, saved: Mutex::new(None), act: None, saved_z: Mutex::new(None) }
+    }
+
+    /// The convolution with `act` applied to its output in the same op.
+    pub(crate) fn with_activation(plan: Unfold, groups: usize, out_channels: usize, act: Arc<Compiled>) -> Conv2d {
+        Conv2d { act: Some(act), ..Conv2d::new(plan, groups, out_channels) }
     }
 
     /// Sizes: output pixels per image, column rows per group, output channels per group.
@@ -90,8 +101,18 @@ impl CustomOp3 for Conv2d {
         }
         let (y, cols) = match (s1, s2, s3) {
             (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(b)) => {
-                let (y, c) = self.forward(contiguous(x, l1)?, contiguous(w, l2)?, contiguous(b, l3)?)?;
-                (store(y), store(c))
+                let (z, c) = self.forward(contiguous(x, l1)?, contiguous(w, l2)?, contiguous(b, l3)?)?;
+                match &self.act {
+                    Some(act) => {
+                        let y = act.forward_of(&z)?;
+                        *self.saved_z.lock().unwrap_or_else(|e| e.into_inner()) = Some(z);
+                        (store(y), store(c))
+                    }
+                    None => (store(z), store(c)),
+                }
+            }
+            (CpuStorage::F64(_), _, _) if self.act.is_some() => {
+                candle_core::bail!("a fused activation runs on f32 only")
             }
             (CpuStorage::F64(x), CpuStorage::F64(w), CpuStorage::F64(b)) => {
                 let (y, c) = self.forward(contiguous(x, l1)?, contiguous(w, l2)?, contiguous(b, l3)?)?;
@@ -107,10 +128,26 @@ impl CustomOp3 for Conv2d {
         &self,
         x: &Tensor,
         w: &Tensor,
-        _b: &Tensor,
+        b: &Tensor,
         _y: &Tensor,
         dy: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let dy = match &self.act {
+            None => dy.clone(),
+            Some(act) => {
+                // The output before the activation: kept by the forward, or recomputed.
+                let saved = self.saved_z.lock().unwrap_or_else(|e| e.into_inner()).take();
+                let z = match saved {
+                    Some(z) => Tensor::from_vec(z, dy.shape(), dy.device())?,
+                    None => {
+                        let plain = Conv2d::new(self.plan.clone(), self.groups, self.out_channels);
+                        x.contiguous()?.apply_op3_no_bwd(&w.contiguous()?, &b.contiguous()?, &plain)?
+                    }
+                };
+                z.apply_op2_no_bwd(&dy.contiguous()?, &Backward(Arc::clone(act)))?
+            }
+        };
+        let dy = &dy;
         let saved = self.saved.lock().unwrap_or_else(|e| e.into_inner()).take();
         let cols = match saved {
             Some(c) => Tensor::from_storage(

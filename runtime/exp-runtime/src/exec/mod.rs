@@ -51,8 +51,8 @@ pub struct Model {
     index: HashMap<String, (bool, usize)>,
     /// Compiled elementwise functions by name, after [`Model::compile_elementwise`].
     kernels: HashMap<String, Arc<jit::Compiled>>,
-    /// Linear nodes (by index) whose only consumer is the next node, a compiled activation:
-    /// they run as one op with the activation in its epilogue.
+    /// Linear and 2-d convolution nodes (by index) with a bias whose only consumer is the next
+    /// node, a compiled activation: they run as one op with the activation in its epilogue.
     fused: HashMap<usize, Arc<jit::Compiled>>,
     /// Where every tensor lives.
     device: Device,
@@ -127,17 +127,17 @@ impl Model {
         }
         for (i, pair) in nodes.windows(2).enumerate() {
             let (NodeOp::Layer(call), NodeOp::Elementwise { function }) = (&pair[0].op, &pair[1].op) else { continue };
-            let linear_with_bias =
-                matches!(call.to_op(), Ok(LayerOp::Linear { .. })) && call.params.iter().any(|p| p.role == "bias");
+            let fusable = matches!(call.to_op(), Ok(LayerOp::Linear { .. } | LayerOp::Conv2d(_)))
+                && call.params.iter().any(|p| p.role == "bias");
             let only_consumer = pair[1].operands == [pair[0].result] && uses.get(&pair[0].result) == Some(&1);
-            if let (true, true, Some(k)) = (linear_with_bias, only_consumer, self.kernels.get(function)) {
+            if let (true, true, Some(k)) = (fusable, only_consumer, self.kernels.get(function)) {
                 self.fused.insert(i, Arc::clone(k));
             }
         }
         self.kernels.len()
     }
 
-    /// How many linear layers run with their activation fused (after
+    /// How many linear and convolution layers run with their activation fused (after
     /// [`Model::compile_elementwise`]).
     pub fn fused_layers(&self) -> usize {
         self.fused.len()
@@ -214,7 +214,7 @@ impl Model {
                 (check, self.fused.get(&i), &node.op, node.operands.as_slice())
             {
                 if let Some(x) = values.get(operand) {
-                    if let Some(y) = self.linear_act(call, x, act).map_err(|e| RunError::at(e.message, node.origin))? {
+                    if let Some(y) = self.layer_act(call, x, act).map_err(|e| RunError::at(e.message, node.origin))? {
                         values.insert(graph.nodes[i + 1].result, y);
                         skip = true;
                         continue;
@@ -281,14 +281,26 @@ impl Model {
         }
     }
 
-    /// A linear layer with `act` applied, as one op; `None` when the fused op does not apply.
-    fn linear_act(&self, call: &LayerCall, x: &Tensor, act: &Arc<jit::Compiled>) -> Result<Option<Tensor>> {
+    /// A linear or convolution layer with `act` applied, as one op; `None` when the fused op
+    /// does not apply.
+    fn layer_act(&self, call: &LayerCall, x: &Tensor, act: &Arc<jit::Compiled>) -> Result<Option<Tensor>> {
         let param = |role: &str| {
             let name = &call.params.iter().find(|p| p.role == role)?.name;
             self.get(name).map(|v| v.as_tensor())
         };
-        match (param("weight"), param("bias")) {
-            (Some(w), Some(b)) => layers::linear_act(x, w, b, act),
+        let (Some(w), Some(b)) = (param("weight"), param("bias")) else { return Ok(None) };
+        match call.to_op().map_err(RunError::new)? {
+            LayerOp::Linear { .. } => layers::linear_act(x, w, b, act),
+            LayerOp::Conv2d(c) => {
+                let ints = |ds: &[Dim]| concrete(ds).ok_or_else(|| RunError::new("has a symbolic size"));
+                let spec = conv::ConvSpec {
+                    stride: ints(&c.stride)?,
+                    padding: ints(&c.padding)?,
+                    dilation: ints(&c.dilation)?,
+                    groups: ints(std::slice::from_ref(&c.groups))?[0],
+                };
+                conv::conv_act(x, w, b, &spec, act)
+            }
             _ => Ok(None),
         }
     }

@@ -38,16 +38,20 @@ fn compiled_activations_match_the_composed_path() {
 
 #[test]
 fn a_second_backward_through_a_fused_layer_recomputes_its_product() {
-    let p = lower(&images(1, 4, 4), "flatten >> linear(8) >> selu >> linear(3)");
-    let mut m = Model::init(&p, &mut Rng::new(p.seeds.init)).unwrap();
-    m.compile_elementwise(&p);
-    assert_eq!(m.fused_layers(), 1);
-    let x = (rand(&[4, 1, 4, 4], 3) * 3.0).unwrap().to_dtype(DType::F32).unwrap();
-    let y = m.forward(&p, &x, Mode::Train, &mut Rng::new(1)).unwrap();
-    let loss = (y * rand(&[4, 3], 9).to_dtype(DType::F32).unwrap()).unwrap().sum_all().unwrap();
-    let (first, second) = (loss.backward().unwrap(), loss.backward().unwrap());
-    for (name, v) in m.params() {
-        assert_eq!(vals(first.get(&v).unwrap()), vals(second.get(&v).unwrap()), "{name}");
+    for model in
+        ["flatten >> linear(8) >> selu >> linear(3)", "conv2d(2, 3, padding: 1) >> selu >> flatten >> linear(3)"]
+    {
+        let p = lower(&images(1, 4, 4), model);
+        let mut m = Model::init(&p, &mut Rng::new(p.seeds.init)).unwrap();
+        m.compile_elementwise(&p);
+        assert_eq!(m.fused_layers(), 1, "{model}");
+        let x = (rand(&[4, 1, 4, 4], 3) * 3.0).unwrap().to_dtype(DType::F32).unwrap();
+        let y = m.forward(&p, &x, Mode::Train, &mut Rng::new(1)).unwrap();
+        let loss = (y * rand(&[4, 3], 9).to_dtype(DType::F32).unwrap()).unwrap().sum_all().unwrap();
+        let (first, second) = (loss.backward().unwrap(), loss.backward().unwrap());
+        for (name, v) in m.params() {
+            assert_eq!(vals(first.get(&v).unwrap()), vals(second.get(&v).unwrap()), "{model}: {name}");
+        }
     }
 }
 
@@ -63,4 +67,22 @@ fn a_broadcast_output_gradient_is_read_as_a_scalar() {
         vals(y.sum_all().unwrap().affine(2.5, 0.0).unwrap().backward().unwrap().get(&x).unwrap())
     };
     assert_close(&grad(true), &grad(false), 1e-6, "selu gradient of 2.5 * sum");
+}
+
+/// A convolution with its activation fused matches the composed path, forward and every
+/// parameter gradient, with stride and padding; without a bias nothing is fused.
+#[test]
+fn compiled_activations_after_convolutions_match_the_composed_path() {
+    for (act, bias) in ["relu", "gelu", "selu"].iter().flat_map(|a| [(a, true), (a, false)]) {
+        let model = format!("conv2d(4, 3, stride: 2, padding: 1, bias: {bias}) >> {act} >> flatten >> linear(3)");
+        let p = lower(&images(2, 7, 6), &model);
+        let x = (rand(&[3, 2, 7, 6], 5) * 4.0).unwrap().to_dtype(DType::F32).unwrap();
+        let (y0, g0, _) = pass(&p, false, &x);
+        let (y1, g1, compiled) = pass(&p, true, &x);
+        assert_eq!(compiled, (1, usize::from(bias)), "{model}: compiled functions, fused layers");
+        assert_close(&y1, &y0, 1e-5, &format!("{model} forward"));
+        for (i, (a, b)) in g1.iter().zip(&g0).enumerate() {
+            assert_close(a, b, 1e-5, &format!("{model} gradient of parameter {i}"));
+        }
+    }
 }
