@@ -97,6 +97,8 @@ impl Pool2d {
                 // still sees its elements in row-major order.
                 let mut top = vec![x[base]; g.ow];
                 let mut tap = vec![0u32; g.ow];
+                // Each tap's offset from its window's first element (no division per element).
+                let offsets: Vec<usize> = (0..kh * kw).map(|t| (t / kw) * g.w + t % kw).collect();
                 for oy in 0..g.oh {
                     for ky in 0..kh {
                         for kx in 0..kw {
@@ -110,9 +112,9 @@ impl Pool2d {
                             }
                         }
                     }
+                    let row = base + oy * sh * g.w;
                     for (ox, (b, &t)) in out[oy * g.ow..(oy + 1) * g.ow].iter_mut().zip(&tap).enumerate() {
-                        let t = t as usize;
-                        *b = base + (oy * sh + t / kw) * g.w + ox * sw + t % kw;
+                        *b = row + ox * sw + offsets[t as usize];
                     }
                 }
                 return;
@@ -237,8 +239,8 @@ fn window_step<T: WithDType>(xs: &[T], stride: usize, top: &mut [T], tap: &mut [
         return;
     }
     let xs = &xs[..(n - 1) * stride + 1];
-    for (ox, (m, k)) in top.iter_mut().zip(tap.iter_mut()).enumerate() {
-        let v = xs[ox * stride];
+    for ((m, k), c) in top.iter_mut().zip(tap.iter_mut()).zip(xs.chunks(stride)) {
+        let v = c[0];
         #[allow(clippy::eq_op)]
         let take = (t == 0) | (((v > *m) | (v != v)) & (*m == *m));
         *m = if take { v } else { *m };
