@@ -208,13 +208,18 @@ impl Model {
             if std::mem::take(&mut skip) {
                 continue;
             }
-            // A linear layer and its activation as one op; not when looking for the first
-            // non-finite output, which must name the node.
+            // A linear or convolution layer and its activation as one op; not when looking for
+            // the first non-finite output, which must name the node.
             if let (false, Some(act), NodeOp::Layer(call), [operand]) =
                 (check, self.fused.get(&i), &node.op, node.operands.as_slice())
             {
                 if let Some(x) = values.get(operand) {
-                    if let Some(y) = self.layer_act(call, x, act).map_err(|e| RunError::at(e.message, node.origin))? {
+                    let fused = self.layer_act(call, x, act).map_err(|e| RunError {
+                        message: format!("`{}`: {}", node.op.name(), e.message),
+                        origin: e.origin.or(node.origin),
+                        help: e.help,
+                    })?;
+                    if let Some(y) = fused {
                         values.insert(graph.nodes[i + 1].result, y);
                         skip = true;
                         continue;
