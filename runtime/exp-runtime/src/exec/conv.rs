@@ -72,15 +72,38 @@ pub(crate) fn conv_act(
     spec: &ConvSpec,
     act: &Arc<Compiled>,
 ) -> Result<Option<Tensor>> {
-    if spec.stride.len() != 2 || x.rank() != 4 || w.rank() != 4 || !x.device().is_cpu() || x.dtype() != DType::F32 {
+    if spec.stride.len() != 2 || !x.device().is_cpu() || x.dtype() != DType::F32 {
         return Ok(None);
     }
-    let outs = (0..2)
-        .map(|i| out_size(x.dim(2 + i)?, w.dim(2 + i)?, spec.stride[i], spec.padding[i], spec.dilation[i]))
-        .collect::<Result<Vec<_>>>()?;
+    let outs = output_sizes(x, w, spec)?;
     let (plan, o) = plan(x, w, spec, &outs)?;
     let op = Conv2d::with_activation(plan, spec.groups, o, Arc::clone(act));
     Ok(Some(x.contiguous()?.apply_op3(&w.contiguous()?, b, op)?))
+}
+
+/// Checks that `x`, `w` and `spec` make a 1-d or 2-d convolution, and returns its output's
+/// spatial sizes.
+fn output_sizes(x: &Tensor, w: &Tensor, spec: &ConvSpec) -> Result<Vec<usize>> {
+    let n = spec.stride.len();
+    let ConvSpec { stride: s, padding: p, dilation: d, groups } = spec;
+    if !(1..=2).contains(&n) || x.rank() != n + 2 || w.rank() != n + 2 || p.len() != n || d.len() != n {
+        return Err(RunError::new(format!(
+            "a {n}-d convolution cannot apply to {:?} with weight {:?}",
+            x.dims(),
+            w.dims()
+        )));
+    }
+    if *groups == 0 || s.iter().chain(d).any(|v| *v == 0) {
+        return Err(RunError::new(format!("stride {s:?}, dilation {d:?} and groups {groups} must be positive")));
+    }
+    if x.dim(1)? != w.dim(1)? * groups || w.dim(0)? % groups != 0 {
+        return Err(RunError::new(format!(
+            "input {:?} and weight {:?} do not match with {groups} groups",
+            x.dims(),
+            w.dims()
+        )));
+    }
+    (0..n).map(|i| out_size(x.dim(2 + i)?, w.dim(2 + i)?, s[i], p[i], d[i])).collect()
 }
 
 /// [`conv`] on a chosen path.
@@ -93,21 +116,7 @@ pub(crate) fn conv_on(
 ) -> Result<Tensor> {
     let n = spec.stride.len();
     let ConvSpec { stride: s, padding: p, dilation: d, groups } = spec;
-    if !(1..=2).contains(&n) || x.rank() != n + 2 || w.rank() != n + 2 || p.len() != n || d.len() != n {
-        return Err(RunError::new(format!(
-            "a {n}-d convolution cannot apply to {:?} with weight {:?}",
-            x.dims(),
-            w.dims()
-        )));
-    }
-    if x.dim(1)? != w.dim(1)? * groups || w.dim(0)? % groups != 0 {
-        return Err(RunError::new(format!(
-            "input {:?} and weight {:?} do not match with {groups} groups",
-            x.dims(),
-            w.dims()
-        )));
-    }
-    let outs = (0..n).map(|i| out_size(x.dim(2 + i)?, w.dim(2 + i)?, s[i], p[i], d[i])).collect::<Result<Vec<_>>>()?;
+    let outs = output_sizes(x, w, spec)?;
     let (x4, w4, spec4, outs4);
     let (x, w, spec, outs) = if n == 1 {
         (x4, w4) = (x.unsqueeze(2)?, w.unsqueeze(2)?);

@@ -109,6 +109,11 @@ fn convolution_without_bias_and_bad_shapes() {
     assert!(err.message.contains("do not match"), "{}", err.message);
     let err = conv(&x, &rand(&[2, 4, 7, 7], 1), None, &spec([1, 1], [0, 0], [1, 1], 1)).unwrap_err();
     assert!(err.message.contains("exceeds"), "{}", err.message);
+    // Sizes that would divide by zero are errors, not panics.
+    for bad in [spec([1, 1], [0, 0], [1, 1], 0), spec([0, 1], [0, 0], [1, 1], 2), spec([1, 1], [0, 0], [1, 0], 2)] {
+        let err = conv(&x, &w, None, &bad).unwrap_err();
+        assert!(err.message.contains("must be positive"), "{}", err.message);
+    }
 }
 
 #[test]
