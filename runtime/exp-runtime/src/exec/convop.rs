@@ -12,7 +12,7 @@
 
 use super::dense::gemm_err;
 use super::im2col::Unfold;
-use super::jit::{Backward, Compiled};
+use super::jit::{Compiled, Epilogue};
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor, WithDType};
 use exp_jit::gemm::{matmul, Element, View};
@@ -31,20 +31,18 @@ pub(crate) struct Conv2d {
     pub out_channels: usize,
     /// The forward's columns.
     saved: Mutex<Option<CpuStorage>>,
-    /// A compiled activation applied to the output (`f32` only), and the output before it,
-    /// kept for the backward.
-    act: Option<Arc<Compiled>>,
-    saved_z: Mutex<Option<Vec<f32>>>,
+    /// A compiled activation applied to the output (`f32` only).
+    act: Option<Epilogue>,
 }
 
 impl Conv2d {
     pub(crate) fn new(plan: Unfold, groups: usize, out_channels: usize) -> Conv2d {
-        Conv2d { plan, groups, out_channels, saved: Mutex::new(None), act: None, saved_z: Mutex::new(None) }
+        Conv2d { plan, groups, out_channels, saved: Mutex::new(None), act: None }
     }
 
     /// The convolution with `act` applied to its output in the same op.
     pub(crate) fn with_activation(plan: Unfold, groups: usize, out_channels: usize, act: Arc<Compiled>) -> Conv2d {
-        Conv2d { act: Some(act), ..Conv2d::new(plan, groups, out_channels) }
+        Conv2d { act: Some(Epilogue::new(act)), ..Conv2d::new(plan, groups, out_channels) }
     }
 
     /// Sizes: output pixels per image, column rows per group, output channels per group.
@@ -102,14 +100,11 @@ impl CustomOp3 for Conv2d {
         let (y, cols) = match (s1, s2, s3) {
             (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(b)) => {
                 let (z, c) = self.forward(contiguous(x, l1)?, contiguous(w, l2)?, contiguous(b, l3)?)?;
-                match &self.act {
-                    Some(act) => {
-                        let y = act.forward_of(&z)?;
-                        *self.saved_z.lock().unwrap_or_else(|e| e.into_inner()) = Some(z);
-                        (store(y), store(c))
-                    }
-                    None => (store(z), store(c)),
-                }
+                let y = match &self.act {
+                    Some(act) => act.apply(z)?,
+                    None => z,
+                };
+                (store(y), store(c))
             }
             (CpuStorage::F64(_), _, _) if self.act.is_some() => {
                 candle_core::bail!("a fused activation runs on f32 only")
@@ -134,18 +129,10 @@ impl CustomOp3 for Conv2d {
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let dy = match &self.act {
             None => dy.clone(),
-            Some(act) => {
-                // The output before the activation: kept by the forward, or recomputed.
-                let saved = self.saved_z.lock().unwrap_or_else(|e| e.into_inner()).take();
-                let z = match saved {
-                    Some(z) => Tensor::from_vec(z, dy.shape(), dy.device())?,
-                    None => {
-                        let plain = Conv2d::new(self.plan.clone(), self.groups, self.out_channels);
-                        x.contiguous()?.apply_op3_no_bwd(&w.contiguous()?, &b.contiguous()?, &plain)?
-                    }
-                };
-                z.apply_op2_no_bwd(&dy.contiguous()?, &Backward(Arc::clone(act)))?
-            }
+            Some(act) => act.grad(dy, || {
+                let plain = Conv2d::new(self.plan.clone(), self.groups, self.out_channels);
+                x.contiguous()?.apply_op3_no_bwd(&w.contiguous()?, &b.contiguous()?, &plain)
+            })?,
         };
         let dy = &dy;
         let saved = self.saved.lock().unwrap_or_else(|e| e.into_inner()).take();

@@ -7,11 +7,11 @@
 //! sums the bias gradient over a strided axis; one node with hand-written gradients avoids
 //! all of that. `F32` and `F64` (the latter for the finite-difference tests).
 
-use super::jit::{Backward, Compiled};
+use super::jit::{Compiled, Epilogue};
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor, WithDType};
 use exp_jit::gemm::{matmul, Element, View};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 fn threads() -> usize {
     rayon::current_num_threads()
@@ -34,8 +34,7 @@ pub(super) fn gemm_err(e: exp_jit::gemm::ShapeError) -> candle_core::Error {
 /// applies the activation's derivative to the output gradient before the three products.
 #[derive(Default)]
 pub(crate) struct Dense {
-    act: Option<Arc<Compiled>>,
-    saved: Mutex<Option<Vec<f32>>>,
+    act: Option<Epilogue>,
 }
 
 impl Dense {
@@ -46,7 +45,7 @@ impl Dense {
 
     /// The layer with `act` fused into its output.
     pub(crate) fn with_activation(act: Arc<Compiled>) -> Dense {
-        Dense { act: Some(act), saved: Mutex::new(None) }
+        Dense { act: Some(Epilogue::new(act)) }
     }
 
     fn forward<T: Element + WithDType>(
@@ -95,14 +94,10 @@ impl CustomOp3 for Dense {
                     contiguous(b, l3, self.name())?,
                     sizes,
                 )?;
-                match &self.act {
-                    Some(act) => {
-                        let y = act.forward_of(&z)?;
-                        *self.saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(z);
-                        CpuStorage::F32(y)
-                    }
-                    None => CpuStorage::F32(z),
-                }
+                CpuStorage::F32(match &self.act {
+                    Some(act) => act.apply(z)?,
+                    None => z,
+                })
             }
             (CpuStorage::F64(_), _, _) if self.act.is_some() => {
                 candle_core::bail!("a fused activation runs on f32 only")
@@ -130,13 +125,7 @@ impl CustomOp3 for Dense {
         let dy = match &self.act {
             None => dy,
             Some(act) => {
-                // The product before the activation: kept by the forward, or recomputed.
-                let saved = self.saved.lock().unwrap_or_else(|e| e.into_inner()).take();
-                let z = match saved {
-                    Some(z) => Tensor::from_vec(z, dy.shape(), dy.device())?,
-                    None => x.contiguous()?.apply_op3_no_bwd(&w.contiguous()?, &b.contiguous()?, &Dense::new())?,
-                };
-                z.apply_op2_no_bwd(&dy, &Backward(Arc::clone(act)))?
+                act.grad(&dy, || x.contiguous()?.apply_op3_no_bwd(&w.contiguous()?, &b.contiguous()?, &Dense::new()))?
             }
         };
         // The first layer's input is data: its gradient would be a product as large as the

@@ -12,7 +12,7 @@ use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 use exp_ir::ScalarFn;
 use exp_jit::{Input, Kernel};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The forward and backward kernels of one elementwise function.
 #[derive(Debug)]
@@ -58,8 +58,8 @@ fn run(kernel: &Kernel, inputs: &[&[f32]], n: usize) -> candle_core::Result<CpuS
 }
 
 impl Compiled {
-    /// The function applied to `x` (the fused linear layer's epilogue).
-    pub(crate) fn forward_of(&self, x: &[f32]) -> candle_core::Result<Vec<f32>> {
+    /// The function applied to `x`.
+    fn forward_of(&self, x: &[f32]) -> candle_core::Result<Vec<f32>> {
         let mut outs = self
             .forward
             .run_new(&[Input::Slice(x)], x.len(), threads())
@@ -68,10 +68,47 @@ impl Compiled {
     }
 }
 
+/// A compiled activation fused into the op before it (a linear layer, a convolution): the
+/// op computes `z`, [`Epilogue::apply`] returns `act(z)` and keeps `z`, and in the backward
+/// [`Epilogue::grad`] turns the output gradient into the gradient of `z` from the kept `z`
+/// (or one the op recomputes, when a second backward finds it gone).
+pub(crate) struct Epilogue {
+    act: Arc<Compiled>,
+    saved: Mutex<Option<Vec<f32>>>,
+}
+
+impl Epilogue {
+    pub(crate) fn new(act: Arc<Compiled>) -> Epilogue {
+        Epilogue { act, saved: Mutex::new(None) }
+    }
+
+    /// `act(z)`, keeping `z` for [`Epilogue::grad`].
+    pub(crate) fn apply(&self, z: Vec<f32>) -> candle_core::Result<Vec<f32>> {
+        let y = self.act.forward_of(&z)?;
+        *self.saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(z);
+        Ok(y)
+    }
+
+    /// The gradient of `z` from the gradient `dy` of `act(z)`; `recompute` gives `z` when
+    /// the forward's copy was already used.
+    pub(crate) fn grad(
+        &self,
+        dy: &Tensor,
+        recompute: impl FnOnce() -> candle_core::Result<Tensor>,
+    ) -> candle_core::Result<Tensor> {
+        let saved = self.saved.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let z = match saved {
+            Some(z) => Tensor::from_vec(z, dy.shape(), dy.device())?,
+            None => recompute()?,
+        };
+        z.apply_op2_no_bwd(&dy.contiguous()?, &Backward(Arc::clone(&self.act)))
+    }
+}
+
 struct Forward(Arc<Compiled>);
 
 /// `(x, dy) -> dx`.
-pub(crate) struct Backward(pub(crate) Arc<Compiled>);
+struct Backward(Arc<Compiled>);
 
 impl CustomOp1 for Forward {
     fn name(&self) -> &'static str {
