@@ -75,7 +75,7 @@ pub struct OptimizerState {
     /// How many parameter updates ran as compiled kernels (for tests and the log).
     pub fused_updates: u64,
     /// Compiled update kernels by which inputs were scalars (the same for every step).
-    kernels: BTreeMap<Vec<bool>, std::sync::Arc<exp_jit::Kernel>>,
+    kernels: BTreeMap<Vec<bool>, Arc<exp_jit::Kernel>>,
 }
 
 /// A rank-0 tensor of `x` in the parameter's dtype (F32 in training; tests use F64).
@@ -214,16 +214,7 @@ impl OptimizerState {
         if seen.len() != targets.len() || seen.len() != opt.state.len() + 1 {
             return Ok(false);
         }
-        let (body, uniforms) = hoist(f, &scalars);
-        let mask: Vec<bool> = scalars.iter().map(Option::is_some).collect();
-        let kernel = match self.kernels.get(&mask) {
-            Some(k) => k.clone(),
-            None => {
-                let Ok(k) = exp_jit::kernel(&body) else { return Ok(false) };
-                self.kernels.insert(mask, k.clone());
-                k
-            }
-        };
+        let Some((kernel, uniforms)) = compiled(f, &scalars, &mut self.kernels) else { return Ok(false) };
         if !self.host.contains_key(name) {
             let init = match self.slots.remove(name) {
                 Some(ts) => ts,
@@ -450,6 +441,27 @@ fn reads_input(f: &ScalarFn, name: &str) -> bool {
     f.body.iter().any(|inst| inst.args.contains(&input)) || f.outputs.iter().any(|o| o.value == input)
 }
 
+/// The update rule's per-element kernel for inputs that are scalars where `scalars` has a
+/// value, with the hoisted scalar part's values; compiled once per pattern of scalar inputs
+/// (the same every step). `None` when the JIT cannot compile it.
+fn compiled(
+    f: &ScalarFn,
+    scalars: &[Option<f64>],
+    cache: &mut BTreeMap<Vec<bool>, Arc<exp_jit::Kernel>>,
+) -> Option<(Arc<exp_jit::Kernel>, Vec<f64>)> {
+    let (body, uniforms) = hoist(f, scalars);
+    let mask: Vec<bool> = scalars.iter().map(Option::is_some).collect();
+    let kernel = match cache.get(&mask) {
+        Some(k) => k.clone(),
+        None => {
+            let k = exp_jit::kernel(&body).ok()?;
+            cache.insert(mask, k.clone());
+            k
+        }
+    };
+    Some((kernel, uniforms))
+}
+
 /// Runs the update rule as one compiled kernel over the parameter's elements: all inputs and
 /// outputs in one pass, no temporaries. `None` when the kernel does not apply (not F32 on the
 /// CPU, or a function the JIT cannot compile), so the caller composes Candle ops instead.
@@ -457,23 +469,14 @@ fn fused(
     f: &ScalarFn,
     inputs: &[Tensor],
     like: &Tensor,
-    cache: &mut BTreeMap<Vec<bool>, std::sync::Arc<exp_jit::Kernel>>,
+    cache: &mut BTreeMap<Vec<bool>, Arc<exp_jit::Kernel>>,
 ) -> Result<Option<Vec<Tensor>>> {
     if like.dtype() != DType::F32 || !like.device().is_cpu() || inputs.iter().any(|t| t.dtype() != DType::F32) {
         return Ok(None);
     }
     let scalars: Vec<Option<f64>> =
         inputs.iter().map(|t| if t.rank() == 0 { t.to_scalar::<f32>().ok().map(f64::from) } else { None }).collect();
-    let (body, uniforms) = hoist(f, &scalars);
-    let mask: Vec<bool> = scalars.iter().map(Option::is_some).collect();
-    let kernel = match cache.get(&mask) {
-        Some(k) => k.clone(),
-        None => {
-            let Ok(k) = exp_jit::kernel(&body) else { return Ok(None) };
-            cache.insert(mask, k.clone());
-            k
-        }
-    };
+    let Some((kernel, uniforms)) = compiled(f, &scalars, cache) else { return Ok(None) };
     let n = like.elem_count();
     let tensors: Vec<Tensor> = inputs
         .iter()
