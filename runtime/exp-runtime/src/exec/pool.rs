@@ -8,9 +8,10 @@
 //! size. A 1-d pool runs as a 2-d pool over a height of 1. `F32` and `F64`, computed on the
 //! CPU.
 
+use super::dense::contiguous;
 use crate::error::{Result, RunError};
 use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CustomOp1, DType, Device, Layout, Shape, Tensor, WithDType};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Device, Layout, Shape, Tensor, WithDType};
 use rayon::prelude::*;
 
 /// Which reduction a pool applies to each window.
@@ -28,8 +29,9 @@ struct Pool2d {
     kernel: [usize; 2],
     stride: [usize; 2],
     padding: [usize; 2],
-    /// The forward's argmax, kept for the backward (Candle calls `bwd` on the same op).
-    saved: std::sync::Mutex<Option<Vec<usize>>>,
+    /// The forward's argmax (each window's index within its plane), kept for the backward
+    /// (Candle calls `bwd` on the same op).
+    saved: std::sync::Mutex<Option<Vec<u32>>>,
 }
 
 /// Sizes of one application: input planes and their input and output sizes.
@@ -75,111 +77,138 @@ impl Pool2d {
         }
     }
 
-    /// The index of each window's first maximum (`NaN` wins), per output element: the same
-    /// windows as [`Pool2d::windows`], in plain loops split over planes (this runs on every
-    /// forward and backward of a max pool).
-    fn argmax<T: WithDType>(&self, g: &Geometry, x: &[T]) -> Vec<usize> {
-        let mut out = vec![0; g.planes * g.oh * g.ow];
+    /// Each window's first maximum (`NaN` wins) and its index within the plane, per output
+    /// element: the same windows as [`Pool2d::windows`], split over planes (this runs on every
+    /// forward of a max pool).
+    fn argmax<T: WithDType>(&self, g: &Geometry, x: &[T]) -> candle_core::Result<(Vec<T>, Vec<u32>)> {
+        if u32::try_from(g.h * g.w).is_err() {
+            candle_core::bail!("a pooled plane of {}x{} is too large", g.h, g.w)
+        }
+        let per = g.oh * g.ow;
+        let mut top = vec![T::zero(); g.planes * per];
+        let mut at = vec![0u32; g.planes * per];
+        let pair = self.kernel == [2, 2] && self.stride == [2, 2] && self.padding == [0, 0];
+        let plane = g.h * g.w;
+        let chunks = top.par_chunks_mut(per.max(1)).zip(at.par_chunks_mut(per.max(1)));
+        chunks.enumerate().for_each(|(p, (top, at))| {
+            let x = &x[p * plane..(p + 1) * plane];
+            for oy in 0..g.oh {
+                let row = oy * g.ow..(oy + 1) * g.ow;
+                let (top, at) = (&mut top[row.clone()], &mut at[row]);
+                // The usual 2x2 pool: one pass over two input rows that vectorizes; a row with a
+                // NaN is redone below, since plain comparisons do not see NaNs.
+                if !(pair && max2x2_row(x, g.w, oy, top, at)) {
+                    for (ox, (t, a)) in top.iter_mut().zip(at.iter_mut()).enumerate() {
+                        (*t, *a) = self.first_max(x, g, oy, ox);
+                    }
+                }
+            }
+        });
+        Ok((top, at))
+    }
+
+    /// The first maximum of window (`oy`, `ox`) of `plane` and its index in the plane, in
+    /// row-major order, the window clipped to the unpadded input; a NaN is the maximum and
+    /// the first one wins, as in PyTorch.
+    fn first_max<T: WithDType>(&self, plane: &[T], g: &Geometry, oy: usize, ox: usize) -> (T, u32) {
         let range = |o: usize, i: usize, size: usize| {
             let start = (o * self.stride[i]) as isize - self.padding[i] as isize;
             let end = (start + self.kernel[i] as isize).min(size as isize);
             start.max(0) as usize..end.max(0) as usize
         };
-        let [kh, kw] = self.kernel;
-        let [sh, sw] = self.stride;
-        let unpadded = self.padding == [0, 0];
-        out.par_chunks_mut(g.oh * g.ow).enumerate().for_each(|(p, out)| {
-            let base = p * g.h * g.w;
-            if unpadded {
-                // Every window lies inside the plane: no clipping. A row of windows is done
-                // together, one window element at a time across all of them, so the running
-                // maxima are independent lanes rather than one dependency chain; each window
-                // still sees its elements in row-major order.
-                let mut top = vec![x[base]; g.ow];
-                let mut tap = vec![0u32; g.ow];
-                // Each tap's offset from its window's first element (no division per element).
-                let offsets: Vec<usize> = (0..kh * kw).map(|t| (t / kw) * g.w + t % kw).collect();
-                for oy in 0..g.oh {
-                    for ky in 0..kh {
-                        for kx in 0..kw {
-                            let start = base + (oy * sh + ky) * g.w + kx;
-                            let t = (ky * kw + kx) as u32;
-                            // The usual 2x2 pool: a compile-time stride lets the loop vectorize.
-                            match sw {
-                                2 => window_step(&x[start..], 2, &mut top, &mut tap, t),
-                                1 => window_step(&x[start..], 1, &mut top, &mut tap, t),
-                                s => window_step(&x[start..], s, &mut top, &mut tap, t),
-                            }
-                        }
-                    }
-                    let row = base + oy * sh * g.w;
-                    for (ox, (b, &t)) in out[oy * g.ow..(oy + 1) * g.ow].iter_mut().zip(&tap).enumerate() {
-                        *b = row + ox * sw + offsets[t as usize];
-                    }
+        let (rows, cols) = (range(oy, 0, g.h), range(ox, 1, g.w));
+        let mut best = rows.start * g.w + cols.start;
+        let mut top = plane[best];
+        if is_nan(top) {
+            return (top, best as u32);
+        }
+        for y in rows {
+            let start = y * g.w + cols.start;
+            for (i, &v) in plane[start..y * g.w + cols.end].iter().enumerate() {
+                let i = start + i;
+                if is_nan(v) {
+                    return (v, i as u32);
                 }
-                return;
-            }
-            for oy in 0..g.oh {
-                let rows = range(oy, 0, g.h);
-                for ox in 0..g.ow {
-                    let cols = range(ox, 1, g.w);
-                    let mut best = base + rows.start * g.w + cols.start;
-                    let mut top = x[best];
-                    if !is_nan(top) {
-                        'window: for y in rows.clone() {
-                            let row = base + y * g.w;
-                            for (i, &v) in x[row + cols.start..row + cols.end].iter().enumerate() {
-                                let i = row + cols.start + i;
-                                // A NaN (`v != v`) becomes the maximum and stays it, as in PyTorch.
-                                if v > top || is_nan(v) {
-                                    (best, top) = (i, v);
-                                    if is_nan(v) {
-                                        break 'window;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    out[oy * g.ow + ox] = best;
+                if v > top {
+                    (best, top) = (i, v);
                 }
             }
-        });
-        out
+        }
+        (top, best as u32)
     }
 
-    fn forward<T: WithDType>(&self, g: &Geometry, x: &[T]) -> Vec<T> {
+    fn forward<T: WithDType>(&self, g: &Geometry, x: &[T]) -> candle_core::Result<Vec<T>> {
         match self.kind {
             PoolKind::Max => {
-                let idx = self.argmax(g, x);
-                let out = idx.iter().map(|&i| x[i]).collect();
-                *self.saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(idx);
-                out
+                let (top, at) = self.argmax(g, x)?;
+                *self.saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(at);
+                Ok(top)
             }
             PoolKind::Avg => {
                 let mut out = vec![T::from_f64(0.0); g.planes * g.oh * g.ow];
                 let area = (self.kernel[0] * self.kernel[1]) as f64;
                 self.windows(g, |o, idx| out[o] = T::from_f64(idx.map(|i| x[i].to_f64()).sum::<f64>() / area));
-                out
+                Ok(out)
             }
         }
     }
 
-    fn backward<T: WithDType>(&self, g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
-        let mut out = vec![T::from_f64(0.0); x.len()];
+    /// The input gradient from the output gradient `grad`.
+    fn backward<T: WithDType>(&self, g: &Geometry, x: &[T], grad: &[T]) -> candle_core::Result<Vec<T>> {
+        let mut out = vec![T::zero(); x.len()];
         match self.kind {
             PoolKind::Max => {
                 let saved = self.saved.lock().unwrap_or_else(|e| e.into_inner()).take();
-                let idx = saved.filter(|v| v.len() == grad.len()).unwrap_or_else(|| self.argmax(g, x));
-                for (o, i) in idx.into_iter().enumerate() {
-                    out[i] += grad[o];
-                }
+                let at = match saved.filter(|v| v.len() == grad.len()) {
+                    Some(at) => at,
+                    None => self.argmax(g, x)?.1,
+                };
+                let (plane, per) = (g.h * g.w, g.oh * g.ow);
+                let chunks =
+                    out.par_chunks_mut(plane.max(1)).zip(at.par_chunks(per.max(1)).zip(grad.par_chunks(per.max(1))));
+                chunks.for_each(|(out, (at, grad))| {
+                    for (&i, &d) in at.iter().zip(grad) {
+                        out[i as usize] += d;
+                    }
+                });
             }
             PoolKind::Avg => {
                 let area = T::from_f64((self.kernel[0] * self.kernel[1]) as f64);
                 self.windows(g, |o, idx| idx.for_each(|i| out[i] += grad[o] / area));
             }
         }
-        out
+        Ok(out)
+    }
+}
+
+/// The backward of a [`Pool2d`] as an op over the pool's input and output gradient, reading
+/// both in place.
+struct PoolBackward<'a>(&'a Pool2d);
+
+impl CustomOp2 for PoolBackward<'_> {
+    fn name(&self) -> &'static str {
+        "exp-pool-backward"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = self.0.geometry(l1.dims())?;
+        let (name, shape) = (self.name(), l1.shape().clone());
+        let dx = match (s1, s2) {
+            (CpuStorage::F32(x), CpuStorage::F32(dy)) => {
+                CpuStorage::F32(self.0.backward(&g, contiguous(x, l1, name)?, contiguous(dy, l2, name)?)?)
+            }
+            (CpuStorage::F64(x), CpuStorage::F64(dy)) => {
+                CpuStorage::F64(self.0.backward(&g, contiguous(x, l1, name)?, contiguous(dy, l2, name)?)?)
+            }
+            _ => candle_core::bail!("pooling supports f32 and f64, got {:?}", s1.dtype()),
+        };
+        Ok((dx, shape))
     }
 }
 
@@ -198,27 +227,15 @@ impl CustomOp1 for Pool2d {
         };
         let shape = Shape::from(vec![layout.dims()[0], layout.dims()[1], g.oh, g.ow]);
         let out = match storage {
-            CpuStorage::F32(v) => CpuStorage::F32(self.forward(&g, &v[start..end])),
-            CpuStorage::F64(v) => CpuStorage::F64(self.forward(&g, &v[start..end])),
+            CpuStorage::F32(v) => CpuStorage::F32(self.forward(&g, &v[start..end])?),
+            CpuStorage::F64(v) => CpuStorage::F64(self.forward(&g, &v[start..end])?),
             other => candle_core::bail!("pooling supports f32 and f64, got {:?}", other.dtype()),
         };
         Ok((out, shape))
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        let g = self.geometry(arg.dims())?;
-        let grad_arg = match arg.dtype() {
-            DType::F32 => {
-                let (x, dy) = (arg.flatten_all()?.to_vec1::<f32>()?, grad.flatten_all()?.to_vec1::<f32>()?);
-                Tensor::from_vec(self.backward(&g, &x, &dy), arg.shape(), arg.device())?
-            }
-            DType::F64 => {
-                let (x, dy) = (arg.flatten_all()?.to_vec1::<f64>()?, grad.flatten_all()?.to_vec1::<f64>()?);
-                Tensor::from_vec(self.backward(&g, &x, &dy), arg.shape(), arg.device())?
-            }
-            other => candle_core::bail!("pooling supports f32 and f64, got {other:?}"),
-        };
-        Ok(Some(grad_arg))
+        Ok(Some(arg.contiguous()?.apply_op2_no_bwd(&grad.contiguous()?, &PoolBackward(self))?))
     }
 }
 
@@ -227,25 +244,27 @@ fn is_nan<T: PartialEq>(v: T) -> bool {
     v != v
 }
 
-/// One element of every window in a row of windows: `xs[ox * stride]` for window `ox`, which
-/// is its tap `t` (taps in row-major order, tap 0 first). A larger value or the first NaN takes
-/// over, and a NaN, once taken, stays, as in PyTorch; `&` and `|` rather than `&&` and `||`
-/// so nothing branches on the data and the lanes are independent. Always inlined, so a
-/// literal stride at the call site makes the loop vectorize.
+/// The 2x2 windows at stride 2 over rows `2 oy` and `2 oy + 1` of a plane of width `w`: each
+/// window's maximum into `top` and its index in the plane into `at`, ties to the first in
+/// row-major order. Plain comparisons and selects, so the loop vectorizes; they do not see
+/// NaNs, so this returns `false`, for the caller to redo the row, when one of the rows holds
+/// one.
 #[inline(always)]
-fn window_step<T: WithDType>(xs: &[T], stride: usize, top: &mut [T], tap: &mut [u32], t: u32) {
-    let n = top.len();
-    if n == 0 {
-        return;
+fn max2x2_row<T: WithDType>(plane: &[T], w: usize, oy: usize, top: &mut [T], at: &mut [u32]) -> bool {
+    let n = top.len().min(at.len());
+    let r0 = &plane[2 * oy * w..][..2 * n];
+    let r1 = &plane[(2 * oy + 1) * w..][..2 * n];
+    let (mut nan, mut base, w) = (false, (2 * oy * w) as u32, w as u32);
+    for ((t, a), (p, q)) in top[..n].iter_mut().zip(&mut at[..n]).zip(r0.chunks_exact(2).zip(r1.chunks_exact(2))) {
+        let (a0, a1, b0, b1) = (p[0], p[1], q[0], q[1]);
+        nan |= is_nan(a0) | is_nan(a1) | is_nan(b0) | is_nan(b1);
+        let (upper, ut) = if a1 > a0 { (a1, 1) } else { (a0, 0) };
+        let (lower, lt) = if b1 > b0 { (b1, w + 1) } else { (b0, w) };
+        let (m, k) = if lower > upper { (lower, lt) } else { (upper, ut) };
+        (*t, *a) = (m, base + k);
+        base += 2;
     }
-    let xs = &xs[..(n - 1) * stride + 1];
-    for ((m, k), c) in top.iter_mut().zip(tap.iter_mut()).zip(xs.chunks(stride)) {
-        let v = c[0];
-        #[allow(clippy::eq_op)]
-        let take = (t == 0) | (((v > *m) | (v != v)) & (*m == *m));
-        *m = if take { v } else { *m };
-        *k = if take { t } else { *k };
-    }
+    !nan
 }
 
 /// Pools `x` (`[N, C, L]` with one-entry sizes, `[N, C, H, W]` with two).

@@ -126,3 +126,29 @@ fn max_pool_ties_and_nans_follow_pytorch() {
     let bad = pool(&x.as_tensor().flatten_from(2).unwrap(), PoolKind::Max, &[2], &[2], &[2]).unwrap_err();
     assert!(bad.message.contains("at most half"), "{}", bad.message);
 }
+
+#[test]
+fn the_vectorized_two_by_two_pool_keeps_ties_and_nans_exact() {
+    // 2x2 at stride 2 on 4x7: windows with ties across and within rows, a NaN in a window of
+    // the lower row of windows (that row is redone exactly), and an odd trailing column.
+    #[rustfmt::skip]
+    let x = Var::new(&[[[
+        [5f32, 5.0, 1.0, 2.0, 0.0, 9.0, 7.0],
+        [5.0, 5.0, 2.0, 2.0, 9.0, 9.0, 8.0],
+        [1.0, f32::NAN, 3.0, 3.0, -1.0, -2.0, 0.0],
+        [f32::NAN, 0.0, 4.0, 3.0, -3.0, -1.0, 0.0],
+    ]]], &Device::Cpu).unwrap();
+    let y = pool(x.as_tensor(), PoolKind::Max, &[2, 2], &[2, 2], &[0, 0]).unwrap();
+    let got = vals(&y);
+    assert_eq!([got[0], got[1], got[2], got[4], got[5]], [5.0, 2.0, 9.0, 4.0, -1.0]);
+    assert!(got[3].is_nan(), "{got:?}");
+    let g = vals(y.sum_all().unwrap().backward().unwrap().get(&x).unwrap());
+    #[rustfmt::skip]
+    let want = [
+        1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0,
+        0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+        0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0,
+        0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0,
+    ];
+    assert_eq!(g, want);
+}
