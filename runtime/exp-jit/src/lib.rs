@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, Linkage, Module};
 use exp_ir::ScalarFn;
+use rayon::prelude::*;
 
 /// Why a function could not be compiled or a kernel could not run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -90,7 +91,7 @@ pub enum Arg<'a> {
 }
 
 /// Below this many elements a kernel runs on one thread: spawning costs more than it saves.
-pub const PARALLEL_MIN: usize = 1 << 18;
+pub const PARALLEL_MIN: usize = 1 << 15;
 
 type KernelFn = unsafe extern "C" fn(*const *const f32, *const usize, *const *mut f32, usize);
 
@@ -259,18 +260,16 @@ impl Kernel {
                 per_thread[t].push(piece);
             }
         }
-        std::thread::scope(|scope| {
-            for (t, mut outs) in per_thread.into_iter().enumerate() {
-                let (a, b) = (t * chunk, ((t + 1) * chunk).min(n));
-                let args: Vec<Arg<'_>> = args
-                    .iter()
-                    .map(|x| match x {
-                        Arg::Input(Input::Slice(s)) => Arg::Input(Input::Slice(&s[a..b])),
-                        other => *other,
-                    })
-                    .collect();
-                scope.spawn(move || self.run_unchecked(&args, &mut outs, b - a));
-            }
+        per_thread.into_par_iter().enumerate().for_each(|(t, mut outs)| {
+            let (a, b) = (t * chunk, ((t + 1) * chunk).min(n));
+            let args: Vec<Arg<'_>> = args
+                .iter()
+                .map(|x| match x {
+                    Arg::Input(Input::Slice(s)) => Arg::Input(Input::Slice(&s[a..b])),
+                    other => *other,
+                })
+                .collect();
+            self.run_unchecked(&args, &mut outs, b - a);
         });
     }
 

@@ -75,7 +75,15 @@ pub trait Observer {
 }
 
 /// Trains `program`, writing the run directory; returns the summary.
-pub fn train(program: &Program, opts: &RunOptions, obs: &mut dyn Observer) -> Result<Summary> {
+///
+/// The run takes place on a thread of the global rayon pool: the parallel parts of a step
+/// (products, kernels, pools) then split their work with the thread that reaches them, rather
+/// than handing all of it to the pool and sleeping while it runs.
+pub fn train(program: &Program, opts: &RunOptions, obs: &mut (dyn Observer + Send)) -> Result<Summary> {
+    rayon::scope(|_| train_here(program, opts, obs))
+}
+
+fn train_here(program: &Program, opts: &RunOptions, obs: &mut (dyn Observer + Send)) -> Result<Summary> {
     let dir = RunDir::create(&opts.run_dir)?;
     // Generated data depends on the source's own `seed` argument only, so sweeping the
     // experiment's seed varies initialization and order but keeps the data fixed.
