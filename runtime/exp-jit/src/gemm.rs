@@ -5,9 +5,10 @@
 //! Every view is checked against its slice before the unchecked call.
 
 use gemm::Parallelism;
+use rayon::prelude::*;
 
 /// Element types the product supports.
-pub trait Element: Copy + 'static + private::Sealed {
+pub trait Element: Copy + Send + Sync + 'static + private::Sealed {
     /// The additive identity.
     const ZERO: Self;
     /// The multiplicative identity.
@@ -69,7 +70,7 @@ impl<'a, T> View<'a, T> {
 }
 
 /// Products with fewer multiply-adds than this run on the calling thread.
-pub const PARALLEL_MIN_MACS: usize = 1 << 23;
+pub const PARALLEL_MIN_MACS: usize = 1 << 21;
 
 /// Why a product was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,10 +105,38 @@ pub fn matmul<T: Element>(
         }
         return Ok(());
     }
-    // Below about 70 µs of single-core work, waking other threads costs more than it saves
-    // (measured on the tiny MLP of bench/train).
-    let parallelism =
-        if threads > 1 && m * n * k >= PARALLEL_MIN_MACS { Parallelism::Rayon(threads) } else { Parallelism::None };
+    // Below about 20 µs of single-core work, waking another thread costs more than it saves
+    // (measured on the MLPs of bench/train). Above it, the output's rows are split into one
+    // band per thread, each a single-threaded product: with the few dozen rows of a batch,
+    // this beats the gemm crate's own splitting.
+    // Too few rows for bands (a batch of a handful): the gemm crate splits large products.
+    let macs = m * n * k;
+    let bands = threads.min(m / ROWS_PER_BAND).max(1);
+    if threads > 1 && macs >= LARGE_MACS {
+        product(dst, accumulate, a, b, Parallelism::Rayon(threads));
+    } else if bands > 1 && macs >= PARALLEL_MIN_MACS {
+        let band = m.div_ceil(bands);
+        dst.par_chunks_mut(band * n).enumerate().for_each(|(i, dst)| {
+            // Rows `i * band ..` of a checked view: inside the data from that row on.
+            let a = View { data: &a.data[i * band * a.row_stride..], rows: dst.len() / n, ..a };
+            product(dst, accumulate, a, b, Parallelism::None);
+        });
+    } else {
+        product(dst, accumulate, a, b, Parallelism::None);
+    }
+    Ok(())
+}
+
+/// Products with at least this many multiply-adds are split by the gemm crate.
+const LARGE_MACS: usize = 1 << 24;
+
+/// Fewest output rows a thread takes.
+const ROWS_PER_BAND: usize = 8;
+
+/// [`matmul`] with the views already checked.
+fn product<T: Element>(dst: &mut [T], accumulate: bool, a: View<'_, T>, b: View<'_, T>, parallelism: Parallelism) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    debug_assert!(a.fits() && b.fits() && b.rows == k && dst.len() == m * n);
     // SAFETY: `fits` checked that every element the views address lies inside their slices
     // and that the strides fit `isize`; `dst` is a distinct `&mut` slice of exactly `m * n`
     // elements addressed row-major; `T` is `f32` or `f64`, both supported by `gemm`.
@@ -134,7 +163,6 @@ pub fn matmul<T: Element>(
             parallelism,
         );
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -172,6 +200,25 @@ mod tests {
                 let mut acc = vec![1.5; 30];
                 matmul(&mut acc, true, a, b, threads).unwrap();
                 assert!(acc.iter().zip(&want).all(|(g, w)| (g - w - 1.5).abs() < 1e-12));
+            }
+        }
+    }
+
+    #[test]
+    fn products_split_into_bands_of_rows_match_the_direct_loop() {
+        // 37 x 300 x 200: over the parallel threshold, in bands of 19 and 18 rows (and three
+        // bands), with `a` read transposed so a band starts mid-column.
+        let (m, k, n) = (37, 200, 300);
+        assert!(m * n * k >= PARALLEL_MIN_MACS && m * n * k < LARGE_MACS);
+        let x: Vec<f64> = (0..m * k).map(|i| ((i * 37) % 101) as f64 / 50.0 - 1.0).collect();
+        let y: Vec<f64> = (0..k * n).map(|i| ((i * 53) % 97) as f64 / 40.0 - 1.2).collect();
+        for a in [View::row_major(&x, m, k), View::row_major(&x, k, m).t()] {
+            let b = View::row_major(&y, k, n);
+            let want = naive(&a, &b);
+            for threads in [2, 3] {
+                let mut got = vec![0.5; m * n];
+                matmul(&mut got, true, a, b, threads).unwrap();
+                assert!(got.iter().zip(&want).all(|(g, w)| (g - w - 0.5).abs() < 1e-9), "{threads} threads");
             }
         }
     }
