@@ -90,7 +90,7 @@ pub enum Arg<'a> {
     Output(usize),
 }
 
-/// Below this many elements a kernel runs on one thread: spawning costs more than it saves.
+/// Below this many elements a kernel runs on one thread: waking another costs more than it saves.
 pub const PARALLEL_MIN: usize = 1 << 15;
 
 type KernelFn = unsafe extern "C" fn(*const *const f32, *const usize, *const *mut f32, usize);
@@ -155,7 +155,7 @@ impl Kernel {
         })
     }
 
-    /// Like [`Kernel::run`], split over up to `threads` scoped threads in chunks of a multiple
+    /// Like [`Kernel::run`], split over up to `threads` threads of the rayon pool in chunks of a multiple
     /// of 4 elements (each element is computed by the same code either way, so the results
     /// do not depend on the thread count). Small inputs run on the calling thread.
     pub fn run_parallel(
