@@ -155,9 +155,9 @@ impl Kernel {
         })
     }
 
-    /// Like [`Kernel::run`], split over up to `threads` threads of the rayon pool in chunks of a multiple
-    /// of 4 elements (each element is computed by the same code either way, so the results
-    /// do not depend on the thread count). Small inputs run on the calling thread.
+    /// Like [`Kernel::run`], split over up to `threads` threads of the rayon pool in chunks of
+    /// a multiple of 4 elements (each element is computed by the same code either way, so the
+    /// results do not depend on the thread count). Small inputs run on the calling thread.
     pub fn run_parallel(
         &self,
         inputs: &[Input<'_>],
