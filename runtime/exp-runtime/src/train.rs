@@ -172,8 +172,8 @@ fn train_here(program: &Program, opts: &RunOptions, obs: &mut (dyn Observer + Se
         let idx = batches.next_batch();
         let (x, y) = batch_tensors(&splits.train, &idx, model.device())?;
         let rng_before = dropout_rng.clone();
-        let out = model.forward(program, &x, Mode::Train, &mut dropout_rng)?;
-        let loss = crate::loss::loss(&program.loss, &out, &y)?;
+        let pass = model.train_forward(program, &x, &mut dropout_rng)?;
+        let loss = crate::loss::loss(&program.loss, pass.output(), &y)?;
         let lv = loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
         if !lv.is_finite() {
             save(step, &model, &opt, &batches, &dropout_rng, &noise_rng, &stop_counts)?;
@@ -188,13 +188,13 @@ fn train_here(program: &Program, opts: &RunOptions, obs: &mut (dyn Observer + Se
             };
             return Err(err.with_help(help));
         }
-        let grads = loss.backward()?;
+        let grads = pass.gradients(&model, &loss)?;
         let params = model.params();
         let mut gs: Vec<Tensor> = Vec::with_capacity(params.len());
         let mut sq = 0.0;
-        for (name, var) in &params {
-            let g = match grads.get(var.as_tensor()) {
-                Some(g) => g.clone(),
+        for ((name, var), g) in params.iter().zip(grads) {
+            let g = match g {
+                Some(g) => g,
                 None => var.as_tensor().zeros_like()?,
             };
             let s = sum_of_squares(&g)?;

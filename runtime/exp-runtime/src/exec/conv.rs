@@ -75,10 +75,46 @@ pub(crate) fn conv_act(
     if spec.stride.len() != 2 || !x.device().is_cpu() || x.dtype() != DType::F32 {
         return Ok(None);
     }
+    let p = planned(x, w, spec, Some(act))?;
+    Ok(Some(p.x.apply_op3(&p.w, b, p.op)?))
+}
+
+/// A convolution as one [`Conv2d`] op on the CPU, with its operands in the op's shapes.
+pub(crate) struct Planned {
+    /// The op, `act` in its epilogue when given.
+    pub op: Conv2d,
+    /// The input, contiguous `[N, C, H, W]` (a 1-d input with a height of 1).
+    pub x: Tensor,
+    /// The weight, contiguous `[O, C / G, kh, kw]`.
+    pub w: Tensor,
+    /// Whether the convolution is 1-d: the op's output has an extra axis 2 of size 1.
+    pub one_d: bool,
+}
+
+/// Checks and plans the convolution of `x` by `w` as a [`Conv2d`] op, a 1-d one as a 2-d
+/// one over a height of 1.
+pub(crate) fn planned(x: &Tensor, w: &Tensor, spec: &ConvSpec, act: Option<&Arc<Compiled>>) -> Result<Planned> {
+    let one_d = spec.stride.len() == 1;
+    let (x, w, spec, outs) = as_2d(x, w, spec)?;
+    let (plan, o) = plan(&x, &w, &spec, &outs)?;
+    let op = match act {
+        Some(act) => Conv2d::with_activation(plan, spec.groups, o, Arc::clone(act)),
+        None => Conv2d::new(plan, spec.groups, o),
+    };
+    Ok(Planned { op, x: x.contiguous()?, w: w.contiguous()?, one_d })
+}
+
+/// Checks the convolution and returns it as a 2-d one (a 1-d one over a height of 1): input,
+/// weight, sizes and output sizes.
+fn as_2d(x: &Tensor, w: &Tensor, spec: &ConvSpec) -> Result<(Tensor, Tensor, ConvSpec, Vec<usize>)> {
     let outs = output_sizes(x, w, spec)?;
-    let (plan, o) = plan(x, w, spec, &outs)?;
-    let op = Conv2d::with_activation(plan, spec.groups, o, Arc::clone(act));
-    Ok(Some(x.contiguous()?.apply_op3(&w.contiguous()?, b, op)?))
+    if spec.stride.len() == 2 {
+        return Ok((x.clone(), w.clone(), spec.clone(), outs));
+    }
+    let ConvSpec { stride: s, padding: p, dilation: d, groups } = spec;
+    let spec =
+        ConvSpec { stride: vec![s[0], s[0]], padding: vec![0, p[0]], dilation: vec![d[0], d[0]], groups: *groups };
+    Ok((x.unsqueeze(2)?, w.unsqueeze(2)?, spec, vec![1, outs[0]]))
 }
 
 /// Checks that `x`, `w` and `spec` make a 1-d or 2-d convolution, and returns its output's
@@ -114,24 +150,19 @@ pub(crate) fn conv_on(
     bias: Option<&Tensor>,
     spec: &ConvSpec,
 ) -> Result<Tensor> {
-    let n = spec.stride.len();
-    let ConvSpec { stride: s, padding: p, dilation: d, groups } = spec;
-    let outs = output_sizes(x, w, spec)?;
-    let (x4, w4, spec4, outs4);
-    let (x, w, spec, outs) = if n == 1 {
-        (x4, w4) = (x.unsqueeze(2)?, w.unsqueeze(2)?);
-        spec4 =
-            ConvSpec { stride: vec![s[0], s[0]], padding: vec![0, p[0]], dilation: vec![d[0], d[0]], groups: *groups };
-        outs4 = vec![1, outs[0]];
-        (&x4, &w4, &spec4, &outs4)
-    } else {
-        (x, w, spec, &outs)
-    };
     if path == ConvPath::Unfold {
-        let y = unfolded(x, w, bias, spec, outs)?;
-        return Ok(if n == 1 { y.squeeze(2)? } else { y });
+        let p = planned(x, w, spec, None)?;
+        // A missing bias is a zero one.
+        let b = match bias {
+            Some(b) => b.clone(),
+            None => Tensor::zeros(p.op.out_channels, w.dtype(), w.device())?,
+        };
+        let y = p.x.apply_op3(&p.w, &b, p.op)?;
+        return Ok(if p.one_d { y.squeeze(2)? } else { y });
     }
-    let y = candle_conv2d(x, w, spec, outs)?;
+    let n = spec.stride.len();
+    let (x, w, spec, outs) = as_2d(x, w, spec)?;
+    let y = candle_conv2d(&x, &w, &spec, &outs)?;
     let y = if n == 1 { y.squeeze(2)? } else { y };
     match bias {
         Some(b) => {
@@ -161,21 +192,6 @@ fn candle_conv2d(x: &Tensor, w: &Tensor, spec: &ConvSpec, outs: &[usize]) -> Res
         padded = padded.pad_with_zeros(2 + i, *pad, *pad)?.narrow(2 + i, 0, covered(i)?)?;
     }
     Ok(padded.conv2d(w, 0, s, d, spec.groups)?)
-}
-
-/// A 2-d convolution on the CPU: one [`Conv2d`] op (a missing bias is a zero one).
-fn unfolded(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec, outs: &[usize]) -> Result<Tensor> {
-    let g = spec.groups;
-    let (plan, o) = plan(x, w, spec, outs)?;
-    let zero;
-    let b = match bias {
-        Some(b) => b,
-        None => {
-            zero = Tensor::zeros(o, w.dtype(), w.device())?;
-            &zero
-        }
-    };
-    Ok(x.contiguous()?.apply_op3(&w.contiguous()?, b, Conv2d::new(plan, g, o))?)
 }
 
 /// The unfolding of a 2-d convolution, and its output channels.

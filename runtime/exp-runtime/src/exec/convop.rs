@@ -51,6 +51,47 @@ impl Conv2d {
         (u.out[0] * u.out[1], u.rows() / self.groups, self.out_channels / self.groups)
     }
 
+    /// The gradients of the input (when `input` is set), the weight and the bias from the
+    /// output gradient `dy`.
+    pub(crate) fn grads(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        b: &Tensor,
+        dy: &Tensor,
+        input: bool,
+    ) -> candle_core::Result<(Option<Tensor>, Tensor, Tensor)> {
+        let dy = match &self.act {
+            None => dy.clone(),
+            Some(act) => act.grad(dy, || {
+                let plain = Conv2d::new(self.plan.clone(), self.groups, self.out_channels);
+                x.contiguous()?.apply_op3_no_bwd(&w.contiguous()?, &b.contiguous()?, &plain)
+            })?,
+        };
+        let dy = &dy;
+        let saved = self.saved.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let cols = match saved {
+            Some(c) => Tensor::from_storage(
+                candle_core::Storage::Cpu(c),
+                (self.plan.rows(), self.plan.cols()),
+                candle_core::op::BackpropOp::none(),
+                false,
+            ),
+            None => x.contiguous()?.apply_op1_no_bwd(&super::im2col::Im2Col(self.plan.clone()))?,
+        };
+        // [N, O, P] -> [O, N * P].
+        let (n, o) = (self.plan.n, self.out_channels);
+        let dyt = dy.reshape((n, o, self.sizes().0))?.transpose(0, 1)?.contiguous()?.reshape((o, self.plan.cols()))?;
+        let grads = Grads { conv: self, input };
+        let dw = dyt.apply_op2_no_bwd(&cols, &GradOp::Weight(&grads))?.reshape(w.shape())?;
+        let db = dyt.apply_op1_no_bwd(&RowSum)?;
+        let dx = match grads.input {
+            true => Some(dyt.apply_op2_no_bwd(&w.contiguous()?, &GradOp::Input(&grads))?),
+            false => None,
+        };
+        Ok((dx, dw, db))
+    }
+
     fn forward<T: Element + WithDType>(&self, x: &[T], w: &[T], b: &[T]) -> candle_core::Result<(Vec<T>, Vec<T>)> {
         let u = &self.plan;
         let (p, kg, og) = self.sizes();
@@ -127,34 +168,7 @@ impl CustomOp3 for Conv2d {
         _y: &Tensor,
         dy: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let dy = match &self.act {
-            None => dy.clone(),
-            Some(act) => act.grad(dy, || {
-                let plain = Conv2d::new(self.plan.clone(), self.groups, self.out_channels);
-                x.contiguous()?.apply_op3_no_bwd(&w.contiguous()?, &b.contiguous()?, &plain)
-            })?,
-        };
-        let dy = &dy;
-        let saved = self.saved.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let cols = match saved {
-            Some(c) => Tensor::from_storage(
-                candle_core::Storage::Cpu(c),
-                (self.plan.rows(), self.plan.cols()),
-                candle_core::op::BackpropOp::none(),
-                false,
-            ),
-            None => x.contiguous()?.apply_op1_no_bwd(&super::im2col::Im2Col(self.plan.clone()))?,
-        };
-        // [N, O, P] -> [O, N * P].
-        let (n, o) = (self.plan.n, self.out_channels);
-        let dyt = dy.reshape((n, o, self.sizes().0))?.transpose(0, 1)?.contiguous()?.reshape((o, self.plan.cols()))?;
-        let grads = Grads { conv: self, input: x.track_op() };
-        let dw = dyt.apply_op2_no_bwd(&cols, &GradOp::Weight(&grads))?.reshape(w.shape())?;
-        let db = dyt.apply_op1_no_bwd(&RowSum)?;
-        let dx = match grads.input {
-            true => Some(dyt.apply_op2_no_bwd(&w.contiguous()?, &GradOp::Input(&grads))?),
-            false => None,
-        };
+        let (dx, dw, db) = self.grads(x, w, b, dy, x.track_op())?;
         Ok((dx, Some(dw), Some(db)))
     }
 }

@@ -48,6 +48,32 @@ impl Dense {
         Dense { act: Some(Epilogue::new(act)) }
     }
 
+    /// The gradients of the input (when `input` is set), the weight and the bias from the
+    /// output gradient `dy`.
+    pub(crate) fn grads(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        b: &Tensor,
+        dy: &Tensor,
+        input: bool,
+    ) -> candle_core::Result<(Option<Tensor>, Tensor, Tensor)> {
+        let dy = dy.contiguous()?;
+        let dy = match &self.act {
+            None => dy,
+            Some(act) => {
+                act.grad(&dy, || x.contiguous()?.apply_op3_no_bwd(&w.contiguous()?, &b.contiguous()?, &Dense::new()))?
+            }
+        };
+        let dx = match input {
+            true => Some(dy.apply_op2_no_bwd(&w.contiguous()?, &Product::GradInput)?),
+            false => None,
+        };
+        let dw = dy.apply_op2_no_bwd(&x.contiguous()?, &Product::GradWeight)?;
+        let db = dy.apply_op1_no_bwd(&ColumnSum)?;
+        Ok((dx, dw, db))
+    }
+
     fn forward<T: Element + WithDType>(
         x: &[T],
         w: &[T],
@@ -121,21 +147,9 @@ impl CustomOp3 for Dense {
         _y: &Tensor,
         dy: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let dy = dy.contiguous()?;
-        let dy = match &self.act {
-            None => dy,
-            Some(act) => {
-                act.grad(&dy, || x.contiguous()?.apply_op3_no_bwd(&w.contiguous()?, &b.contiguous()?, &Dense::new()))?
-            }
-        };
         // The first layer's input is data: its gradient would be a product as large as the
         // forward's, thrown away.
-        let dx = match x.track_op() {
-            true => Some(dy.apply_op2_no_bwd(&w.contiguous()?, &Product::GradInput)?),
-            false => None,
-        };
-        let dw = dy.apply_op2_no_bwd(&x.contiguous()?, &Product::GradWeight)?;
-        let db = dy.apply_op1_no_bwd(&ColumnSum)?;
+        let (dx, dw, db) = self.grads(x, w, b, dy, x.track_op())?;
         Ok((dx, Some(dw), Some(db)))
     }
 }

@@ -58,6 +58,22 @@ fn run(kernel: &Kernel, inputs: &[&[f32]], n: usize) -> candle_core::Result<CpuS
 }
 
 impl Compiled {
+    /// The gradient of the input from `x` and the output gradient `dy` (`f32`, CPU).
+    pub(crate) fn vjp(self: &Arc<Self>, x: &Tensor, dy: &Tensor) -> candle_core::Result<Tensor> {
+        let x = x.contiguous()?;
+        // The gradient of a sum reaches here as one value broadcast to the shape: read it as
+        // a scalar rather than materializing it.
+        if dy.dtype() == candle_core::DType::F32 && dy.stride().iter().all(|&s| s == 0) {
+            let (storage, layout) = dy.storage_and_layout();
+            if let candle_core::Storage::Cpu(CpuStorage::F32(v)) = &*storage {
+                let d = v[layout.start_offset()];
+                drop(storage);
+                return x.apply_op1_no_bwd(&ScalarBackward(Arc::clone(self), d));
+            }
+        }
+        x.apply_op2_no_bwd(&dy.contiguous()?, &Backward(Arc::clone(self)))
+    }
+
     /// The function applied to `x`.
     fn forward_of(&self, x: &[f32]) -> candle_core::Result<Vec<f32>> {
         let mut outs = self
@@ -121,18 +137,7 @@ impl CustomOp1 for Forward {
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        let x = arg.contiguous()?;
-        // The gradient of a sum reaches here as one value broadcast to the shape: read it as
-        // a scalar rather than materializing it.
-        if grad.dtype() == candle_core::DType::F32 && grad.stride().iter().all(|&s| s == 0) {
-            let (storage, layout) = grad.storage_and_layout();
-            if let candle_core::Storage::Cpu(CpuStorage::F32(v)) = &*storage {
-                let dy = v[layout.start_offset()];
-                drop(storage);
-                return Ok(Some(x.apply_op1_no_bwd(&ScalarBackward(Arc::clone(&self.0), dy))?));
-            }
-        }
-        Ok(Some(x.apply_op2_no_bwd(&grad.contiguous()?, &Backward(Arc::clone(&self.0)))?))
+        Ok(Some(self.0.vjp(arg, grad)?))
     }
 }
 

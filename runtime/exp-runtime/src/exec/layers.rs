@@ -147,11 +147,19 @@ pub(crate) fn embed(ids: &Tensor, table: &Tensor, concat: bool) -> Result<Tensor
 /// Inverted dropout: each element is zeroed with probability `rate` (one draw per element
 /// from `rng`, row-major) and the rest scaled by `1 / (1 - rate)`.
 pub(crate) fn dropout(x: &Tensor, rate: f64, rng: &mut Rng) -> Result<Tensor> {
+    match dropout_mask(x, rate, rng)? {
+        Some(mask) => Ok(x.mul(&mask)?),
+        None => Ok(x.clone()),
+    }
+}
+
+/// The mask [`dropout`] multiplies `x` by: `0` or `1 / (1 - rate)` per element; `None` when
+/// `rate` drops nothing.
+pub(crate) fn dropout_mask(x: &Tensor, rate: f64, rng: &mut Rng) -> Result<Option<Tensor>> {
     if rate <= 0.0 {
-        return Ok(x.clone());
+        return Ok(None);
     }
     let keep = 1.0 / (1.0 - rate);
     let mask: Vec<f32> = (0..x.elem_count()).map(|_| if rng.uniform() < rate { 0.0 } else { keep as f32 }).collect();
-    let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
-    Ok(x.mul(&mask)?)
+    Ok(Some(Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?))
 }

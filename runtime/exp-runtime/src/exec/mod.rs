@@ -20,6 +20,7 @@ mod jit;
 mod layers;
 mod norm;
 mod pool;
+mod tape;
 #[cfg(test)]
 mod tests;
 
@@ -56,6 +57,9 @@ pub struct Model {
     fused: HashMap<usize, Arc<jit::Compiled>>,
     /// Where every tensor lives.
     device: Device,
+    /// Whether training steps record a [`tape::Tape`] rather than Candle's autograd graph
+    /// (set by [`Model::compile_elementwise`] when the tape covers the graph).
+    taped: bool,
 }
 
 fn concrete(shape: &[Dim]) -> Option<Vec<usize>> {
@@ -73,6 +77,7 @@ impl Model {
             kernels: HashMap::new(),
             fused: HashMap::new(),
             device: Device::Cpu,
+            taped: false,
         };
         for (is_buffer, list) in [(false, &program.params), (true, &program.buffers)] {
             for p in list {
@@ -134,7 +139,28 @@ impl Model {
                 self.fused.insert(i, Arc::clone(k));
             }
         }
+        self.taped = self.tape_covers(program);
         self.kernels.len()
+    }
+
+    /// Whether training steps take their gradients from a tape rather than from Candle's
+    /// autograd (after [`Model::compile_elementwise`]; see [`Model::train_forward`]).
+    pub fn taped(&self) -> bool {
+        self.taped && self.device.is_cpu()
+    }
+
+    /// Runs the graph on the batch `x` in training mode for a step whose gradients
+    /// [`Pass::gradients`] then gives. After [`Model::compile_elementwise`], graphs the tape
+    /// covers record each node's backward and skip Candle's autograd; others, and every graph
+    /// without compiled kernels, use autograd. Both draw the same dropout masks.
+    pub fn train_forward(&self, program: &Program, x: &Tensor, rng: &mut Rng) -> Result<Pass> {
+        if self.taped() {
+            let (y, tape) = self.forward_taped(program, x, rng)?;
+            // The loss's own backward, through Candle, stops at this copy of the output.
+            let output = Var::from_tensor(&y)?;
+            return Ok(Pass { output: output.as_tensor().clone(), tape: Some((tape, output)) });
+        }
+        Ok(Pass { output: self.forward(program, x, Mode::Train, rng)?, tape: None })
     }
 
     /// How many linear and convolution layers run with their activation fused (after
@@ -190,17 +216,7 @@ impl Model {
 
     fn run_graph(&self, program: &Program, x: &Tensor, mode: Mode, rng: &mut Rng, check: bool) -> Result<Tensor> {
         let graph = &program.graph;
-        let [input] = graph.inputs.as_slice() else {
-            return Err(RunError::new(format!("the model takes {} inputs; one is supported", graph.inputs.len())));
-        };
-        let want = concrete(&input.ty.shape.0[1.min(input.ty.shape.0.len())..]);
-        if x.rank() != input.ty.shape.0.len() || want.is_some_and(|w| Some(w.as_slice()) != x.dims().get(1..)) {
-            return Err(RunError::new(format!(
-                "the model expects input {}, got a batch of shape {:?}",
-                input.ty.shape,
-                x.dims()
-            )));
-        }
+        let input = self.check_input(program, x)?;
         let mut values: HashMap<ValueId, Tensor> = HashMap::with_capacity(graph.nodes.len() + 1);
         values.insert(input.id, x.clone());
         let mut skip = false;
@@ -214,11 +230,7 @@ impl Model {
                 (check, self.fused.get(&i), &node.op, node.operands.as_slice())
             {
                 if let Some(x) = values.get(operand) {
-                    let fused = self.layer_act(call, x, act).map_err(|e| RunError {
-                        message: format!("`{}`: {}", node.op.name(), e.message),
-                        origin: e.origin.or(node.origin),
-                        help: e.help,
-                    })?;
+                    let fused = self.layer_act(call, x, act).map_err(|e| tape::in_node(node, e))?;
                     if let Some(y) = fused {
                         values.insert(graph.nodes[i + 1].result, y);
                         skip = true;
@@ -231,10 +243,7 @@ impl Model {
                 .iter()
                 .map(|id| values.get(id).ok_or_else(|| RunError::at("a node reads an undefined value", node.origin)))
                 .collect::<Result<_>>()?;
-            let out = self.node(program, node, &args, mode, rng).map_err(|e| {
-                let origin = e.origin.or(node.origin);
-                RunError { message: format!("`{}`: {}", node.op.name(), e.message), origin, help: e.help }
-            })?;
+            let out = self.node(program, node, &args, mode, rng).map_err(|e| tape::in_node(node, e))?;
             if check && !finite(&out)? {
                 return Err(RunError::at(format!("the output of `{}` became non-finite", node.op.name()), node.origin));
             }
@@ -242,6 +251,23 @@ impl Model {
         }
         let first = graph.outputs.first().and_then(|id| values.remove(id));
         first.ok_or_else(|| RunError::new("the graph returns no defined value"))
+    }
+
+    /// The graph's one input, after checking that the batch `x` fits it.
+    fn check_input<'p>(&self, program: &'p Program, x: &Tensor) -> Result<&'p exp_ir::GraphInput> {
+        let graph = &program.graph;
+        let [input] = graph.inputs.as_slice() else {
+            return Err(RunError::new(format!("the model takes {} inputs; one is supported", graph.inputs.len())));
+        };
+        let want = concrete(&input.ty.shape.0[1.min(input.ty.shape.0.len())..]);
+        if x.rank() != input.ty.shape.0.len() || want.is_some_and(|w| Some(w.as_slice()) != x.dims().get(1..)) {
+            return Err(RunError::new(format!(
+                "the model expects input {}, got a batch of shape {:?}",
+                input.ty.shape,
+                x.dims()
+            )));
+        }
+        Ok(input)
     }
 
     fn node(&self, program: &Program, node: &Node, args: &[&Tensor], mode: Mode, rng: &mut Rng) -> Result<Tensor> {
@@ -364,6 +390,32 @@ impl Model {
             }
             LayerOp::Identity => Ok(x.clone()),
             LayerOp::Elementwise { name } => Err(RunError::new(format!("`{name}` must be an elementwise node"))),
+        }
+    }
+}
+
+/// A training forward pass of [`Model::train_forward`], waiting for its backward.
+pub struct Pass {
+    output: Tensor,
+    tape: Option<(tape::Tape, Var)>,
+}
+
+impl Pass {
+    /// The model's output, to compute the loss from.
+    pub fn output(&self) -> &Tensor {
+        &self.output
+    }
+
+    /// The gradient of `loss`, computed from [`Pass::output`], for every parameter of `model`
+    /// in the order of [`Model::params`]; `None` for parameters the loss does not depend on.
+    pub fn gradients(self, model: &Model, loss: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let grads = loss.backward()?;
+        match self.tape {
+            Some((tape, output)) => match grads.get(output.as_tensor()) {
+                Some(dy) => tape.backward(dy.clone()),
+                None => Ok(vec![None; model.params.len()]),
+            },
+            None => Ok(model.params.iter().map(|(_, v)| grads.get(v.as_tensor()).cloned()).collect()),
         }
     }
 }

@@ -24,7 +24,7 @@ pub(crate) enum PoolKind {
 }
 
 /// A 2-d pool over contiguous `[N, C, H, W]` input.
-struct Pool2d {
+pub(crate) struct Pool2d {
     kind: PoolKind,
     kernel: [usize; 2],
     stride: [usize; 2],
@@ -275,6 +275,24 @@ pub(crate) fn pool(
     stride: &[usize],
     padding: &[usize],
 ) -> Result<Tensor> {
+    let (op, one_d) = pool_op(x, kind, kernel, stride, padding)?;
+    // The op runs on the CPU; elsewhere the input makes a (differentiable) round trip, which
+    // is slow but right, unlike Candle's own max-pool backward.
+    let device = x.device().clone();
+    let x4 = if one_d { x.unsqueeze(2)? } else { x.clone() };
+    let y = x4.to_device(&Device::Cpu)?.contiguous()?.apply_op1(op)?.to_device(&device)?;
+    Ok(if one_d { y.squeeze(2)? } else { y })
+}
+
+/// The pool op for `x`, after checking the sizes, and whether it is a 1-d pool (which runs
+/// over `x` with an axis 2 of size 1 inserted).
+pub(crate) fn pool_op(
+    x: &Tensor,
+    kind: PoolKind,
+    kernel: &[usize],
+    stride: &[usize],
+    padding: &[usize],
+) -> Result<(Pool2d, bool)> {
     let n = kernel.len();
     if !(1..=2).contains(&n) || stride.len() != n || padding.len() != n || x.rank() != n + 2 {
         return Err(RunError::new(format!("a {n}-d pool cannot apply to shape {:?}", x.dims())));
@@ -290,10 +308,5 @@ pub(crate) fn pool(
         padding: pad2(padding, 0),
         saved: Default::default(),
     };
-    let x4 = if n == 1 { x.unsqueeze(2)? } else { x.clone() };
-    // The op runs on the CPU; elsewhere the input makes a (differentiable) round trip, which
-    // is slow but right, unlike Candle's own max-pool backward.
-    let device = x.device().clone();
-    let y = x4.to_device(&Device::Cpu)?.contiguous()?.apply_op1(op)?.to_device(&device)?;
-    Ok(if n == 1 { y.squeeze(2)? } else { y })
+    Ok((op, n == 1))
 }

@@ -7,6 +7,7 @@ mod jit;
 mod layers;
 mod model;
 mod pool;
+mod tape;
 
 use crate::error::Result;
 use crate::rng::Rng;
