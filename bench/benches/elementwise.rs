@@ -1,18 +1,21 @@
-//! An activation's forward and backward through autograd: the compiled kernels (forward and
-//! the derived vector-Jacobian product, as one Candle custom op) against the composed Candle
-//! ops (the reference path), on 1M and 16M elements.
+//! An activation's forward and backward on 1M and 16M elements, three ways: the composed
+//! Candle ops through Candle's autograd (the reference path, `--no-jit`); the compiled kernels
+//! (forward and the derived vector-Jacobian product, as one Candle custom op) through Candle's
+//! autograd, which sums the input gradient into a fresh zero tensor; and the compiled kernels
+//! called directly, as a taped training step runs them (`exec::elementwise_vjp`). Each is the
+//! forward, the sum of the output, and the gradient of that sum with respect to the input.
 //!
 //! Then the JIT's compile time: every function of the program (activations, the optimizer's
 //! update rule, the schedule) and each one-output function's derivative, compiled afresh
 //! (no cache), median of 5.
 //!
 //! Run: `cargo bench -p exp-bench --bench elementwise` (release). Prints medians of 9 runs
-//! per function and size; `RAYON_NUM_THREADS` sets the thread count of both paths.
+//! per function and size; `RAYON_NUM_THREADS` sets the thread count of every path.
 
 use std::time::Instant;
 
 use candle_core::{Device, Tensor, Var};
-use exp_runtime::exec::elementwise;
+use exp_runtime::exec::{elementwise, elementwise_vjp};
 use exp_runtime::rng::Rng;
 
 // The same allocator as `expc`, so allocation costs are those of a real run.
@@ -40,26 +43,37 @@ fn main() {
                     .unwrap(),
             )
             .unwrap();
-            let mut ms = [0.0; 2];
-            for (slot, jit) in [(0, false), (1, true)] {
+            let time = |run: &dyn Fn()| {
                 let times: Vec<f64> = (0..11)
                     .map(|_| {
                         let t = Instant::now();
-                        let y = elementwise(f, x.as_tensor(), jit).unwrap();
-                        let grads = y.sum_all().unwrap().backward().unwrap();
-                        assert!(grads.get(&x).is_some());
+                        run();
                         t.elapsed().as_secs_f64() * 1e3
                     })
                     .skip(2)
                     .collect();
-                ms[slot] = median(times);
-            }
+                median(times)
+            };
+            let autograd = |jit: bool| {
+                let y = elementwise(f, x.as_tensor(), jit).unwrap();
+                let grads = y.sum_all().unwrap().backward().unwrap();
+                assert!(grads.get(&x).is_some());
+            };
+            let composed = time(&|| autograd(false));
+            let compiled = time(&|| autograd(true));
+            let data = x.as_detached_tensor();
+            let taped = time(&|| {
+                let y = elementwise(f, &data, true).unwrap();
+                let sum = y.sum_all().unwrap();
+                let dy = Tensor::ones((), sum.dtype(), &Device::Cpu).unwrap().broadcast_as(y.shape()).unwrap();
+                assert_eq!(elementwise_vjp(f, &data, &dy, true).unwrap().dims(), data.dims());
+            });
             println!(
-                "{name:<5} {:>3}M elements  composed {:>8.2} ms   compiled {:>7.2} ms   speed-up {:.2}x",
+                "{name:<5} {:>3}M elements  composed {composed:>8.2} ms   compiled, autograd {compiled:>7.2} ms   \
+                 compiled, taped {taped:>7.2} ms   speed-up {:.2}x (autograd {:.2}x)",
                 n >> 20,
-                ms[0],
-                ms[1],
-                ms[0] / ms[1]
+                composed / taped,
+                composed / compiled
             );
         }
     }

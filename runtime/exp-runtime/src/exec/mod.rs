@@ -28,7 +28,7 @@ use crate::error::{Result, RunError};
 use crate::init::init_tensor;
 use crate::rng::Rng;
 use crate::scalar::eval_scalar;
-use candle_core::{Device, Tensor, Var};
+use candle_core::{DType, Device, Tensor, Var};
 use exp_ir::{LayerCall, Node, NodeOp, Program, ValueId};
 use exp_ops::{Dim, LayerOp};
 use std::collections::HashMap;
@@ -431,6 +431,24 @@ pub fn elementwise(f: &exp_ir::ScalarFn, x: &Tensor, jit: bool) -> Result<Tensor
     match out.len() {
         1 => Ok(out.remove(0)),
         n => Err(RunError::new(format!("`{}` returns {n} values, not one", f.name))),
+    }
+}
+
+/// The gradient of the input of the one-input elementwise function `f` at `x` for the output
+/// gradient `dy`: the compiled derivative when `jit` is set and `x` is an `f32` CPU tensor
+/// (what a taped training step runs), else Candle's autograd through the composed function.
+pub fn elementwise_vjp(f: &exp_ir::ScalarFn, x: &Tensor, dy: &Tensor, jit: bool) -> Result<Tensor> {
+    let compiled = jit.then(|| jit::Compiled::new(f)).flatten();
+    if let (Some(k), DType::F32, true) = (compiled, x.dtype(), x.device().is_cpu()) {
+        return Ok(Arc::new(k).vjp(x, dy)?);
+    }
+    let v = Var::from_tensor(&x.detach())?;
+    let y = elementwise(f, v.as_tensor(), false)?;
+    let grads = y.broadcast_mul(dy)?.sum_all()?.backward()?;
+    match grads.get(v.as_tensor()) {
+        Some(g) => Ok(g.clone()),
+        // A function that ignores its input.
+        None => Ok(x.zeros_like()?),
     }
 }
 

@@ -86,3 +86,22 @@ fn compiled_activations_after_convolutions_match_the_composed_path() {
         }
     }
 }
+
+#[test]
+fn the_compiled_input_gradient_matches_autograd_through_the_composed_function() {
+    let p = lower(
+        &images(1, 4, 4),
+        "flatten >> linear(8) >> selu >> linear(8) >> gelu >> linear(8) >> softplus >> linear(3)",
+    );
+    let x = (rand(&[4, 33], 6) * 6.0).unwrap().to_dtype(DType::F32).unwrap();
+    let full = rand(&[4, 33], 7).to_dtype(DType::F32).unwrap();
+    let scalar = Tensor::new(0.75f32, &Device::Cpu).unwrap().broadcast_as((4, 33)).unwrap();
+    for name in ["selu", "gelu", "softplus"] {
+        let f = p.function(name).unwrap();
+        for dy in [&full, &scalar] {
+            let compiled = vals(&super::super::elementwise_vjp(f, &x, dy, true).unwrap());
+            let composed = vals(&super::super::elementwise_vjp(f, &x, dy, false).unwrap());
+            assert_close(&compiled, &composed, 1e-5, name);
+        }
+    }
+}
