@@ -546,20 +546,35 @@ fn hoist(f: &ScalarFn, scalars: &[Option<f64>]) -> (ScalarFn, Vec<f64>) {
             Operand::Input((inputs.len() - 1) as u32)
         })
     };
+    // Division by a uniform value becomes multiplication by its reciprocal, computed here:
+    // a division per element costs several multiplications (the update rules of Adam and
+    // AdamW divide by the square root of a bias correction), and the results differ by at
+    // most an ulp.
+    let mut reciprocals: HashMap<exp_ir::ScalarId, Operand> = HashMap::new();
     let mut body = Vec::new();
     for inst in &f.body {
         if known.contains_key(&inst.result) {
             continue;
         }
-        let args = inst
-            .args
-            .iter()
+        let (op, args) = match (&inst.op, inst.args.as_slice()) {
+            (InstOp::Op(exp_ops::ScalarOp::Div), [x, Operand::Value(d)]) if known.contains_key(d) => {
+                let r = *reciprocals.entry(*d).or_insert_with(|| {
+                    inputs.push(format!("uniform{}", uniforms.len()));
+                    uniforms.push(1.0 / known[d]);
+                    Operand::Input((inputs.len() - 1) as u32)
+                });
+                (InstOp::Op(exp_ops::ScalarOp::Mul), vec![*x, r])
+            }
+            _ => (inst.op.clone(), inst.args.clone()),
+        };
+        let args = args
+            .into_iter()
             .map(|a| match a {
-                Operand::Value(id) if known.contains_key(id) => use_uniform(id, &mut inputs, &mut uniforms),
-                other => *other,
+                Operand::Value(id) if known.contains_key(&id) => use_uniform(&id, &mut inputs, &mut uniforms),
+                other => other,
             })
             .collect();
-        body.push(exp_ir::Inst { result: inst.result, op: inst.op.clone(), args });
+        body.push(exp_ir::Inst { result: inst.result, op, args });
     }
     let outputs = f
         .outputs
