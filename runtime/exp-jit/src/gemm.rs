@@ -70,7 +70,7 @@ impl<'a, T> View<'a, T> {
 }
 
 /// Products with fewer multiply-adds than this run on the calling thread.
-pub const PARALLEL_MIN_MACS: usize = 1 << 21;
+pub const PARALLEL_MIN_MACS: usize = 1 << 17;
 
 /// Why a product was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -105,9 +105,10 @@ pub fn matmul<T: Element>(
         }
         return Ok(());
     }
-    // Below about 20 µs of single-core work, waking another thread costs more than it saves
-    // (measured on the MLPs of bench/train). Above it, the output's rows are split into one
-    // band per thread, each a single-threaded product: with the few dozen rows of a batch,
+    // Below a few µs of single-core work, waking another thread costs more than it saves
+    // (measured on the MLPs of bench/train, from a thread of the pool: 128k multiply-adds
+    // split ran the tiny MLP 20% faster than 2M). Above it, the output's rows are split into
+    // one band per thread, each a single-threaded product: with the few dozen rows of a batch,
     // this beats the gemm crate's own splitting.
     // Too few rows for bands (a batch of a handful): the gemm crate splits large products.
     let macs = m * n * k;
