@@ -11,6 +11,18 @@ use std::sync::Arc;
 
 /// `x Wᵀ + b` over the last axis of `x` (`[..., in]`), with PyTorch's `[out, in]` weight.
 pub(crate) fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
+    let (x2, shape) = linear_rows(x, w)?;
+    let y = match b {
+        Some(b) if x.device().is_cpu() => x2.contiguous()?.apply_op3(w, b, super::dense::Dense::new())?,
+        Some(b) => x2.matmul(&w.t()?)?.broadcast_add(b)?,
+        None => x2.matmul(&w.t()?)?,
+    };
+    Ok(y.reshape(shape)?)
+}
+
+/// `x` (`[..., in]`) as rows `[n, in]` for the `[out, in]` weight `w`, and the shape of the
+/// layer's output, `[..., out]`.
+pub(crate) fn linear_rows(x: &Tensor, w: &Tensor) -> Result<(Tensor, Vec<usize>)> {
     let (out, input) = w.dims2()?;
     let Some((last, lead)) = x.dims().split_last() else {
         return Err(RunError::new("linear needs an input of rank 1 or more"));
@@ -19,15 +31,9 @@ pub(crate) fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tenso
         return Err(RunError::new(format!("linear expects {input} input features, got shape {:?}", x.dims())));
     }
     let rows: usize = lead.iter().product();
-    let x2 = x.reshape((rows, input))?;
-    let y = match b {
-        Some(b) if x.device().is_cpu() => x2.contiguous()?.apply_op3(w, b, super::dense::Dense::new())?,
-        Some(b) => x2.matmul(&w.t()?)?.broadcast_add(b)?,
-        None => x2.matmul(&w.t()?)?,
-    };
     let mut shape = lead.to_vec();
     shape.push(out);
-    Ok(y.reshape(shape)?)
+    Ok((x.reshape((rows, input))?, shape))
 }
 
 /// `act(linear(x))` as one op (the activation in the product's epilogue), for `f32` on the

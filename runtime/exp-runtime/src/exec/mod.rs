@@ -238,11 +238,7 @@ impl Model {
                     }
                 }
             }
-            let args: Vec<&Tensor> = node
-                .operands
-                .iter()
-                .map(|id| values.get(id).ok_or_else(|| RunError::at("a node reads an undefined value", node.origin)))
-                .collect::<Result<_>>()?;
+            let args = tape::operands(node, &values)?;
             let out = self.node(program, node, &args, mode, rng).map_err(|e| tape::in_node(node, e))?;
             if check && !finite(&out)? {
                 return Err(RunError::at(format!("the output of `{}` became non-finite", node.op.name()), node.origin));

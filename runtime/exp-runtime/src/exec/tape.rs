@@ -113,11 +113,7 @@ impl Model {
             if std::mem::take(&mut skip) {
                 continue;
             }
-            let args: Vec<&Tensor> = node
-                .operands
-                .iter()
-                .map(|id| values.get(id).ok_or_else(|| RunError::at("a node reads an undefined value", node.origin)))
-                .collect::<Result<_>>()?;
+            let args = operands(node, &values)?;
             let act = self.fused.get(&i).filter(|_| args.len() == 1);
             let (y, back) = self.taped_node(node, &args, act, rng).map_err(|e| in_node(node, e))?;
             let result = match act {
@@ -211,20 +207,11 @@ impl Model {
         match &op {
             LayerOp::Linear { .. } => {
                 let (w, at) = weight()?;
-                let (out, input) = w.dims2()?;
-                let Some((last, lead)) = x.dims().split_last() else {
-                    return Err(RunError::new("linear needs an input of rank 1 or more"));
-                };
-                if *last != input {
-                    return Err(RunError::new(format!("linear expects {input} input features, got {:?}", x.dims())));
-                }
-                let rows: usize = lead.iter().product();
-                let x2 = x.reshape((rows, input))?.contiguous()?;
-                let b = bias_or_zero(out)?;
+                let (x2, shape) = layers::linear_rows(x, &w)?;
+                let x2 = x2.contiguous()?;
+                let b = bias_or_zero(w.dim(0)?)?;
                 let op = act.map_or_else(Dense::new, |a| Dense::with_activation(Arc::clone(a)));
                 let y = x2.apply_op3_no_bwd(&w, &b, &op)?;
-                let mut shape = lead.to_vec();
-                shape.push(out);
                 let back = Back::Dense { op, x: x2, w, b, shape: x.shape().clone(), weight: at, bias };
                 Ok((y.reshape(shape)?, back))
             }
@@ -389,6 +376,12 @@ fn sum_to(g: &Tensor, shape: &Shape) -> Result<Tensor> {
         }
     }
     Ok(g)
+}
+
+/// The values `node` reads.
+pub(super) fn operands<'v>(node: &Node, values: &'v HashMap<ValueId, Tensor>) -> Result<Vec<&'v Tensor>> {
+    let read = |id| values.get(id).ok_or_else(|| RunError::at("a node reads an undefined value", node.origin));
+    node.operands.iter().map(read).collect()
 }
 
 /// `e` with the node's name in front and its origin when it has none.
