@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build `expc` with the `cuda` feature on a machine with no GPU and no system CUDA toolkit,
 # using only the CUDA 13.0 toolkit wheels from PyPI. The binary is meant to be carried to a
-# GPU machine (H100/H200 by default) and started there with bench/gpu/run_on_gpu.sh.
+# GPU machine (H100/H200 by default) and started there with bench/gpu/run_mlp.sh.
 #
 # Usage:  bench/gpu/build_cuda.sh
 # Environment (all optional):
@@ -69,6 +69,14 @@ if LD_LIBRARY_PATH="$NV/lib:$WORK/fake-driver" ldd -r "$BIN" 2>&1 | grep -E 'not
   echo "load test failed" >&2; exit 1
 fi
 echo "load test ok: $BIN ($(du -m "$BIN" | cut -f1) MiB)"
-# Most of the binary is candle's embedded GPU code, which compresses well: carry the gzip.
-gzip -9 -c "$BIN" > "$WORK/expc-cuda.gz"
-echo "compressed: $WORK/expc-cuda.gz ($(du -m "$WORK/expc-cuda.gz" | cut -f1) MiB)"
+# 5. What to carry to the GPU machine, in $WORK/carry (together under the device tool's 64 MiB):
+#    - the binary, gzipped (most of it is candle's embedded GPU code, which compresses well);
+#    - cuRAND, xz-compressed: candle creates a cuRAND generator with every CUDA device, and
+#      PyTorch's CUDA 13 wheels from 2.15 on no longer install it (2.15.0+cu132 here: cuBLAS,
+#      cudart, nvrtc, no cuRAND). bench/gpu/run_mlp.sh uses it only when PyTorch lacks it.
+mkdir -p "$WORK/carry"
+gzip -9 -c "$BIN" > "$WORK/carry/expc-cuda.gz"
+[ -s "$WORK/carry/libcurand.so.10.xz" ] || xz -9 -T2 -c "$NV/lib/libcurand.so.10" > "$WORK/carry/libcurand.so.10.xz"
+du -m "$WORK/carry"/*
+echo "carry: copy $WORK/carry into an ignored path of the repository (e.g. target/gpu) and name it"
+echo "in the device call's carry list; there, run bench/gpu/run_mlp.sh target/gpu/expc-cuda.gz"

@@ -2,6 +2,7 @@
 
 Same models, batch sizes, optimizer (AdamW lr 1e-3, wd 0.01) and input shapes as models.exp;
 8 pre-generated random batches used in turn; 20 warm-up steps, then STEPS timed steps.
+Usage: `torch_train.py MODEL THREADS STEPS [DEVICE]` (DEVICE `cpu`, the default, or `cuda`).
 Prints one line: `<model> <threads> <steps/s>`.
 """
 
@@ -12,6 +13,7 @@ import torch
 from torch import nn
 
 model_name, threads, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+device = torch.device(sys.argv[4] if len(sys.argv) > 4 else "cpu")
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
@@ -28,10 +30,16 @@ else:
     )
     batch = 64
 
+model = model.to(device)
 opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
 loss_fn = nn.CrossEntropyLoss()
-xs = [torch.randn(batch, 784) for _ in range(8)]
-ys = [torch.randint(0, 10, (batch,)) for _ in range(8)]
+xs = [torch.randn(batch, 784).to(device) for _ in range(8)]
+ys = [torch.randint(0, 10, (batch,)).to(device) for _ in range(8)]
+
+
+def sync():
+    if device.type == "cuda":
+        torch.cuda.synchronize()
 
 
 def step(i):
@@ -43,7 +51,9 @@ def step(i):
 
 for i in range(20):
     step(i)
+sync()
 t = time.perf_counter()
 for i in range(steps):
     step(i)
+sync()
 print(model_name, threads, steps / (time.perf_counter() - t))
