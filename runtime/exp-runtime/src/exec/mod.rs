@@ -1,6 +1,8 @@
 //! Runs the model graph of a [`Program`]: the [`Model`] holds its parameters and buffers, and
 //! [`Model::forward`] executes the graph's nodes in order on Candle, recording the autograd
-//! graph so that `loss.backward()` gives every parameter's gradient.
+//! graph so that `loss.backward()` gives every parameter's gradient. A training step goes
+//! through [`Model::train_forward`] and [`Pass::gradients`], which take the gradients from a
+//! tape of direct backward calls instead (`tape.rs`) when every node has one.
 //!
 //! Parameters are `candle_core::Var`s keyed by their IR dotted name. Buffers (batch-norm
 //! running statistics) are `Var`s too, only so that a training-mode forward can update them
@@ -9,7 +11,8 @@
 //! Everything is `F32`.
 //!
 //! Layer ops live in `layers.rs` (linear, attention, shape ops, embedding, dropout),
-//! `conv.rs`, `pool.rs` (hand-written backward) and `norm.rs`. Errors carry the origin of the
+//! `conv.rs` and `convop.rs`, `dense.rs`, `pool.rs` (hand-written backward), `jit.rs`
+//! (compiled elementwise functions) and `norm.rs`. Errors carry the origin of the
 //! node or declaration that caused them.
 
 mod conv;
