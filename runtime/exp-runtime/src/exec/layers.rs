@@ -124,7 +124,13 @@ pub(crate) fn global_avg_pool(x: &Tensor) -> Result<Tensor> {
 /// Looks up integer ids (`U8`, `U32` or `I64`; integral floats are converted) in the
 /// `[vocab, dim]` table: `[B, ...] -> [B, ..., dim]`, or `[B, n * dim]` with `concat`.
 pub(crate) fn embed(ids: &Tensor, table: &Tensor, concat: bool) -> Result<Tensor> {
-    let (vocab, dim) = table.dims2()?;
+    let flat = embedding_ids(ids, table.dim(0)?)?;
+    embedded(ids.dims(), &table.embedding(&flat)?, concat)
+}
+
+/// `ids` as one flat integer tensor, after checking that each indexes a table of `vocab`
+/// rows.
+pub(crate) fn embedding_ids(ids: &Tensor, vocab: usize) -> Result<Tensor> {
     let ids = match ids.dtype() {
         DType::U8 | DType::U32 | DType::I64 => ids.clone(),
         _ => ids.to_dtype(DType::I64)?,
@@ -140,13 +146,18 @@ pub(crate) fn embed(ids: &Tensor, table: &Tensor, concat: bool) -> Result<Tensor
             )));
         }
     }
-    let rows = table.embedding(&flat)?;
-    let mut shape = ids.dims().to_vec();
+    Ok(flat)
+}
+
+/// The looked-up `rows` (`[n, dim]`) of ids of shape `dims`, as the layer's output:
+/// `[..., dim]`, or `[B, n * dim / B]` with `concat`.
+pub(crate) fn embedded(dims: &[usize], rows: &Tensor, concat: bool) -> Result<Tensor> {
+    let mut shape = dims.to_vec();
     if concat {
         let batch = shape.first().copied().unwrap_or(1);
         return Ok(rows.reshape((batch, rows.elem_count() / batch.max(1)))?);
     }
-    shape.push(dim);
+    shape.push(rows.dim(1)?);
     Ok(rows.reshape(shape)?)
 }
 

@@ -10,9 +10,9 @@
 //! or a pool applied to it) get no gradient at all.
 //!
 //! It covers `f32` graphs on the CPU whose nodes all have a direct backward: linear and 1-d or
-//! 2-d convolution (with or without a fused activation), compiled one-input elementwise
-//! functions, max and average pools, flatten, reshape, identity, dropout, add, mul, scale and
-//! concat. [`Model::train_forward`](super::Model::train_forward) uses it for such graphs and
+//! 2-d convolution (with or without a fused activation), embedding, compiled one-input
+//! elementwise functions, max and average pools, flatten, reshape, identity, dropout, add,
+//! mul, scale and concat. [`Model::train_forward`](super::Model::train_forward) uses it for such graphs and
 //! Candle's autograd for the others; both give the same gradients (tested).
 
 use super::conv::{planned, ConvSpec};
@@ -54,6 +54,8 @@ enum Back {
     Conv { op: super::convop::Conv2d, x: Tensor, w: Tensor, b: Tensor, one_d: bool, weight: usize, bias: Option<usize> },
     /// A compiled elementwise function of `x`.
     Act { f: Arc<Compiled>, x: Tensor },
+    /// An embedding lookup of the flat `ids` in a table of shape `table`.
+    Embed { ids: Tensor, table: Shape, weight: usize },
     /// A pool of `x` (4-d; a 1-d pool's output gradient gets an axis 2 of size 1).
     Pool { op: Pool2d, x: Tensor, one_d: bool },
     /// A change of shape from `Shape`.
@@ -89,6 +91,7 @@ impl Model {
                         | LayerOp::Flatten
                         | LayerOp::Reshape { .. }
                         | LayerOp::Dropout { .. }
+                        | LayerOp::Embedding { .. }
                         | LayerOp::Identity)
                 ),
                 NodeOp::Elementwise { function } => self.kernels.contains_key(function) && node.operands.len() == 1,
@@ -104,7 +107,7 @@ impl Model {
         let input = &graph.inputs[0];
         self.check_input(program, x)?;
         let mut values: HashMap<ValueId, Tensor> = HashMap::with_capacity(graph.nodes.len() + 1);
-        values.insert(input.id, x.to_dtype(DType::F32)?.detach());
+        values.insert(input.id, x.detach());
         // Values that depend on a parameter, and so need a gradient.
         let mut needs: HashSet<ValueId> = HashSet::new();
         let mut steps = Vec::with_capacity(graph.nodes.len());
@@ -240,6 +243,12 @@ impl Model {
                 let y = if one_d { y.squeeze(2)? } else { y };
                 Ok((y, Back::Pool { op: pool, x: x4, one_d }))
             }
+            LayerOp::Embedding { concat, .. } => {
+                let (w, at) = weight()?;
+                let ids = layers::embedding_ids(x, w.dim(0)?)?;
+                let y = layers::embedded(x.dims(), &w.embedding(&ids)?, *concat)?;
+                Ok((y, Back::Embed { ids, table: w.shape().clone(), weight: at }))
+            }
             LayerOp::Flatten => Ok((layers::flatten(x)?, Back::Reshape(x.shape().clone()))),
             LayerOp::Reshape { shape } => {
                 let dims = shape.iter().map(|d| d.as_const().ok_or_else(|| RunError::new("has a symbolic size")));
@@ -261,7 +270,7 @@ type StepGrads = (Vec<Option<Tensor>>, Vec<(usize, Tensor)>);
 
 impl Back {
     fn has_params(&self) -> bool {
-        matches!(self, Back::Dense { .. } | Back::Conv { .. })
+        matches!(self, Back::Dense { .. } | Back::Conv { .. } | Back::Embed { .. })
     }
 
     /// The operands' gradients (where `want`), and the parameters' gradients by index, from
@@ -294,6 +303,12 @@ impl Back {
                 }]
             }
             Back::Act { f, x } => vec![Some(f.vjp(&x, &dy)?)],
+            Back::Embed { ids, table, weight } => {
+                // Each looked-up row's gradient adds onto its id's row; ids get none.
+                let dy = dy.reshape((ids.elem_count(), table.dims()[1]))?;
+                params.push((weight, Tensor::zeros(table, dy.dtype(), dy.device())?.index_add(&ids, &dy, 0)?));
+                vec![None]
+            }
             Back::Pool { op, x, one_d } => {
                 let dy = if one_d { dy.unsqueeze(2)? } else { dy };
                 let dx = op.bwd(&x, &dy, &dy)?.ok_or_else(|| RunError::new("the pool gave no gradient"))?;

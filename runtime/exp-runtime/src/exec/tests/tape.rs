@@ -76,6 +76,28 @@ fn tape_gradients_match_autograd_for_every_covered_node() {
 }
 
 #[test]
+fn embedding_gradients_sum_over_repeated_ids() {
+    // 6 samples of 2 ids below 11, with repeats, so rows of the table gather several gradients.
+    let ids: Vec<i64> = vec![3, 3, 0, 10, 3, 7, 7, 3, 10, 0, 5, 5];
+    let x = Tensor::from_vec(ids, (6, 2), &Device::Cpu).unwrap();
+    for text in
+        ["embed(11, 4) >> flatten >> linear(8) >> gelu >> linear(11)", "embed(11, 4, concat: true) >> linear(11)"]
+    {
+        let p = lower("modular(p: 11)", text);
+        let (y0, g0, _) = step(&p, false, &x);
+        let (y1, g1, taped) = step(&p, true, &x);
+        assert!(taped, "{text}");
+        assert_close(&y1, &y0, 1e-5, &format!("{text}: output"));
+        for (i, (a, b)) in g1.iter().zip(&g0).enumerate() {
+            assert_close(a, b, 1e-5, &format!("{text}: gradient of parameter {i}"));
+        }
+        // Rows no id selects get exactly zero.
+        let table = &g1[0];
+        assert!((0..4).all(|j| table[4 + j] == 0.0 && table[8 * 4 + j] == 0.0), "{text}");
+    }
+}
+
+#[test]
 fn graphs_the_tape_does_not_cover_use_autograd() {
     let tokens = r#"idx(dir: "unused", shape: [4, 8], classes: 3)"#;
     for (data, text, shape) in [
