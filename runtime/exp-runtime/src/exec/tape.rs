@@ -11,8 +11,8 @@
 //!
 //! It covers `f32` graphs on the CPU whose nodes all have a direct backward: linear and 1-d or
 //! 2-d convolution (with or without a fused activation), embedding, compiled one-input
-//! elementwise functions, max and average pools, flatten, reshape, identity, dropout, add,
-//! mul, scale and concat. [`Model::train_forward`](super::Model::train_forward) uses it for such graphs and
+//! elementwise functions, max, average and global average pools, flatten, reshape, identity,
+//! dropout, add, mul, scale and concat. [`Model::train_forward`](super::Model::train_forward) uses it for such graphs and
 //! Candle's autograd for the others; both give the same gradients (tested).
 
 use super::conv::{planned, ConvSpec};
@@ -58,6 +58,8 @@ enum Back {
     Embed { ids: Tensor, table: Shape, weight: usize },
     /// A pool of `x` (4-d; a 1-d pool's output gradient gets an axis 2 of size 1).
     Pool { op: Pool2d, x: Tensor, one_d: bool },
+    /// The mean over every axis after the first two of an input of shape `Shape`.
+    Mean(Shape),
     /// A change of shape from `Shape`.
     Reshape(Shape),
     /// Multiplication by a fixed tensor (a dropout mask).
@@ -92,6 +94,7 @@ impl Model {
                         | LayerOp::Reshape { .. }
                         | LayerOp::Dropout { .. }
                         | LayerOp::Embedding { .. }
+                        | LayerOp::GlobalAvgPool
                         | LayerOp::Identity)
                 ),
                 NodeOp::Elementwise { function } => self.kernels.contains_key(function) && node.operands.len() == 1,
@@ -249,6 +252,7 @@ impl Model {
                 let y = layers::embedded(x.dims(), &w.embedding(&ids)?, *concat)?;
                 Ok((y, Back::Embed { ids, table: w.shape().clone(), weight: at }))
             }
+            LayerOp::GlobalAvgPool => Ok((layers::global_avg_pool(x)?, Back::Mean(x.shape().clone()))),
             LayerOp::Flatten => Ok((layers::flatten(x)?, Back::Reshape(x.shape().clone()))),
             LayerOp::Reshape { shape } => {
                 let dims = shape.iter().map(|d| d.as_const().ok_or_else(|| RunError::new("has a symbolic size")));
@@ -313,6 +317,13 @@ impl Back {
                 let dy = if one_d { dy.unsqueeze(2)? } else { dy };
                 let dx = op.bwd(&x, &dy, &dy)?.ok_or_else(|| RunError::new("the pool gave no gradient"))?;
                 vec![Some(if one_d { dx.squeeze(2)? } else { dx })]
+            }
+            Back::Mean(shape) => {
+                // Every element of a `[B, C, n]` window gets `1/n` of its mean's gradient.
+                let (b, c) = (shape.dims()[0], shape.dims()[1]);
+                let n = shape.elem_count() / (b * c).max(1);
+                let dx = dy.affine(1.0 / n.max(1) as f64, 0.0)?.unsqueeze(2)?.broadcast_as((b, c, n))?;
+                vec![Some(dx.contiguous()?.reshape(shape)?)]
             }
             Back::Reshape(shape) => vec![Some(dy.reshape(shape)?)],
             Back::Mask(mask) => vec![Some(dy.mul(&mask)?)],
