@@ -10,16 +10,16 @@
 //! or a pool applied to it) get no gradient at all.
 //!
 //! It covers `f32` graphs on the CPU whose nodes all have a direct backward: linear and 1-d or
-//! 2-d convolution (with or without a fused activation), embedding, compiled one-input
-//! elementwise functions, max, average and global average pools, flatten, reshape, identity,
-//! dropout, add, mul, scale and concat. [`Model::train_forward`](super::Model::train_forward) uses it for such graphs and
+//! 2-d convolution (with or without a fused activation), embedding, layer and batch
+//! normalization, compiled one-input elementwise functions, max, average and global average
+//! pools, flatten, reshape, identity, dropout, add, mul, scale and concat. [`Model::train_forward`](super::Model::train_forward) uses it for such graphs and
 //! Candle's autograd for the others; both give the same gradients (tested).
 
 use super::conv::{planned, ConvSpec};
 use super::dense::Dense;
 use super::jit::Compiled;
 use super::pool::{pool_op, Pool2d, PoolKind};
-use super::{concrete, layers, Model};
+use super::{concrete, layers, norm, Model};
 use crate::error::{Result, RunError};
 use crate::rng::Rng;
 use candle_core::{CustomOp1, DType, Device, Shape, Tensor};
@@ -58,6 +58,8 @@ enum Back {
     Embed { ids: Tensor, table: Shape, weight: usize },
     /// A pool of `x` (4-d; a 1-d pool's output gradient gets an axis 2 of size 1).
     Pool { op: Pool2d, x: Tensor, one_d: bool },
+    /// A layer or batch normalization, its weight and bias by position when it has them.
+    Norm { saved: norm::Saved, w: Option<Tensor>, weight: Option<usize>, bias: Option<usize> },
     /// The mean over every axis after the first two of an input of shape `Shape`.
     Mean(Shape),
     /// A change of shape from `Shape`.
@@ -95,6 +97,8 @@ impl Model {
                         | LayerOp::Dropout { .. }
                         | LayerOp::Embedding { .. }
                         | LayerOp::GlobalAvgPool
+                        | LayerOp::LayerNorm { .. }
+                        | LayerOp::BatchNorm { .. }
                         | LayerOp::Identity)
                 ),
                 NodeOp::Elementwise { function } => self.kernels.contains_key(function) && node.operands.len() == 1,
@@ -253,6 +257,24 @@ impl Model {
                 Ok((y, Back::Embed { ids, table: w.shape().clone(), weight: at }))
             }
             LayerOp::GlobalAvgPool => Ok((layers::global_avg_pool(x)?, Back::Mean(x.shape().clone()))),
+            LayerOp::LayerNorm { eps, .. } => {
+                let (at, w, b) = (param("weight"), param("weight").map(tensor), param("bias").map(tensor));
+                let (y, saved) = norm::layer_norm_saving(x, w.as_ref(), b.as_ref(), *eps)?;
+                Ok((y, Back::Norm { saved, w, weight: at, bias: param("bias") }))
+            }
+            LayerOp::BatchNorm { eps, momentum, .. } => {
+                let stat = |role: &str| {
+                    let name = &call.params.iter().find(|p| p.role == role)?.name;
+                    self.get(name)
+                };
+                let (Some(mean), Some(var)) = (stat("running_mean"), stat("running_var")) else {
+                    return Err(RunError::new("has no running statistics"));
+                };
+                let (at, w, b) = (param("weight"), param("weight").map(tensor), param("bias").map(tensor));
+                let running = norm::Running { mean, var };
+                let (y, saved) = norm::batch_norm_train(x, w.as_ref(), b.as_ref(), running, *eps, *momentum)?;
+                Ok((y, Back::Norm { saved, w, weight: at, bias: param("bias") }))
+            }
             LayerOp::Flatten => Ok((layers::flatten(x)?, Back::Reshape(x.shape().clone()))),
             LayerOp::Reshape { shape } => {
                 let dims = shape.iter().map(|d| d.as_const().ok_or_else(|| RunError::new("has a symbolic size")));
@@ -274,7 +296,11 @@ type StepGrads = (Vec<Option<Tensor>>, Vec<(usize, Tensor)>);
 
 impl Back {
     fn has_params(&self) -> bool {
-        matches!(self, Back::Dense { .. } | Back::Conv { .. } | Back::Embed { .. })
+        match self {
+            Back::Dense { .. } | Back::Conv { .. } | Back::Embed { .. } => true,
+            Back::Norm { weight, bias, .. } => weight.is_some() || bias.is_some(),
+            _ => false,
+        }
     }
 
     /// The operands' gradients (where `want`), and the parameters' gradients by index, from
@@ -317,6 +343,12 @@ impl Back {
                 let dy = if one_d { dy.unsqueeze(2)? } else { dy };
                 let dx = op.bwd(&x, &dy, &dy)?.ok_or_else(|| RunError::new("the pool gave no gradient"))?;
                 vec![Some(if one_d { dx.squeeze(2)? } else { dx })]
+            }
+            Back::Norm { saved, w, weight, bias } => {
+                let (dx, dw, db) = norm::norm_backward(&dy, &saved, w.as_ref())?;
+                params.extend(weight.map(|i| (i, dw)));
+                params.extend(bias.map(|i| (i, db)));
+                vec![Some(dx)]
             }
             Back::Mean(shape) => {
                 // Every element of a `[B, C, n]` window gets `1/n` of its mean's gradient.
