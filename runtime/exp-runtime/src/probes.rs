@@ -7,8 +7,7 @@ use candle_core::{DType, Tensor, D};
 use exp_ir::{Comparison, Frequency, Probe, ProbeKind, Program};
 
 use crate::data::{batch_tensors, Dataset, Splits};
-use crate::exec::{Mode, Model};
-use crate::rng::Rng;
+use crate::exec::Model;
 use crate::{Result, RunError};
 
 /// Whether a probe fires after `step` steps, `epoch_done` telling whether an epoch just ended.
@@ -73,13 +72,12 @@ fn measure(program: &Program, model: &Model, metric: &str, split: Option<&Datase
         .unwrap_or(5);
     let batch = program.train.eval_batch.max(1) as usize;
     let (mut hits, mut loss_sum, mut n) = (0.0f64, 0.0f64, 0usize);
-    let mut rng = Rng::new(0);
     let mut start = 0;
     while start < ds.n {
         let idx: Vec<usize> = (start..(start + batch).min(ds.n)).collect();
         start += batch;
         let (x, y) = batch_tensors(ds, &idx, model.device())?;
-        let out = model.forward(program, &x, Mode::Eval, &mut rng)?;
+        let out = model.evaluate(program, &x)?;
         match metric {
             "accuracy" | "top_k" => {
                 let want = if metric == "accuracy" { 1 } else { k };

@@ -207,17 +207,25 @@ impl Model {
     /// Runs the graph on the batch `x` and returns its first output. `Mode::Train` updates
     /// batch-norm running statistics in place and draws dropout masks from `rng`.
     pub fn forward(&self, program: &Program, x: &Tensor, mode: Mode, rng: &mut Rng) -> Result<Tensor> {
-        self.run_graph(program, x, mode, rng, false)
+        self.run_graph(program, x, mode, rng, Run { check: false, track: true })
+    }
+
+    /// Runs the graph on the batch `x` in evaluation mode without recording anything for a
+    /// backward pass (what probes need): no autograd graph, and the ops that have a faster
+    /// path for untracked inputs take it.
+    pub fn evaluate(&self, program: &Program, x: &Tensor) -> Result<Tensor> {
+        self.run_graph(program, x, Mode::Eval, &mut Rng::new(0), Run { check: false, track: false })
     }
 
     /// Runs the graph like [`Model::forward`], but stops at the first node whose output holds
     /// a NaN or an infinity, with an error at that node's origin; `Ok` when every output is
     /// finite. Used to say where a run diverged.
     pub fn first_non_finite(&self, program: &Program, x: &Tensor, mode: Mode, rng: &mut Rng) -> Result<Tensor> {
-        self.run_graph(program, x, mode, rng, true)
+        self.run_graph(program, x, mode, rng, Run { check: true, track: true })
     }
 
-    fn run_graph(&self, program: &Program, x: &Tensor, mode: Mode, rng: &mut Rng, check: bool) -> Result<Tensor> {
+    fn run_graph(&self, program: &Program, x: &Tensor, mode: Mode, rng: &mut Rng, run: Run) -> Result<Tensor> {
+        let Run { check, track } = run;
         let graph = &program.graph;
         let input = self.check_input(program, x)?;
         let mut values: HashMap<ValueId, Tensor> = HashMap::with_capacity(graph.nodes.len() + 1);
@@ -233,7 +241,7 @@ impl Model {
                 (check, self.fused.get(&i), &node.op, node.operands.as_slice())
             {
                 if let Some(x) = values.get(operand) {
-                    let fused = self.layer_act(call, x, act).map_err(|e| tape::in_node(node, e))?;
+                    let fused = self.layer_act(call, x, act, track).map_err(|e| tape::in_node(node, e))?;
                     if let Some(y) = fused {
                         values.insert(graph.nodes[i + 1].result, y);
                         skip = true;
@@ -242,7 +250,7 @@ impl Model {
                 }
             }
             let args = tape::operands(node, &values)?;
-            let out = self.node(program, node, &args, mode, rng).map_err(|e| tape::in_node(node, e))?;
+            let out = self.node(program, node, &args, (mode, track), rng).map_err(|e| tape::in_node(node, e))?;
             if check && !finite(&out)? {
                 return Err(RunError::at(format!("the output of `{}` became non-finite", node.op.name()), node.origin));
             }
@@ -269,7 +277,14 @@ impl Model {
         Ok(input)
     }
 
-    fn node(&self, program: &Program, node: &Node, args: &[&Tensor], mode: Mode, rng: &mut Rng) -> Result<Tensor> {
+    fn node(
+        &self,
+        program: &Program,
+        node: &Node,
+        args: &[&Tensor],
+        (mode, track): (Mode, bool),
+        rng: &mut Rng,
+    ) -> Result<Tensor> {
         let arity = |n: usize| match args.len() == n {
             true => Ok(()),
             false => Err(RunError::new(format!("takes {n} operands, got {}", args.len()))),
@@ -277,7 +292,7 @@ impl Model {
         match &node.op {
             NodeOp::Layer(call) => {
                 arity(1)?;
-                self.layer(call, args[0], mode, rng)
+                self.layer(call, args[0], (mode, track), rng)
             }
             NodeOp::Add => {
                 let (first, rest) = args.split_first().ok_or_else(|| RunError::new("takes operands"))?;
@@ -313,12 +328,13 @@ impl Model {
 
     /// A linear or convolution layer with `act` applied, as one op; `None` when the fused op
     /// does not apply.
-    fn layer_act(&self, call: &LayerCall, x: &Tensor, act: &Arc<jit::Compiled>) -> Result<Option<Tensor>> {
+    fn layer_act(&self, call: &LayerCall, x: &Tensor, act: &Arc<jit::Compiled>, track: bool) -> Result<Option<Tensor>> {
         let param = |role: &str| {
             let name = &call.params.iter().find(|p| p.role == role)?.name;
-            self.get(name).map(|v| v.as_tensor())
+            self.get(name).map(|v| value(v, track))
         };
         let (Some(w), Some(b)) = (param("weight"), param("bias")) else { return Ok(None) };
+        let (w, b) = (&w, &b);
         match call.to_op().map_err(RunError::new)? {
             LayerOp::Linear { .. } => layers::linear_act(x, w, b, act),
             LayerOp::Conv2d(c) => {
@@ -335,18 +351,18 @@ impl Model {
         }
     }
 
-    fn layer(&self, call: &LayerCall, x: &Tensor, mode: Mode, rng: &mut Rng) -> Result<Tensor> {
+    fn layer(&self, call: &LayerCall, x: &Tensor, (mode, track): (Mode, bool), rng: &mut Rng) -> Result<Tensor> {
         let op = call.to_op().map_err(RunError::new)?;
         let var = |role: &str| -> Option<&Var> {
             let name = &call.params.iter().find(|p| p.role == role)?.name;
             self.get(name)
         };
-        let opt = |role: &str| var(role).map(|v| v.as_tensor());
+        let opt = |role: &str| var(role).map(|v| value(v, track));
         let req = |role: &str| opt(role).ok_or_else(|| RunError::new(format!("has no `{role}` parameter")));
         let ints = |ds: &[Dim]| concrete(ds).ok_or_else(|| RunError::new("has a symbolic size"));
         let size = |d: &Dim| Ok::<usize, RunError>(ints(std::slice::from_ref(d))?[0]);
         match &op {
-            LayerOp::Linear { .. } => layers::linear(x, req("weight")?, opt("bias")),
+            LayerOp::Linear { .. } => layers::linear(x, &req("weight")?, opt("bias").as_ref()),
             LayerOp::Conv1d(c) | LayerOp::Conv2d(c) => {
                 let spec = conv::ConvSpec {
                     stride: ints(&c.stride)?,
@@ -354,7 +370,7 @@ impl Model {
                     dilation: ints(&c.dilation)?,
                     groups: size(&c.groups)?,
                 };
-                conv::conv(x, req("weight")?, opt("bias"), &spec)
+                conv::conv(x, &req("weight")?, opt("bias").as_ref(), &spec)
             }
             LayerOp::MaxPool1d(p) | LayerOp::MaxPool2d(p) | LayerOp::AvgPool1d(p) | LayerOp::AvgPool2d(p) => {
                 let is_max = matches!(op, LayerOp::MaxPool1d(_) | LayerOp::MaxPool2d(_));
@@ -367,29 +383,45 @@ impl Model {
                 let dims = shape.iter().map(|d| d.as_const().ok_or_else(|| RunError::new("has a symbolic size")));
                 layers::reshape(x, &dims.collect::<Result<Vec<_>>>()?)
             }
-            LayerOp::Embedding { concat, .. } => layers::embed(x, req("weight")?, *concat),
-            LayerOp::LayerNorm { eps, .. } => norm::layer_norm(x, opt("weight"), opt("bias"), *eps),
+            LayerOp::Embedding { concat, .. } => layers::embed(x, &req("weight")?, *concat),
+            LayerOp::LayerNorm { eps, .. } => norm::layer_norm(x, opt("weight").as_ref(), opt("bias").as_ref(), *eps),
             LayerOp::BatchNorm { eps, momentum, .. } => {
                 let stat = |role: &str| var(role).ok_or_else(|| RunError::new(format!("has no `{role}` buffer")));
                 let running = norm::Running { mean: stat("running_mean")?, var: stat("running_var")? };
-                norm::batch_norm(x, opt("weight"), opt("bias"), running, *eps, *momentum, mode)
+                norm::batch_norm(x, opt("weight").as_ref(), opt("bias").as_ref(), running, *eps, *momentum, mode)
             }
             LayerOp::Dropout { rate } => match mode {
                 Mode::Train => layers::dropout(x, *rate, rng),
                 Mode::Eval => Ok(x.clone()),
             },
             LayerOp::MultiHeadAttention { heads, .. } => {
-                let p = layers::AttentionParams {
-                    in_w: req("in_proj_weight")?,
-                    in_b: opt("in_proj_bias"),
-                    out_w: req("out_proj.weight")?,
-                    out_b: opt("out_proj.bias"),
-                };
+                let (in_w, in_b) = (req("in_proj_weight")?, opt("in_proj_bias"));
+                let (out_w, out_b) = (req("out_proj.weight")?, opt("out_proj.bias"));
+                let p =
+                    layers::AttentionParams { in_w: &in_w, in_b: in_b.as_ref(), out_w: &out_w, out_b: out_b.as_ref() };
                 layers::attention(x, size(heads)?, &p)
             }
             LayerOp::Identity => Ok(x.clone()),
             LayerOp::Elementwise { name } => Err(RunError::new(format!("`{name}` must be an elementwise node"))),
         }
+    }
+}
+
+/// How [`Model::run_graph`] runs.
+#[derive(Clone, Copy)]
+struct Run {
+    /// Stop at the first node whose output is not finite.
+    check: bool,
+    /// Read the parameters as tracked variables, so that autograd sees them.
+    track: bool,
+}
+
+/// A parameter's value: the variable itself when autograd must track it, else a detached
+/// handle on the same storage.
+fn value(v: &Var, track: bool) -> Tensor {
+    match track {
+        true => v.as_tensor().clone(),
+        false => v.as_detached_tensor(),
     }
 }
 

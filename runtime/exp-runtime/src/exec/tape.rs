@@ -271,8 +271,12 @@ impl Model {
                     return Err(RunError::new("has no running statistics"));
                 };
                 let (at, w, b) = (param("weight"), param("weight").map(tensor), param("bias").map(tensor));
-                let running = norm::Running { mean, var };
-                let (y, saved) = norm::batch_norm_train(x, w.as_ref(), b.as_ref(), running, *eps, *momentum)?;
+                let running = || norm::Running { mean, var };
+                let (w_, b_) = (w.as_ref(), b.as_ref());
+                let (y, saved) = match norm::batch_norm_channels(x, w_, b_, running(), *eps, *momentum)? {
+                    Some(done) => done,
+                    None => norm::batch_norm_train(x, w_, b_, running(), *eps, *momentum)?,
+                };
                 Ok((y, Back::Norm { saved, w, weight: at, bias: param("bias") }))
             }
             LayerOp::Flatten => Ok((layers::flatten(x)?, Back::Reshape(x.shape().clone()))),

@@ -223,3 +223,32 @@ fn errors_name_the_node_and_carry_its_origin() {
     let err = m.forward(&p, &wrong, Mode::Eval, &mut Rng::new(0)).unwrap_err();
     assert!(err.message.contains("expects input"), "{}", err.message);
 }
+
+#[test]
+fn evaluate_matches_the_tracked_eval_forward() {
+    // Batch norm takes its one-pass path when nothing is tracked; the composed path is the
+    // reference. Running statistics made non-trivial by two training forwards first.
+    for text in [
+        "conv2d(4, 3, padding: 1) >> batch_norm >> relu >> dropout(0.5) >> flatten >> linear(3)",
+        "batch_norm(affine: false) >> flatten >> linear(3)",
+    ] {
+        let p = lower(&images(3, 6, 5), text);
+        let mut m = model(&p);
+        // A gain and shift other than their initial 1 and 0.
+        for (i, role) in ["weight", "bias"].into_iter().enumerate() {
+            let name = format!("model.1.{role}");
+            if m.get(&name).is_some() {
+                m.load(&name, rand(&[4], 20 + i as u64)).unwrap();
+            }
+        }
+        for seed in [1, 2] {
+            let x = rand(&[5, 3, 6, 5], seed).affine(3.0, 1.0).unwrap().to_dtype(DType::F32).unwrap();
+            m.forward(&p, &x, Mode::Train, &mut Rng::new(seed)).unwrap();
+        }
+        let x = rand(&[4, 3, 6, 5], 9).to_dtype(DType::F32).unwrap();
+        let fast = m.evaluate(&p, &x).unwrap();
+        let reference = m.forward(&p, &x, Mode::Eval, &mut Rng::new(0)).unwrap();
+        assert_close(&vals(&fast), &vals(&reference), 1e-5, text);
+        assert!(!fast.track_op(), "{text}: evaluation records nothing for a backward");
+    }
+}
