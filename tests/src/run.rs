@@ -74,6 +74,26 @@ fn runs_are_deterministic_and_resume_exactly() {
 }
 
 #[test]
+fn runs_do_not_depend_on_the_thread_count() {
+    // The quickstart's products, pools and kernels split over however many threads there are;
+    // none of the splits may change a bit of the result (the convolution gradients' products
+    // are split by the gemm crate, the last batch of 28 rows is not split at all).
+    let finals: Vec<Vec<u8>> = [1, 3]
+        .into_iter()
+        .map(|threads| {
+            let dir = temp(&format!("threads-{threads}"));
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let out = pool.install(|| go(&quickstart(&dir, &[])));
+            assert_eq!(out.code, 0, "{}", out.stderr);
+            let bytes = read(&dir.join("final.safetensors"));
+            let _ = std::fs::remove_dir_all(&dir);
+            bytes
+        })
+        .collect();
+    assert!(finals[0] == finals[1], "1 and 3 threads trained different weights");
+}
+
+#[test]
 fn every_example_runs_a_few_steps() {
     let mut count = 0;
     for example in ["quickstart", "grokking", "shallow-vs-deep", "selu-deep", "gradient-noise"] {

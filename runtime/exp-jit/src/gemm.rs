@@ -5,7 +5,6 @@
 //! Every view is checked against its slice before the unchecked call.
 
 use gemm::Parallelism;
-use rayon::prelude::*;
 
 /// Element types the product supports.
 pub trait Element: Copy + Send + Sync + 'static + private::Sealed {
@@ -106,33 +105,21 @@ pub fn matmul<T: Element>(
         return Ok(());
     }
     // Below a few µs of single-core work, waking another thread costs more than it saves
-    // (measured on the MLPs of bench/train, from a thread of the pool: 128k multiply-adds
-    // split ran the tiny MLP 20% faster than 2M). Above it, the output's rows are split into
-    // one band per thread, each a single-threaded product: with the few dozen rows of a batch,
-    // this beats the gemm crate's own splitting.
-    // Too few rows for bands (a batch of a handful): the gemm crate splits large products.
+    // (measured on the MLPs of bench/train, from a thread of the pool). Above it the gemm crate
+    // splits the output's tiles over the threads, each element computed as the
+    // single-threaded product computes it, so no result depends on `threads` (tested here and
+    // on a whole training run). Splitting the rows into one band per thread instead was as
+    // fast, but changed the last bits of the result with the thread count.
     let macs = m * n * k;
-    let bands = threads.min(m / ROWS_PER_BAND).max(1);
-    if threads > 1 && macs >= LARGE_MACS {
-        product(dst, accumulate, a, b, Parallelism::Rayon(threads));
-    } else if bands > 1 && macs >= PARALLEL_MIN_MACS {
-        let band = m.div_ceil(bands);
-        dst.par_chunks_mut(band * n).enumerate().for_each(|(i, dst)| {
-            // Rows `i * band ..` of a checked view: inside the data from that row on.
-            let a = View { data: &a.data[i * band * a.row_stride..], rows: dst.len() / n, ..a };
-            product(dst, accumulate, a, b, Parallelism::None);
-        });
-    } else {
-        product(dst, accumulate, a, b, Parallelism::None);
-    }
+    let split = threads > 1 && macs >= PARALLEL_MIN_MACS && n >= MIN_SPLIT_COLS;
+    let parallelism = if split { Parallelism::Rayon(threads) } else { Parallelism::None };
+    product(dst, accumulate, a, b, parallelism);
     Ok(())
 }
 
-/// Products with at least this many multiply-adds are split by the gemm crate.
-const LARGE_MACS: usize = 1 << 24;
-
-/// Fewest output rows a thread takes.
-const ROWS_PER_BAND: usize = 8;
+/// Fewest output columns for the gemm crate to split a product over threads: with fewer
+/// (a 10-class head) its split costs more than it saves.
+const MIN_SPLIT_COLS: usize = 64;
 
 /// [`matmul`] with the views already checked.
 fn product<T: Element>(dst: &mut [T], accumulate: bool, a: View<'_, T>, b: View<'_, T>, parallelism: Parallelism) {
@@ -206,20 +193,30 @@ mod tests {
     }
 
     #[test]
-    fn products_split_into_bands_of_rows_match_the_direct_loop() {
-        // 37 x 300 x 200: over the parallel threshold, in bands of 19 and 18 rows (and three
-        // bands), with `a` read transposed so a band starts mid-column.
-        let (m, k, n) = (37, 200, 300);
-        assert!(m * n * k >= PARALLEL_MIN_MACS && m * n * k < LARGE_MACS);
-        let x: Vec<f64> = (0..m * k).map(|i| ((i * 37) % 101) as f64 / 50.0 - 1.0).collect();
-        let y: Vec<f64> = (0..k * n).map(|i| ((i * 53) % 97) as f64 / 40.0 - 1.2).collect();
-        for a in [View::row_major(&x, m, k), View::row_major(&x, k, m).t()] {
-            let b = View::row_major(&y, k, n);
-            let want = naive(&a, &b);
-            for threads in [2, 3] {
-                let mut got = vec![0.5; m * n];
-                matmul(&mut got, true, a, b, threads).unwrap();
-                assert!(got.iter().zip(&want).all(|(g, w)| (g - w - 0.5).abs() < 1e-9), "{threads} threads");
+    fn split_products_match_the_direct_loop_whatever_the_thread_count() {
+        // Over the split threshold, each with either operand read transposed; the last has too
+        // few columns to be split. Every thread count gives the same bits.
+        for (m, k, n) in [(70, 40, 90), (5, 90, 600), (64, 300, 10)] {
+            assert!(m * n * k >= PARALLEL_MIN_MACS);
+            let x: Vec<f32> = (0..m * k).map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0).collect();
+            let y: Vec<f32> = (0..k * n).map(|i| ((i * 53) % 97) as f32 / 40.0 - 1.2).collect();
+            for (ta, tb) in [(false, false), (true, false), (false, true)] {
+                let a = if ta { View::row_major(&x, k, m).t() } else { View::row_major(&x, m, k) };
+                let b = if tb { View::row_major(&y, n, k).t() } else { View::row_major(&y, k, n) };
+                let at = |v: &View<'_, f32>, r: usize, c: usize| f64::from(v.data[r * v.row_stride + c * v.col_stride]);
+                let runs: Vec<Vec<f32>> = [1, 2, 3]
+                    .into_iter()
+                    .map(|threads| {
+                        let mut got = vec![0.5; m * n];
+                        matmul(&mut got, true, a, b, threads).unwrap();
+                        got
+                    })
+                    .collect();
+                for (i, g) in runs[0].iter().enumerate() {
+                    let want = 0.5 + (0..k).map(|j| at(&a, i / n, j) * at(&b, j, i % n)).sum::<f64>();
+                    assert!((f64::from(*g) - want).abs() < 1e-3, "{m}x{k}x{n}: {g} vs {want}");
+                }
+                assert!(runs.iter().all(|r| r == &runs[0]), "{m}x{k}x{n}: the thread count changed a result");
             }
         }
     }
