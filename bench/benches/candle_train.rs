@@ -11,11 +11,15 @@
 use std::time::Instant;
 
 use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{conv2d, linear, AdamW, Conv2dConfig, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use candle_nn::{
+    batch_norm, conv2d, linear, AdamW, BatchNorm, BatchNormConfig, Conv2dConfig, ModuleT, Optimizer, ParamsAdamW,
+    VarBuilder, VarMap,
+};
 
 enum Net {
     Mlp(Vec<candle_nn::Linear>),
-    Cnn(candle_nn::Conv2d, candle_nn::Conv2d, candle_nn::Linear),
+    /// Two convolutions, each optionally followed by batch normalization, and a linear head.
+    Cnn([(candle_nn::Conv2d, Option<BatchNorm>); 2], candle_nn::Linear),
 }
 
 impl Net {
@@ -38,14 +42,16 @@ impl Net {
                 ]),
                 64,
             ),
-            _ => (
-                Net::Cnn(
-                    conv2d(1, 16, 3, pad, vb.pp("c0"))?,
-                    conv2d(16, 32, 3, pad, vb.pp("c1"))?,
-                    linear(32 * 7 * 7, 10, vb.pp("l"))?,
-                ),
-                64,
-            ),
+            _ => {
+                let norm = |c: usize, at: &str| -> candle_core::Result<Option<BatchNorm>> {
+                    (name == "cnn_bn").then(|| batch_norm(c, BatchNormConfig::default(), vb.pp(at))).transpose()
+                };
+                let convs = [
+                    (conv2d(1, 16, 3, pad, vb.pp("c0"))?, norm(16, "b0")?),
+                    (conv2d(16, 32, 3, pad, vb.pp("c1"))?, norm(32, "b1")?),
+                ];
+                (Net::Cnn(convs, linear(32 * 7 * 7, 10, vb.pp("l"))?), 64)
+            }
         })
     }
 
@@ -56,10 +62,15 @@ impl Net {
                 let h = ls[1].forward(&h)?.relu()?;
                 ls[2].forward(&h)
             }
-            Net::Cnn(c0, c1, l) => {
-                let h = x.reshape((x.dim(0)?, 1, 28, 28))?;
-                let h = c0.forward(&h)?.relu()?.max_pool2d(2)?;
-                let h = c1.forward(&h)?.relu()?.max_pool2d(2)?;
+            Net::Cnn(convs, l) => {
+                let mut h = x.reshape((x.dim(0)?, 1, 28, 28))?;
+                for (conv, norm) in convs {
+                    h = conv.forward(&h)?;
+                    if let Some(norm) = norm {
+                        h = norm.forward_t(&h, true)?;
+                    }
+                    h = h.relu()?.max_pool2d(2)?;
+                }
                 l.forward(&h.flatten_from(1)?)
             }
         }

@@ -2,7 +2,7 @@
 # Training steps/s of `expc run`, plain Candle and PyTorch on the same machine and thread
 # count, in one run: for each model and thread count, 3 rounds alternating the three; prints
 # the medians and the ratios to PyTorch. Usage: bench/train/run.sh [PYTHON] (a Python with
-# torch; default python3).
+# torch; default python3); MODELS="cnn cnn_bn" runs only those.
 # expc times its training loop only (after data generation and initialization); its 220-step
 # run includes the first 20 steps. Plain Candle (benches/candle_train.rs) and PyTorch
 # (torch_train.py) time STEPS steps after 20 warm-up steps on pre-generated batches.
@@ -14,8 +14,8 @@ cargo bench -q -p exp-bench --bench candle_train --no-run 2> /dev/null
 out=$(mktemp -d)
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for threads in 1 2; do
-  for model in mlp tiny cnn; do
-    steps=200; [ "$model" = cnn ] && steps=150
+  for model in ${MODELS:-mlp tiny cnn cnn_bn}; do
+    steps=200; [[ $model == cnn* ]] && steps=150
     e=(); c=(); t=()
     for round in 1 2 3; do
       RAYON_NUM_THREADS=$threads ./target/release/expc run bench/train/models.exp "$model" --quiet \
