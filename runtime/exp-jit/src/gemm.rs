@@ -7,7 +7,7 @@
 use gemm::Parallelism;
 
 /// Element types the product supports.
-pub trait Element: Copy + Send + Sync + 'static + private::Sealed {
+pub trait Element: Copy + 'static + private::Sealed {
     /// The additive identity.
     const ZERO: Self;
     /// The multiplicative identity.

@@ -51,7 +51,7 @@ pub(crate) enum Saved {
         /// The shape the weight and bias broadcast from.
         shape: Vec<usize>,
     },
-    /// From [`batch_norm_channels`].
+    /// From [`channels`].
     Channels(Channels),
 }
 
@@ -146,8 +146,7 @@ pub(crate) fn batch_norm(
     }
     let shape = channel_shape(x)?;
     // Nothing to differentiate (a probe's forward): one pass over the planes.
-    let tracked = [Some(x), weight, bias].into_iter().flatten().any(Tensor::track_op);
-    if !tracked && x.dtype() == DType::F32 && x.device().is_cpu() && x.elem_count() > 0 {
+    if untracked_f32_cpu(x, weight, bias) {
         return eval_channels(x, weight, bias, running, eps);
     }
     let stat =
@@ -168,7 +167,8 @@ fn channel_shape(x: &Tensor) -> Result<Vec<usize>> {
 }
 
 /// Batch normalization with batch statistics, updating `running`; with what its backward
-/// needs.
+/// needs. When nothing is tracked for autograd (a taped step) and `x` is `f32` on the CPU, it
+/// runs as loops over the channels ([`channels`]); else by composing Candle ops.
 pub(crate) fn batch_norm_train(
     x: &Tensor,
     weight: Option<&Tensor>,
@@ -179,7 +179,6 @@ pub(crate) fn batch_norm_train(
 ) -> Result<(Tensor, Saved)> {
     let shape = channel_shape(x)?;
     let channels = shape[1];
-    let axes: Vec<usize> = (0..x.rank()).filter(|a| *a != 1).collect();
     let n = x.elem_count() / channels.max(1);
     if n < 2 {
         return Err(RunError::new(format!(
@@ -187,38 +186,38 @@ pub(crate) fn batch_norm_train(
             x.dims()
         )));
     }
+    if untracked_f32_cpu(x, weight, bias) {
+        return self::channels(x, weight, bias, running, eps, momentum);
+    }
+    let axes: Vec<usize> = (0..x.rank()).filter(|a| *a != 1).collect();
     let (y, saved, [mean, var]) = normalize(x, &axes, &shape, weight, bias, eps)?;
     running.update(&mean.detach().reshape(channels)?, &var.detach().reshape(channels)?, n, momentum)?;
     Ok((y, saved))
 }
 
-/// Batch normalization of an `f32` CPU tensor in training, with loops over its `[N, C, S]`
-/// view rather than Candle's reductions over several axes and broadcasts from `[1, C, 1, 1]`,
-/// which made a batch-normalized CNN's step 15 times slower than the same CNN without. The
-/// statistics are summed in `f64`; channels are reduced in parallel, then the `N * C` planes
-/// normalized in parallel. Updates `running` like [`batch_norm`]. `None` when `x` is not an
-/// `f32` CPU tensor.
-pub(crate) fn batch_norm_channels(
+/// Whether `x`, `weight` and `bias` are untracked `f32` CPU tensors, for which batch norm
+/// has loops of its own.
+fn untracked_f32_cpu(x: &Tensor, weight: Option<&Tensor>, bias: Option<&Tensor>) -> bool {
+    let tracked = [Some(x), weight, bias].into_iter().flatten().any(Tensor::track_op);
+    !tracked && x.dtype() == DType::F32 && x.device().is_cpu() && x.elem_count() > 0
+}
+
+/// [`batch_norm_train`] of an `f32` CPU tensor (more than one value per channel), with loops
+/// over its `[N, C, S]` view rather than Candle's reductions over several axes and broadcasts
+/// from `[1, C, 1, 1]`, which made a batch-normalized CNN's step 14 times slower than the
+/// same CNN without. The statistics are summed in `f64`; channels are reduced in parallel,
+/// then the `N * C` planes normalized in parallel.
+fn channels(
     x: &Tensor,
     weight: Option<&Tensor>,
     bias: Option<&Tensor>,
     running: Running<'_>,
     eps: f64,
     momentum: f64,
-) -> Result<Option<(Tensor, Saved)>> {
-    let shape = channel_shape(x)?;
-    if x.dtype() != DType::F32 || !x.device().is_cpu() {
-        return Ok(None);
-    }
-    let (n, c) = (x.dim(0)?, shape[1]);
+) -> Result<(Tensor, Saved)> {
+    let (n, c) = (x.dim(0)?, x.dim(1)?);
     let s = x.elem_count() / (n * c).max(1);
     let m = n * s;
-    if m < 2 {
-        return Err(RunError::new(format!(
-            "batch norm in training needs more than 1 value per channel, got input {:?}",
-            x.dims()
-        )));
-    }
     let (gamma, beta) = (per_channel(weight, 1.0, c)?, per_channel(bias, 0.0, c)?);
     let x = x.contiguous()?;
     let (stats, xhat, y) = with_f32s(&x, |xs| {
@@ -252,7 +251,7 @@ pub(crate) fn batch_norm_channels(
     let inv_std = stats.iter().map(|&(_, var)| (1.0 / (var + eps).sqrt()) as f32).collect();
     let y = Tensor::from_vec(y, x.shape(), &Device::Cpu)?;
     let saved = Channels { xhat, inv_std, gamma, dims: (n, c, s), shape: x.shape().clone() };
-    Ok(Some((y, Saved::Channels(saved))))
+    Ok((y, Saved::Channels(saved)))
 }
 
 /// Batch normalization with the running statistics of an `f32` CPU tensor, in one pass over
@@ -285,7 +284,7 @@ fn eval_channels(
     Ok(Tensor::from_vec(y, x.shape(), &Device::Cpu)?)
 }
 
-/// What [`batch_norm_channels`] keeps for the backward.
+/// What [`channels`] keeps for the backward.
 pub(crate) struct Channels {
     xhat: Vec<f32>,
     inv_std: Vec<f32>,

@@ -181,6 +181,13 @@ impl Pool2d {
     }
 }
 
+impl Pool2d {
+    /// The gradient of the input `x` (`[N, C, H, W]`) from the output gradient `dy`.
+    pub(crate) fn grad(&self, x: &Tensor, dy: &Tensor) -> candle_core::Result<Tensor> {
+        x.contiguous()?.apply_op2_no_bwd(&dy.contiguous()?, &PoolBackward(self))
+    }
+}
+
 /// The backward of a [`Pool2d`] as an op over the pool's input and output gradient, reading
 /// both in place.
 struct PoolBackward<'a>(&'a Pool2d);
@@ -235,7 +242,7 @@ impl CustomOp1 for Pool2d {
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        Ok(Some(arg.contiguous()?.apply_op2_no_bwd(&grad.contiguous()?, &PoolBackward(self))?))
+        Ok(Some(self.grad(arg, grad)?))
     }
 }
 

@@ -22,7 +22,7 @@ use super::pool::{pool_op, Pool2d, PoolKind};
 use super::{concrete, layers, norm, Model};
 use crate::error::{Result, RunError};
 use crate::rng::Rng;
-use candle_core::{CustomOp1, DType, Device, Shape, Tensor};
+use candle_core::{DType, Device, Shape, Tensor};
 use exp_ir::{LayerCall, Node, NodeOp, Program, ValueId};
 use exp_ops::{Dim, LayerOp};
 use std::collections::{HashMap, HashSet};
@@ -271,12 +271,8 @@ impl Model {
                     return Err(RunError::new("has no running statistics"));
                 };
                 let (at, w, b) = (param("weight"), param("weight").map(tensor), param("bias").map(tensor));
-                let running = || norm::Running { mean, var };
-                let (w_, b_) = (w.as_ref(), b.as_ref());
-                let (y, saved) = match norm::batch_norm_channels(x, w_, b_, running(), *eps, *momentum)? {
-                    Some(done) => done,
-                    None => norm::batch_norm_train(x, w_, b_, running(), *eps, *momentum)?,
-                };
+                let running = norm::Running { mean, var };
+                let (y, saved) = norm::batch_norm_train(x, w.as_ref(), b.as_ref(), running, *eps, *momentum)?;
                 Ok((y, Back::Norm { saved, w, weight: at, bias: param("bias") }))
             }
             LayerOp::Flatten => Ok((layers::flatten(x)?, Back::Reshape(x.shape().clone()))),
@@ -345,7 +341,7 @@ impl Back {
             }
             Back::Pool { op, x, one_d } => {
                 let dy = if one_d { dy.unsqueeze(2)? } else { dy };
-                let dx = op.bwd(&x, &dy, &dy)?.ok_or_else(|| RunError::new("the pool gave no gradient"))?;
+                let dx = op.grad(&x, &dy)?;
                 vec![Some(if one_d { dx.squeeze(2)? } else { dx })]
             }
             Back::Norm { saved, w, weight, bias } => {
