@@ -92,3 +92,59 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+/// Every registry row is declared `= builtin` in the standard library with its keyword, and
+/// every such declaration has a row (the other direction is `clean_programs_have_no_diagnostics`).
+#[test]
+fn every_registry_row_is_declared_in_the_stdlib() {
+    let db = exp_db::RootDb::default();
+    let mut declared = BTreeSet::new();
+    for module in exp_stdlib::FILES.iter().map(|(m, _, _)| *m) {
+        let file = exp_hir::scope::stdlib_module(&db, module).expect("module exists");
+        for item in exp_hir::file_items(&db, file) {
+            let exp_syntax::ast::ItemKind::Decl(d) = &item.ast(&db).kind else { continue };
+            if matches!(d.body, exp_syntax::ast::Body::Builtin(_)) {
+                declared.insert((d.kind.keyword().to_string(), d.name.name.clone()));
+            }
+        }
+    }
+    let rows: BTreeSet<(String, String)> =
+        exp_ops::builtins().iter().map(|s| (s.kind.keyword().to_string(), s.name.to_string())).collect();
+    assert_eq!(declared, rows, "stdlib `= builtin` declarations and registry rows differ");
+}
+
+/// A standard-library declaration edited away from its registry row is a `builtin-mismatch`
+/// in the standard library itself, for every kind of builtin.
+#[test]
+fn stdlib_declarations_that_disagree_with_the_registry_are_reported() {
+    use salsa::Setter;
+    // (module, text to replace, replacement)
+    let edits = [
+        (
+            "std.losses",
+            "loss cross_entropy(label_smoothing: Float = 0.0)",
+            "loss cross_entropy(label_smoothing: Float = 0.1)",
+        ),
+        ("std.probes", "probe accuracy(on: Split): Float", "probe accuracy(on: Split): Int"),
+        ("std.metrics", "metric top_k(k: Int = 5, on: Split)", "metric top_k(k: Int = 1, on: Split)"),
+        ("std.data", "data modular(p: Int,", "data modular(p: Float,"),
+        ("std.data", "data scale(factor: Float)", "data scale(factor: Float, bias: Float = 0.0)"),
+        (
+            "std.init",
+            "mode: String = \"fan_in\", scale: Float = 1.0) = builtin\n\n/// He/Kaiming normal",
+            "mode: String = \"fan_out\", scale: Float = 1.0) = builtin\n\n/// He/Kaiming normal",
+        ),
+        ("std.nn", "block dropout(rate: Float = 0.5)", "block dropout(rate: Float = 0.1)"),
+        ("std.scalar", "fn exp(x) = builtin", "fn exp(x, y) = builtin"),
+    ];
+    for (module, from, to) in edits {
+        let mut db = exp_db::RootDb::default();
+        let file = exp_hir::scope::stdlib_module(&db, module).expect("module exists");
+        let text = file.text(&db).clone();
+        assert!(text.contains(from), "{module} no longer contains {from:?}");
+        file.set_text(&mut db).to(text.replacen(from, to, 1));
+        let diags = exp_hir::file_diagnostics(&db, file);
+        let codes: Vec<&str> = diags.iter().map(|d| d.code.as_str()).collect();
+        assert_eq!(codes, ["builtin-mismatch"], "{module}: {to}\n{}", render(&db, &diags));
+    }
+}

@@ -5,6 +5,7 @@ mod check;
 mod driver;
 mod fmt;
 mod incremental;
+mod init;
 mod ir;
 mod optim;
 mod parse;

@@ -2,7 +2,7 @@
 
 use exp_db::{Db, SourceFile};
 use exp_diagnostics::{Code, Diagnostic};
-use exp_ops::{ArgDefault, ArgKind, Dim, Shape};
+use exp_ops::{Dim, Shape};
 use exp_syntax::ast::{Body, Decl, DeclKind, ExprKind, ItemKind, OptStmt, OptimizerDecl, Signature};
 
 use crate::decls::{decl_signature, ParamInfo};
@@ -14,40 +14,6 @@ use crate::scalar::{STy, ScalarCx};
 use crate::scope::{file_scope, import_cycle};
 use crate::types::{Ty, UnitKind};
 use crate::value::{BlockV, Val};
-
-/// Initializers: builtin `fn`s selected by name in `init = ...`, not scalar functions.
-pub const INITIALIZERS: &[&str] = &[
-    "pytorch_default",
-    "xavier_uniform",
-    "xavier_normal",
-    "kaiming_uniform",
-    "kaiming_normal",
-    "lecun_normal",
-    "orthogonal",
-    "gaussian",
-    "uniform",
-];
-
-/// Builtins of the other declaration kinds that the runtime provides.
-pub const BUILTIN_LOSSES: &[&str] = &["cross_entropy", "mse", "bce", "kl"];
-/// Built-in probes.
-pub const BUILTIN_PROBES: &[&str] = &["accuracy", "loss", "weight_norm"];
-/// Built-in metrics.
-pub const BUILTIN_METRICS: &[&str] = &["top_k"];
-/// Built-in data sources and transforms.
-pub const BUILTIN_DATA: &[&str] = &[
-    "modular",
-    "gaussian_mixture",
-    "teacher_student",
-    "two_spirals",
-    "idx",
-    "cifar10",
-    "csv",
-    "npy",
-    "safetensors",
-    "scale",
-    "normalize",
-];
 
 /// Checks one item. Reads the item's own AST and, through name resolution, only the
 /// signatures (and, for experiments, the bodies) of what it uses.
@@ -277,145 +243,7 @@ fn check_generic(db: &dyn Db, file: SourceFile, key: &str, d: &Decl) -> Vec<HDia
 }
 
 fn check_builtin(db: &dyn Db, file: SourceFile, key: &str, d: &Decl, at: Loc) -> Vec<HDiag> {
-    let name = d.name.name.as_str();
-    let known = match d.kind {
-        DeclKind::Fn => {
-            exp_ops::builtin_function(name).is_some()
-                || exp_ops::builtin_constant(name).is_some()
-                || name == "normal"
-                || INITIALIZERS.contains(&name)
-        }
-        DeclKind::Block => return check_layer_builtin(db, file, key, d, at),
-        DeclKind::Loss => BUILTIN_LOSSES.contains(&name),
-        DeclKind::Probe => BUILTIN_PROBES.contains(&name),
-        DeclKind::Metric => BUILTIN_METRICS.contains(&name),
-        DeclKind::Data => BUILTIN_DATA.contains(&name),
-        DeclKind::Schedule => false,
-    };
-    if !known {
-        return vec![HDiag::new(
-            Code::BuiltinMismatch,
-            format!("there is no built-in {} `{name}`", d.kind.keyword()),
-            at,
-            "declared as builtin",
-        )
-        .with_help("only the standard library's primitives can be `builtin`; write the body in the language")];
-    }
-    let params: Vec<&exp_syntax::ast::Param> = d.params.iter().flatten().collect();
-    let mut out = Vec::new();
-    // Scalar primitives are inlined into kernels by arity: the declaration must match it.
-    let arity = match d.kind {
-        DeclKind::Fn if name == "normal" => Some((2, true)),
-        DeclKind::Fn => exp_ops::builtin_function(name)
-            .map(|op| (op.arity(), false))
-            .or(exp_ops::builtin_constant(name).map(|_| (0, false))),
-        _ => None,
-    };
-    if let Some((n, defaults)) = arity {
-        let has_defaults = params.iter().all(|p| p.default.is_some());
-        if params.len() != n || (defaults && !has_defaults) || (!defaults && params.iter().any(|p| p.default.is_some()))
-        {
-            let want = if defaults {
-                format!("{n} parameters with defaults")
-            } else {
-                format!("{n} parameter(s) without defaults")
-            };
-            out.push(
-                HDiag::new(
-                    Code::BuiltinMismatch,
-                    format!("the primitive `{name}` takes {want}"),
-                    at.clone(),
-                    "declared as builtin",
-                )
-                .with_help(format!("declare it with {want}")),
-            );
-        }
-    }
-    // Defaults are values the runtime reads: they must check like any expression.
-    let mut cx = Cx::new(db, file, key);
-    let info = crate::items::lookup(db, file, key).and_then(|it| decl_signature(db, it).clone()).map(|(i, _)| i);
-    for (p, pi) in params.iter().zip(info.iter().flat_map(|i| i.params.iter().flatten())) {
-        if let Some(e) = &p.default {
-            let v = cx.eval(e);
-            cx.coerce(v, &pi.ty, e.span, &pi.name, name);
-        }
-    }
-    out.extend(cx.diags);
-    out
-}
-
-fn check_layer_builtin(db: &dyn Db, file: SourceFile, key: &str, d: &Decl, at: Loc) -> Vec<HDiag> {
-    let name = d.name.name.as_str();
-    let Some(spec) = exp_ops::layer_op(name) else {
-        return vec![HDiag::new(
-            Code::BuiltinMismatch,
-            format!("there is no built-in layer `{name}`"),
-            at,
-            "declared as builtin",
-        )
-        .with_help(format!(
-            "the layers are {}",
-            exp_ops::layer_ops().iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
-        ))];
-    };
-    let params: Vec<_> = d.params.iter().flatten().collect();
-    let mut out = Vec::new();
-    let names: Vec<&str> = params.iter().map(|p| p.name.name.as_str()).collect();
-    let want: Vec<&str> = spec.args.iter().map(|a| a.name).collect();
-    if names != want {
-        out.push(
-            HDiag::new(
-                Code::BuiltinMismatch,
-                format!(
-                    "`{name}` declares parameters ({}), but the op table has ({})",
-                    names.join(", "),
-                    want.join(", ")
-                ),
-                at,
-                "declared as builtin",
-            )
-            .with_help(format!("declare `block {name}({})`", want.join(", "))),
-        );
-        return out;
-    }
-    let mut cx = Cx::new(db, file, key);
-    for (p, a) in params.iter().zip(spec.args) {
-        let ploc = Loc { file, item: Some(key.to_string()), span: p.span };
-        let same_as = matches!((&a.default, p.default.as_ref().map(|e| &e.kind)), (Some(ArgDefault::SameAs(o)), Some(ExprKind::Name(id))) if id.name == *o);
-        let default = if same_as { None } else { p.default.as_ref().map(|e| cx.eval(e)) };
-        let ok = same_as
-            || match (&a.default, &default) {
-                (None, None) => true,
-                (Some(ArgDefault::Int(i)), Some(Val::Int(d))) => d.as_const() == Some(*i),
-                (Some(ArgDefault::Float(x)), Some(Val::Float(y))) => x == y,
-                (Some(ArgDefault::Float(x)), Some(Val::Int(d))) => d.as_const().map(|v| v as f64) == Some(*x),
-                (Some(ArgDefault::Bool(x)), Some(Val::Bool(y))) => x == y,
-                _ => false,
-            };
-        let kind_ok = match (a.kind, p.ty.as_ref().map(crate::types::ty_of)) {
-            (_, None) => true,
-            (ArgKind::Int | ArgKind::IntOrPair, Some(Ok(Ty::Int))) => true,
-            (ArgKind::Float, Some(Ok(Ty::Float))) => true,
-            (ArgKind::Bool, Some(Ok(Ty::Bool))) => true,
-            (ArgKind::Ints | ArgKind::IntOrPair, Some(Ok(Ty::Shape))) => true,
-            _ => false,
-        };
-        if !ok || !kind_ok {
-            let want = match a.default {
-                None => "no default".to_string(),
-                Some(ArgDefault::SameAs(o)) => format!("no default (it defaults to `{o}`)"),
-                Some(d) => format!("default `{d:?}`"),
-            };
-            out.push(HDiag::new(
-                Code::BuiltinMismatch,
-                format!("parameter `{}` of `{name}` disagrees with the op table", a.name),
-                ploc,
-                format!("the op table says {} with {want}", a.kind),
-            ));
-        }
-    }
-    out.extend(cx.diags);
-    out
+    crate::builtin::check_declaration(db, file, key, d, at)
 }
 
 fn check_optimizer(db: &dyn Db, file: SourceFile, key: &str, o: &OptimizerDecl) -> Vec<HDiag> {

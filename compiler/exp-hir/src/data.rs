@@ -1,4 +1,4 @@
-//! Datasets: the schema (example shape, classes, splits) of each built-in source, and
+//! Datasets: a source's schema (example shape, classes, splits), from its registry row, and
 //! transforms chained with `>>`.
 //!
 //! The schema is what lets the checker test the model against the data before anything is
@@ -8,26 +8,29 @@
 use std::sync::Arc;
 
 use exp_diagnostics::Code;
-use exp_ops::{Dim, Shape};
+use exp_ops::{Dim, Schema, Shape, TargetKind};
 use exp_syntax::ast::Body;
 use exp_syntax::Span;
 
+use crate::builtin::BuiltinOp;
 use crate::decls::DeclInfo;
 use crate::diag::HDiag;
 use crate::eval::{is_builtin, Cx};
 use crate::items::DefKind;
 use crate::value::{Applied, DataV, Val};
 
-/// Built-in data declarations that transform a dataset rather than produce one.
-pub const TRANSFORMS: &[&str] = &["scale", "normalize"];
-
-/// The value of an applied `data` declaration.
+/// The value of an applied `data` declaration: a dataset, or a transform waiting for `>>`.
 pub fn data_value(cx: &mut Cx<'_>, a: Applied, info: &DeclInfo) -> Val {
     if is_builtin(info) {
-        if TRANSFORMS.contains(&a.def.key.as_str()) {
-            return Val::Decl(Arc::new(a));
-        }
-        return source(cx, a);
+        return match a.op.clone() {
+            Some(BuiltinOp::Transform(_)) => Val::Decl(Arc::new(a)),
+            Some(BuiltinOp::Source(source)) => {
+                let schema = source.schema();
+                dataset(a, schema)
+            }
+            // Arguments not known yet: a declaration checked with symbolic parameters.
+            _ => Val::Unknown,
+        };
     }
     let Some(Body::Expr(body)) = &info.body else {
         return Val::Unknown;
@@ -36,123 +39,72 @@ pub fn data_value(cx: &mut Cx<'_>, a: Applied, info: &DeclInfo) -> Val {
     let def = a.def.clone();
     match cx.in_item(def.file, &def.key, env, |cx| cx.eval(body)) {
         v @ (Val::Data(_) | Val::Unknown) => v,
+        Val::Decl(t) if matches!(t.op, Some(BuiltinOp::Transform(_))) => Val::Decl(t),
         v => cx.type_error(info.loc.span, "a dataset", &v),
     }
 }
 
-fn int_arg(a: &Applied, name: &str) -> Option<Dim> {
-    match a.arg(name)? {
-        Val::Int(d) => Some(d.clone()),
-        _ => None,
-    }
-}
-
-fn source(cx: &mut Cx<'_>, a: Applied) -> Val {
-    if a.args.iter().any(|(_, v)| matches!(v, Val::Unknown)) {
-        return Val::Unknown;
-    }
-    let key = a.def.key.as_str();
-    let (sample, ids, classes, target) = match key {
-        "modular" => (Shape::new([Dim::constant(2)]), true, int_arg(&a, "p"), None),
-        "two_spirals" => (Shape::new([Dim::constant(2)]), false, Some(Dim::constant(2)), None),
-        "cifar10" => (Shape::new([3, 32, 32].map(Dim::constant)), false, Some(Dim::constant(10)), None),
-        _ => {
-            let sample =
-                match (a.arg("shape"), int_arg(&a, "dim").or_else(|| int_arg(&a, "features"))) {
-                    (Some(Val::List(items)), _) => {
-                        let dims: Option<Vec<Dim>> =
-                            items.iter().map(|i| if let Val::Int(d) = i { Some(d.clone()) } else { None }).collect();
-                        match dims {
-                            Some(d) => Shape::new(d),
-                            None => return Val::Unknown,
-                        }
-                    }
-                    (_, Some(d)) => Shape::new([d]),
-                    _ => return cx.error(
-                        HDiag::new(
-                            Code::InvalidDataSource,
-                            format!("cannot tell the example shape of `{key}`"),
-                            a.at.clone(),
-                            "no `shape` or `dim` argument",
-                        )
-                        .with_help(
-                            "data sources declare `shape: [..]` or `dim: N` so the model can be checked before loading",
-                        ),
-                    ),
-                };
-            let classes = int_arg(&a, "classes");
-            let target = if classes.is_none() {
-                Some(Shape::new([int_arg(&a, "outputs").unwrap_or_else(|| Dim::constant(1))]))
-            } else {
-                None
-            };
-            (sample, false, classes, target)
-        }
+/// The dataset of a source with its schema.
+fn dataset(a: Applied, schema: Schema) -> Val {
+    let dims = |v: &[i64]| Shape::new(v.iter().map(|&d| Dim::constant(d)));
+    let (classes, target) = match &schema.target {
+        TargetKind::Classes(c) => (Some(Dim::constant(*c)), None),
+        TargetKind::Values(shape) => (None, Some(dims(shape))),
     };
-    if let Some(c) = classes.as_ref().and_then(Dim::as_const) {
-        if c < 2 {
-            return cx.error(HDiag::new(
-                Code::InvalidValue,
-                format!("a classification dataset needs at least 2 classes, found {c}"),
-                a.at.clone(),
-                "too few classes",
-            ));
-        }
-    }
-    if let Some(n) = int_arg(&a, "n").and_then(|n| n.as_const()) {
-        if !(1..=1_000_000_000).contains(&n) {
-            return cx.error(HDiag::new(
-                Code::InvalidValue,
-                format!("a generated dataset needs between 1 and 1e9 examples, found {n}"),
-                a.at.clone(),
-                "invalid size",
-            ));
-        }
-    }
-    for d in &sample.0 {
-        if d.as_const().is_some_and(|v| v <= 0) {
-            return cx.error(HDiag::new(
-                Code::InvalidValue,
-                format!("example shape `{sample}` has a non-positive dimension"),
-                a.at.clone(),
-                "invalid shape",
-            ));
-        }
-    }
-    let splits = vec!["train".to_string(), "test".to_string()];
     Val::Data(Arc::new(DataV {
         source: Arc::new(a),
         transforms: Vec::new(),
-        sample,
-        ids,
+        sample: dims(&schema.sample),
+        ids: schema.tokens.is_some(),
         classes,
         target,
-        splits,
+        splits: schema.splits.iter().map(|s| s.to_string()).collect(),
         name: None,
+        schema,
     }))
 }
 
 /// `data >> transform`.
 pub fn transform(cx: &mut Cx<'_>, d: Arc<DataV>, t: Val, span: Span) -> Val {
-    match t {
-        Val::Unknown => Val::Unknown,
-        Val::Decl(a) if a.kind() == DefKind::Data && TRANSFORMS.contains(&a.def.key.as_str()) => {
+    let a = match t {
+        Val::Unknown => return Val::Unknown,
+        Val::Decl(a) if a.kind() == DefKind::Data => a,
+        v => return not_a_transform(cx, &v, span),
+    };
+    let Some(BuiltinOp::Transform(op)) = &a.op else {
+        // A transform whose arguments are not known yet, or a dataset after `>>`.
+        return if a.op.is_none() { Val::Unknown } else { not_a_transform(cx, &Val::Decl(a.clone()), span) };
+    };
+    match op.apply(&d.schema) {
+        Ok(schema) => {
             let mut d = (*d).clone();
-            d.transforms.push(a);
+            d.schema = schema;
+            d.transforms.push(a.clone());
             d.name = None;
             Val::Data(Arc::new(d))
         }
-        v => cx.error(
+        Err(e) => cx.error(
             HDiag::new(
                 Code::TypeMismatch,
-                format!("expected a data transform after `>>`, found `{}`", v.type_name()),
+                format!("`{}` cannot transform this data: {e}", a.name),
                 cx.loc(span),
-                "not a transform",
+                "transform of float inputs",
             )
-            .with_help(format!(
-                "the transforms are {}",
-                TRANSFORMS.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
-            )),
+            .with_help("token inputs go to `embed(vocab, dim)` unchanged"),
         ),
     }
+}
+
+fn not_a_transform(cx: &mut Cx<'_>, v: &Val, span: Span) -> Val {
+    let names: Vec<String> =
+        exp_ops::registry::of_kind(exp_ops::BuiltinKind::Transform).iter().map(|t| format!("`{}`", t.name)).collect();
+    cx.error(
+        HDiag::new(
+            Code::TypeMismatch,
+            format!("expected a data transform after `>>`, found `{}`", v.type_name()),
+            cx.loc(span),
+            "not a transform",
+        )
+        .with_help(format!("the transforms are {}", names.join(", "))),
+    )
 }

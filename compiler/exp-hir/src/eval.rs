@@ -522,17 +522,45 @@ impl<'a> Cx<'a> {
             bound.push((p.name.clone(), v));
             origins.push(origin);
         }
-        let applied = Applied { def, name: name.to_string(), args: bound, origins, at: self.loc(span) };
+        let applied = Applied { def, name: name.to_string(), args: bound, origins, at: self.loc(span), op: None };
         self.finish(applied, info)
     }
 
-    /// Turns an applied declaration into the value of its kind.
-    pub(crate) fn finish(&mut self, applied: Applied, info: &DeclInfo) -> Val {
+    /// Turns an applied declaration into the value of its kind: a builtin gets its typed
+    /// value from the registry (a rejected argument makes it [`Val::Unknown`]), and a loss,
+    /// probe or metric written in the language is its body with the arguments bound.
+    pub(crate) fn finish(&mut self, mut applied: Applied, info: &DeclInfo) -> Val {
+        if is_builtin(info) {
+            match crate::builtin::build(self, &applied) {
+                Ok(op) => applied.op = op,
+                Err(()) => return Val::Unknown,
+            }
+        } else if matches!(applied.def.kind, DefKind::Loss | DefKind::Probe | DefKind::Metric) {
+            return self.body_value(&applied, info);
+        }
         match applied.def.kind {
             DefKind::Block => Val::Block(BlockV::Decl(Arc::new(applied))),
             DefKind::Data => crate::data::data_value(self, applied, info),
             _ => Val::Decl(Arc::new(applied)),
         }
+    }
+
+    /// The body of a declaration written in the language, evaluated with its arguments bound.
+    fn body_value(&mut self, a: &Applied, info: &DeclInfo) -> Val {
+        let Some(Body::Expr(body)) = &info.body else { return Val::Unknown };
+        if self.instantiating.contains(&a.def) {
+            return self.error(HDiag::new(
+                Code::RecursiveDefinition,
+                format!("`{}` is defined in terms of itself", a.name),
+                a.at.clone(),
+                "recursive reference",
+            ));
+        }
+        self.instantiating.push(a.def.clone());
+        let def = a.def.clone();
+        let v = self.in_item(def.file, &def.key, a.args.clone(), |cx| cx.eval(body));
+        self.instantiating.pop();
+        v
     }
 
     /// Converts a value to a block: blocks, scalar functions (elementwise) and lambdas.

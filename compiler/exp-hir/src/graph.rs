@@ -1,9 +1,8 @@
 //! The model graph recorded while a model is elaborated.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use exp_ops::{ArgValue, Dim, InitSpec, Shape};
+use exp_ops::{Dim, InitSpec, LayerOp, ParamRole, Shape};
 
 use crate::diag::Loc;
 use crate::value::{Applied, TVal};
@@ -13,13 +12,8 @@ use crate::value::{Applied, TVal};
 pub enum NodeOp {
     /// The model input.
     Input,
-    /// A layer from the op table with its arguments.
-    Layer {
-        /// The op's language name (`linear`).
-        name: String,
-        /// Its arguments, defaults filled in.
-        args: BTreeMap<String, ArgValue>,
-    },
+    /// A layer from the op table, every argument resolved and defaulted.
+    Layer(LayerOp),
     /// A scalar function applied elementwise, with its bound hyperparameters.
     Act(Arc<Applied>),
     /// Elementwise sum of the inputs (broadcasting).
@@ -56,8 +50,10 @@ pub struct ParamRec {
     pub name: String,
     /// Shape (constant once the experiment is elaborated).
     pub shape: Shape,
-    /// Initializer.
+    /// The layer's own default initializer.
     pub init: InitSpec,
+    /// What it is to its layer, which decides how an experiment's `init` treats it.
+    pub role: ParamRole,
     /// The layer that declared it.
     pub at: Loc,
 }

@@ -71,19 +71,24 @@ impl DefKind {
         }
     }
 
+    /// The kind of a declaration keyword.
+    pub fn of_decl(kind: DeclKind) -> DefKind {
+        match kind {
+            DeclKind::Fn => DefKind::Fn,
+            DeclKind::Block => DefKind::Block,
+            DeclKind::Data => DefKind::Data,
+            DeclKind::Loss => DefKind::Loss,
+            DeclKind::Schedule => DefKind::Schedule,
+            DeclKind::Probe => DefKind::Probe,
+            DeclKind::Metric => DefKind::Metric,
+        }
+    }
+
     /// The kind of a parsed item; `None` for `use`.
     pub fn of(item: &ast::Item) -> Option<DefKind> {
         Some(match &item.kind {
             ItemKind::Use(_) => return None,
-            ItemKind::Decl(d) => match d.kind {
-                DeclKind::Fn => DefKind::Fn,
-                DeclKind::Block => DefKind::Block,
-                DeclKind::Data => DefKind::Data,
-                DeclKind::Loss => DefKind::Loss,
-                DeclKind::Schedule => DefKind::Schedule,
-                DeclKind::Probe => DefKind::Probe,
-                DeclKind::Metric => DefKind::Metric,
-            },
+            ItemKind::Decl(d) => DefKind::of_decl(d.kind),
             ItemKind::Optimizer(_) => DefKind::Optimizer,
             ItemKind::Experiment(_) => DefKind::Experiment,
             ItemKind::Sweep(_) => DefKind::Sweep,

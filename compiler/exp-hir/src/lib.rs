@@ -8,6 +8,7 @@
 //! Tests live in the workspace's `tests/` crate (`check/`, `incremental`).
 
 mod arith;
+pub mod builtin;
 mod check;
 mod coerce;
 mod data;
@@ -31,7 +32,8 @@ mod types;
 mod unused;
 mod value;
 
-pub use check::{check_item, file_diagnostics, INITIALIZERS};
+pub use builtin::BuiltinOp;
+pub use check::{check_item, file_diagnostics};
 pub use decls::{decl_info, DeclInfo, ParamInfo};
 pub use diag::{absolute, to_diagnostic, HDiag, Loc};
 pub use experiment::{elaborate, ConfigEntry, Elaborated, Estimates, FieldDef, Provenance, FIELDS};

@@ -258,8 +258,9 @@ fn apply_layer(cx: &mut Cx<'_>, a: &Applied, x: TVal) -> Val {
             }
         }
     }
-    let info = match exp_ops::infer(&a.name_of_op(), &args, &x.shape) {
-        Ok(info) => info,
+    let built = exp_ops::LayerOp::from_args(&a.name_of_op(), &args).and_then(|op| Ok((op.infer(&x.shape)?, op)));
+    let (info, op) = match built {
+        Ok(built) => built,
         Err(e) => {
             let code = if matches!(e, ShapeError::BadArg { .. }) { Code::InvalidValue } else { Code::ShapeMismatch };
             return cx.error(
@@ -275,6 +276,7 @@ fn apply_layer(cx: &mut Cx<'_>, a: &Applied, x: TVal) -> Val {
                 name: cx.graph.full_name(&p.name),
                 shape: p.shape.clone(),
                 init: p.init.clone(),
+                role: p.role,
                 at: a.at.clone(),
             };
             match cx.graph.param(rec, buffer) {
@@ -298,14 +300,7 @@ fn apply_layer(cx: &mut Cx<'_>, a: &Applied, x: TVal) -> Val {
     cx.graph.flops = cx.graph.flops.clone() + info.flops.clone();
     cx.graph.saved = cx.graph.saved.clone() + info.activations.clone();
     let ids = false;
-    let node = Node {
-        op: NodeOp::Layer { name: a.name_of_op(), args },
-        inputs: vec![x.node],
-        params,
-        shape: info.output,
-        ids,
-        at: a.at.clone(),
-    };
+    let node = Node { op: NodeOp::Layer(op), inputs: vec![x.node], params, shape: info.output, ids, at: a.at.clone() };
     Val::Tensor(cx.graph.push(node))
 }
 

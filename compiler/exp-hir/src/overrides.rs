@@ -15,12 +15,11 @@ use crate::value::{Applied, ArgOrigin, BlockV, Val};
 pub fn apply_override(cx: &mut Cx<'_>, v: Val, path: &[String], f: &FieldDef) -> Val {
     match v {
         Val::Unknown => Val::Unknown,
-        Val::Decl(a) => match refine(cx, &a, path, f) {
-            Some(a) => Val::Decl(Arc::new(a)),
-            None => Val::Unknown,
-        },
-        Val::Block(BlockV::Decl(a)) => match refine(cx, &a, path, f) {
-            Some(a) => Val::Block(BlockV::Decl(Arc::new(a))),
+        Val::Decl(a) | Val::Block(BlockV::Decl(a)) => match refine(cx, &a, path, f) {
+            Some(a) => match decl_info(cx.db, &a.def) {
+                Some(info) => cx.finish(a, &info),
+                None => Val::Unknown,
+            },
             None => Val::Unknown,
         },
         Val::Block(BlockV::Named(n, inner)) => match apply_override(cx, Val::Block(*inner), path, f) {

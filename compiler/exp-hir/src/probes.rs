@@ -6,6 +6,7 @@ use std::sync::Arc;
 use exp_diagnostics::Code;
 use exp_syntax::ast::{Expr, ExprKind};
 
+use crate::builtin::BuiltinOp;
 use crate::diag::{did_you_mean, HDiag, Loc};
 use crate::eval::Cx;
 use crate::experiment::{Collected, Elaborated};
@@ -13,6 +14,7 @@ use crate::items::DefKind;
 use crate::training::MAX_COUNT;
 use crate::types::UnitKind;
 use crate::value::{Applied, Val};
+use exp_ops::MeasureError;
 
 /// What a probe measures.
 #[derive(Clone, Debug)]
@@ -85,7 +87,12 @@ pub(crate) fn check_probes(cx: &mut Cx<'_>, el: &mut Elaborated, col: &Collected
             let env: Vec<(String, Val)> = probes.iter().map(|p| (p.name.clone(), Val::Float(0.0))).collect();
             let v = cx.in_item(at.file, &item, env, |cx| cx.eval(expr));
             let kind = match v {
-                Val::Decl(a) if matches!(a.kind(), DefKind::Probe | DefKind::Metric) => ProbeKind::Measure(a),
+                Val::Decl(a) if matches!(a.kind(), DefKind::Probe | DefKind::Metric) => {
+                    if !check_measure(cx, el, &a, name) {
+                        continue;
+                    }
+                    ProbeKind::Measure(a)
+                }
                 Val::Float(_) | Val::Int(_) => ProbeKind::Derived(expr.clone()),
                 Val::Unknown => continue,
                 v => {
@@ -191,6 +198,43 @@ pub(crate) fn check_probes(cx: &mut Cx<'_>, el: &mut Elaborated, col: &Collected
         el.stops.push(StopSpec { cond: cond.clone(), for_count: count, at: at.clone() });
     }
     el.probes = probes;
+}
+
+/// Checks a built-in probe or metric against the experiment's data: it measures the data
+/// the experiment trains on, and that data's targets suit it. Reports and returns `false`
+/// otherwise.
+fn check_measure(cx: &mut Cx<'_>, el: &Elaborated, a: &Applied, name: &str) -> bool {
+    let Some(data) = &el.data else { return true };
+    for (_, v) in &a.args {
+        let Val::Split(d, split) = v else { continue };
+        if let (Some(theirs), Some(ours)) = (&d.name, &data.name) {
+            if theirs != ours {
+                cx.error(
+                    HDiag::new(
+                        Code::TypeMismatch,
+                        format!("probe `{name}` reads `{theirs}.{split}`, but the experiment trains on `{ours}`"),
+                        a.at.clone(),
+                        format!("a split of `{theirs}`"),
+                    )
+                    .with_help(format!("probes measure the experiment's data: write `on: {ours}.{split}`")),
+                );
+                return false;
+            }
+        }
+    }
+    let checked = match &a.op {
+        Some(BuiltinOp::Probe(p)) => p.check_target(&data.schema.target),
+        Some(BuiltinOp::Metric(m)) => m.check_target(&data.schema.target),
+        _ => Ok(()),
+    };
+    let Err(e) = checked else { return true };
+    let code = match e {
+        MeasureError::NeedsClasses { .. } => Code::TypeMismatch,
+        MeasureError::TooFewClasses { .. } => Code::InvalidValue,
+    };
+    let dname = data.name.as_deref().unwrap_or("the data");
+    cx.error(HDiag::new(code, e.to_string(), a.at.clone(), format!("measures `{dname}`")));
+    false
 }
 
 /// Free names in an expression, with spans (the expressions of stop rules are flat).

@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use exp_diagnostics::Code;
-use exp_ops::{Dim, Shape};
+use exp_ops::{Dim, LossTargetError, Shape};
 use exp_syntax::ast::{ItemKind, OptStmt};
 
+use crate::builtin::BuiltinOp;
 use crate::diag::{HDiag, Loc};
 use crate::eval::Cx;
 use crate::experiment::{Elaborated, Estimates};
@@ -62,7 +63,7 @@ pub fn check_training(cx: &mut Cx<'_>, el: &mut Elaborated) {
     }
     if let Some((v, loc)) = field_with_loc(el, "init") {
         match v {
-            Val::Decl(a) if crate::check::INITIALIZERS.contains(&a.def.key.as_str()) => {}
+            Val::Decl(a) if matches!(a.op, Some(BuiltinOp::Init(_))) => {}
             Val::Unknown => {}
             v => {
                 cx.error(
@@ -72,7 +73,7 @@ pub fn check_training(cx: &mut Cx<'_>, el: &mut Elaborated) {
                         loc,
                         "not an initializer",
                     )
-                    .with_help(format!("the initializers are {}", crate::check::INITIALIZERS.join(", "))),
+                    .with_help(format!("the initializers are {}", initializer_names())),
                 );
             }
         }
@@ -142,6 +143,13 @@ fn positive_int(cx: &mut Cx<'_>, el: &Elaborated, name: &str) -> Option<i64> {
     }
 }
 
+/// The registry's initializers, for help lines.
+fn initializer_names() -> String {
+    exp_ops::registry::of_kind(exp_ops::BuiltinKind::Initializer).iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+}
+
+/// Checks the model's output against what the loss needs for the data's targets (the loss's
+/// target rule in the registry).
 fn check_loss(
     cx: &mut Cx<'_>,
     loss: &Applied,
@@ -150,11 +158,11 @@ fn check_loss(
     model_loc: &Loc,
     data_loc: &Loc,
 ) {
-    let b = Dim::symbol("B");
+    let Some(BuiltinOp::Loss(op)) = &loss.op else { return };
     let dname = data.name.clone().unwrap_or_else(|| "the data".into());
-    let expected = match (loss.def.key.as_str(), &data.classes, &data.target) {
-        ("cross_entropy" | "kl", Some(c), _) => Shape::new([b, c.clone()]),
-        ("cross_entropy" | "kl", None, _) => {
+    let expected = match op.expected_output(&data.schema.target) {
+        Ok(shape) => shape,
+        Err(LossTargetError::NeedsClasses) => {
             cx.error(
                 HDiag::new(
                     Code::TypeMismatch,
@@ -167,13 +175,11 @@ fn check_loss(
             );
             return;
         }
-        ("bce", Some(c), _) if c.as_const() == Some(2) => Shape::new([b, Dim::constant(1)]),
-        ("bce", _, Some(t)) => Shape::new(std::iter::once(b).chain(t.0.iter().cloned())),
-        ("bce", Some(c), _) => {
+        Err(LossTargetError::BinaryOnly { classes }) => {
             cx.error(
                 HDiag::new(
                     Code::TypeMismatch,
-                    format!("`bce` is for two classes, but `{dname}` has {c}"),
+                    format!("`{}` is for two classes, but `{dname}` has {classes}", loss.name),
                     loss.at.clone(),
                     "binary loss",
                 )
@@ -181,9 +187,6 @@ fn check_loss(
             );
             return;
         }
-        ("mse", Some(c), _) => Shape::new([b, c.clone()]),
-        ("mse", None, Some(t)) => Shape::new(std::iter::once(b).chain(t.0.iter().cloned())),
-        _ => return,
     };
     if *out != expected {
         let what = match &data.classes {

@@ -59,6 +59,9 @@ pub struct Applied {
     pub origins: Vec<ArgOrigin>,
     /// Where it was referenced or called.
     pub at: Loc,
+    /// The registry's typed value, for a builtin of a kind that has one, once every argument
+    /// is known.
+    pub op: Option<crate::builtin::BuiltinOp>,
 }
 
 impl Applied {
@@ -146,6 +149,18 @@ pub struct DataV {
     pub splits: Vec<String>,
     /// The name of the `data` item, when it has one.
     pub name: Option<String>,
+    /// The schema the source promises, after the transforms.
+    pub schema: exp_ops::Schema,
+}
+
+impl DataV {
+    /// The typed data source.
+    pub fn source_op(&self) -> Option<&exp_ops::DataSource> {
+        match &self.source.op {
+            Some(crate::builtin::BuiltinOp::Source(s)) => Some(s),
+            _ => None,
+        }
+    }
 }
 
 impl Val {

@@ -4,7 +4,8 @@
 //! The printer renumbers node results `%0, %1, ...` in definition order and prints inputs by
 //! name (`%x`), so the text never depends on how ids were allocated.
 
-use crate::types::{Args, Origin, TensorType};
+use crate::types::{Origin, TensorType};
+use exp_ops::LayerOp;
 use serde::{Deserialize, Serialize};
 
 /// An SSA value of the graph.
@@ -80,13 +81,12 @@ pub enum NodeOp {
 /// The generic node operations' names, which layer ops therefore may not use.
 pub const GENERIC_OPS: [&str; 5] = ["add", "concat", "elementwise", "mul", "scale"];
 
-/// A layer op applied to operands, with attributes and the parameters it reads.
+/// A layer op applied to operands, with the parameters it reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayerCall {
-    /// The op's name in the op table.
-    pub op: String,
-    /// Attributes (stride, padding, probability, ...), every default filled.
-    pub attrs: Args,
+    /// The typed op with every argument (stride, padding, rate, ...), defaults filled: the
+    /// runtime matches on it directly. Printed as its name and named arguments.
+    pub op: LayerOp,
     /// Parameters and buffers the op reads, by role (`weight`, `bias`, `running_mean`).
     pub params: Vec<ParamRef>,
 }
@@ -104,7 +104,7 @@ impl NodeOp {
     /// The op name as printed before the operand list.
     pub fn name(&self) -> &str {
         match self {
-            NodeOp::Layer(call) => &call.op,
+            NodeOp::Layer(call) => call.op.name(),
             NodeOp::Add => "add",
             NodeOp::Mul => "mul",
             NodeOp::Concat { .. } => "concat",

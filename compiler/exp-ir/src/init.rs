@@ -1,7 +1,7 @@
 //! The text form of initializers (`exp_ops::InitSpec`), which the op table defines without one.
 //!
 //! `zeros` and `ones` print bare; every other initializer prints its fields by name in a fixed
-//! order: `normal(mean: 0.0, std: 0.02)`, `uniform(low: -0.1, high: 0.1)`,
+//! order: `constant(value: 8.0)`, `normal(mean: 0.0, std: 0.02)`, `uniform(low: -0.1, high: 0.1)`,
 //! `kaiming_uniform(a: 2.23606797749979, fan_in: 784)`, `bias_uniform(fan_in: 784)`,
 //! `xavier_uniform(gain: 1.0, fan_in: 10, fan_out: 20)`, `orthogonal(gain: 1.0)`.
 //! Fans are dims; in a verified program they are constants.
@@ -17,6 +17,7 @@ pub fn init_name(init: &InitSpec) -> &'static str {
     match init {
         InitSpec::Zeros => "zeros",
         InitSpec::Ones => "ones",
+        InitSpec::Constant(_) => "constant",
         InitSpec::Normal { .. } => "normal",
         InitSpec::Uniform { .. } => "uniform",
         InitSpec::KaimingUniform { .. } => "kaiming_uniform",
@@ -41,6 +42,7 @@ pub(crate) fn write_init(out: &mut impl Write, init: &InitSpec) -> fmt::Result {
     out.write_str(init_name(init))?;
     match init {
         InitSpec::Zeros | InitSpec::Ones => Ok(()),
+        InitSpec::Constant(value) => write!(out, "(value: {})", f(value)),
         InitSpec::Normal { mean, std } => write!(out, "(mean: {}, std: {})", f(mean), f(std)),
         InitSpec::Uniform { low, high } => write!(out, "(low: {}, high: {})", f(low), f(high)),
         InitSpec::KaimingUniform { a, fan_in } => write!(out, "(a: {}, fan_in: {fan_in})", f(a)),
@@ -58,6 +60,10 @@ pub(crate) fn parse_init(c: &mut Cursor<'_>) -> Result<InitSpec, ParseError> {
     let init = match name {
         "zeros" => return Ok(InitSpec::Zeros),
         "ones" => return Ok(InitSpec::Ones),
+        "constant" => {
+            c.expect("(")?;
+            InitSpec::Constant(float_field(c, "value")?)
+        }
         "normal" => {
             c.expect("(")?;
             InitSpec::Normal { mean: float_field(c, "mean")?, std: next_float(c, "std")? }
@@ -121,6 +127,7 @@ mod tests {
         let all = [
             InitSpec::Zeros,
             InitSpec::Ones,
+            InitSpec::Constant(-2.5),
             InitSpec::Normal { mean: 0.0, std: 0.02 },
             InitSpec::Uniform { low: -0.1, high: 0.25 },
             InitSpec::KaimingUniform { a: 5f64.sqrt(), fan_in: d(784) },

@@ -18,13 +18,13 @@
 //! mutation per verifier rule, parser robustness) are in `src/tests/`, built on hand-written
 //! programs in `src/tests/fixtures.rs`.
 
+mod builtin;
 pub mod derive;
 mod eval;
 pub mod graph;
 mod hash;
 pub mod init;
 pub mod json;
-mod layer;
 pub mod names;
 pub mod parse;
 pub mod print;
@@ -37,10 +37,10 @@ pub mod verify;
 #[cfg(test)]
 mod tests;
 
+pub use builtin::{arg_map, arg_of_kind, arg_of_value, builtin_args, builtin_of, layer_attrs, layer_of, value_of_arg};
 pub use graph::{Graph, GraphInput, LayerCall, Node, NodeOp, ParamRef, ValueId};
 pub use hash::HASH_LEN;
 pub use json::{from_json, to_json};
-pub use layer::{args_to_attrs, attrs_to_args};
 pub use parse::{parse, ParseError};
 pub use print::print;
 pub use scalar::{

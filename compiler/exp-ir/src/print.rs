@@ -10,11 +10,13 @@
 //! promised to parse back.
 //! See the crate README for the grammar by example.
 
+use crate::builtin::{builtin_args, layer_attrs};
 use crate::graph::{Graph, Node, NodeOp, ValueId};
 use crate::scalar::{GradClip, HyperValue, Operand, Optimizer, ScalarFn, ScalarId, StateInit};
 use crate::types::{Args, Origin, Probe, ProbeKind, Program, Provenance, TensorType, FORMAT_VERSION};
 use crate::types::{DataPlan, Frequency, Param, Target};
 use crate::value::{format_float, write_str_literal};
+use exp_ops::ArgKind;
 use std::collections::HashMap;
 use std::fmt::{self, Display, Formatter, Write};
 
@@ -51,8 +53,8 @@ impl Display for Printed<'_> {
             write_function(f, func)?;
         }
         write_graph(f, &p.graph)?;
-        write!(f, "\nloss {}", p.loss.kind.name())?;
-        write_args(f, &p.loss.args)?;
+        write!(f, "\nloss {}", p.loss.op.name())?;
+        write_args(f, &builtin_args(&p.loss.op, None))?;
         write_origin(f, p.loss.origin)?;
         writeln!(f, "\n\nschedules")?;
         for s in &p.schedules {
@@ -99,8 +101,8 @@ fn write_seeds(f: &mut Formatter<'_>, p: &Program) -> fmt::Result {
 }
 
 fn write_data(f: &mut Formatter<'_>, d: &DataPlan) -> fmt::Result {
-    write!(f, "\ndata {}", d.source)?;
-    write_args(f, &d.args)?;
+    write!(f, "\ndata {}", d.source.name())?;
+    write_args(f, &builtin_args(&d.source, None))?;
     write_origin(f, d.origin)?;
     writeln!(f, "\n  x {}{}", d.x_dtype.name(), d.x_shape)?;
     match &d.target {
@@ -109,8 +111,8 @@ fn write_data(f: &mut Formatter<'_>, d: &DataPlan) -> fmt::Result {
     }
     writeln!(f, "{}", spaced("  splits", &d.splits.join(", ")))?;
     for t in &d.transforms {
-        write!(f, "  transform {}", t.name)?;
-        write_args(f, &t.args)?;
+        write!(f, "  transform {}", t.op.name())?;
+        write_args(f, &builtin_args(&t.op, None))?;
         write_origin(f, t.origin)?;
         writeln!(f)?;
     }
@@ -199,7 +201,8 @@ fn write_node(f: &mut Formatter<'_>, node: &Node, name: &dyn Fn(&ValueId) -> Str
     let mut refs = Vec::new();
     match &node.op {
         NodeOp::Layer(call) => {
-            items.extend(call.attrs.iter().map(|(k, v)| format!("{k}: {v}")));
+            let attrs = layer_attrs(&call.op).unwrap_or_default();
+            items.extend(attrs.iter().map(|(k, v)| format!("{k}: {v}")));
             refs.extend(call.params.iter().map(|r| format!("{}: {}", r.role, r.name)));
         }
         NodeOp::Add | NodeOp::Mul => {}
@@ -265,13 +268,17 @@ fn write_train(f: &mut Formatter<'_>, p: &Program) -> fmt::Result {
 fn write_probe(f: &mut Formatter<'_>, probe: &Probe) -> fmt::Result {
     write!(f, "  probe {} = ", probe.name)?;
     match &probe.kind {
-        ProbeKind::Metric(metric) => {
-            f.write_str(metric)?;
-            write_args(f, &probe.args)?;
+        ProbeKind::Builtin(op) => {
+            f.write_str(op.name())?;
+            write_args(f, &builtin_args(op, Some(ArgKind::Split)))?;
+        }
+        ProbeKind::Metric(op) => {
+            f.write_str(op.name())?;
+            write_args(f, &builtin_args(op, Some(ArgKind::Split)))?;
         }
         ProbeKind::Derived { function, inputs } => write!(f, "expr @{function}({})", inputs.join(", "))?,
     }
-    if let Some(split) = &probe.split {
+    if let Some(split) = probe.split() {
         write!(f, " on {split}")?;
     }
     write!(f, " every {}", frequency(probe.every))?;

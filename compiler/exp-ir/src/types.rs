@@ -9,7 +9,7 @@ use crate::graph::Graph;
 use crate::scalar::{Optimizer, ScalarFn, Schedule};
 use crate::seed::Seeds;
 use crate::value::Value;
-use exp_ops::{InitSpec, Shape};
+use exp_ops::{DataSource, InitSpec, Metric, Shape};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -140,10 +140,8 @@ pub struct TensorType {
 /// The data pipeline of the experiment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataPlan {
-    /// The source kind (`mnist`, `modular`, `csv`, ...), a name from the runtime's source table.
-    pub source: String,
-    /// The source's arguments.
-    pub args: Args,
+    /// The source with every argument, from the registry's data sources.
+    pub source: DataSource,
     /// Shape of one input sample as the model sees it (after transforms), without the batch
     /// dimension.
     pub x_shape: Shape,
@@ -154,7 +152,7 @@ pub struct DataPlan {
     /// Splits the source provides (`train`, `test`, ...), in source order.
     pub splits: Vec<String>,
     /// Transforms applied to each sample, in order.
-    pub transforms: Vec<Transform>,
+    pub transforms: Vec<TransformStep>,
     /// Training batch size.
     pub batch: u64,
     /// Whether the training split is reshuffled every epoch.
@@ -172,13 +170,11 @@ pub enum Target {
     Regression(Shape),
 }
 
-/// One transform or augmentation of the data pipeline.
+/// One transform of the data pipeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Transform {
-    /// Name from the runtime's transform table.
-    pub name: String,
-    /// Its arguments.
-    pub args: Args,
+pub struct TransformStep {
+    /// The transform with every argument, from the registry's transforms.
+    pub op: exp_ops::Transform,
     /// Where it was written.
     pub origin: Option<Origin>,
 }
@@ -201,45 +197,10 @@ pub struct Param {
 /// The training loss, applied to the graph's output and the batch targets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Loss {
-    /// Which loss.
-    pub kind: LossKind,
-    /// Its arguments (e.g. `label_smoothing`).
-    pub args: Args,
+    /// The loss with every argument, from the registry's losses.
+    pub op: exp_ops::Loss,
     /// Where the loss was chosen.
     pub origin: Option<Origin>,
-}
-
-/// The built-in losses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum LossKind {
-    /// Softmax cross-entropy over class logits.
-    CrossEntropy,
-    /// Mean squared error.
-    Mse,
-    /// Binary cross-entropy with logits.
-    Bce,
-    /// Kullback–Leibler divergence.
-    Kl,
-}
-
-impl LossKind {
-    /// Every loss kind.
-    pub const ALL: [LossKind; 4] = [LossKind::CrossEntropy, LossKind::Mse, LossKind::Bce, LossKind::Kl];
-
-    /// The word used in the text form.
-    pub fn name(self) -> &'static str {
-        match self {
-            LossKind::CrossEntropy => "cross_entropy",
-            LossKind::Mse => "mse",
-            LossKind::Bce => "bce",
-            LossKind::Kl => "kl",
-        }
-    }
-
-    /// The loss printed as `name`, if any.
-    pub fn from_name(name: &str) -> Option<LossKind> {
-        LossKind::ALL.into_iter().find(|k| k.name() == name)
-    }
 }
 
 /// How long to train and what to measure.
@@ -272,21 +233,31 @@ pub struct Probe {
     pub name: String,
     /// What it measures.
     pub kind: ProbeKind,
-    /// Its arguments.
-    pub args: Args,
-    /// The split it runs on; `None` for derived probes.
-    pub split: Option<String>,
     /// How often it runs.
     pub every: Frequency,
     /// Where it was declared.
     pub origin: Option<Origin>,
 }
 
+impl Probe {
+    /// The split a built-in probe or metric reads; `None` for derived probes and probes of the
+    /// model alone.
+    pub fn split(&self) -> Option<&str> {
+        match &self.kind {
+            ProbeKind::Builtin(p) => p.split(),
+            ProbeKind::Metric(m) => m.split(),
+            ProbeKind::Derived { .. } => None,
+        }
+    }
+}
+
 /// What a probe measures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ProbeKind {
-    /// A metric from the runtime's table (`accuracy`, `loss`, `local_complexity`, ...).
-    Metric(String),
+    /// A built-in probe of the registry (`accuracy(on: test)`), with its arguments.
+    Builtin(exp_ops::Probe),
+    /// A built-in metric of the registry (`top_k(k: 5, on: test)`), with its arguments.
+    Metric(Metric),
     /// A value computed from other probes by a scalar function; `inputs` are probe names bound
     /// to the function's inputs by position. Printed `expr @fn(a, b)`.
     Derived {

@@ -1,13 +1,13 @@
 //! The training plan: data, parameters, the graph, loss, optimizer, probes, stop rules,
 //! configuration and estimates.
 
-use exp_hir::{Applied, Elaborated, NodeOp as HOp, ProbeKind as HProbe, Provenance as HProv, UnitKind, Val};
+use exp_hir::{Applied, BuiltinOp, Elaborated, NodeOp as HOp, ProbeKind as HProbe, Provenance as HProv, UnitKind, Val};
 use exp_ir::{
-    ConfigEntry, DType, DataPlan, Estimates, Frequency, GradClip, Graph, GraphInput, LayerCall, Loss, LossKind, Memory,
-    Node, NodeOp, Number, Optimizer, Param, ParamRef, Probe, ProbeKind, Program, Provenance, Seeds, StopRule, Target,
-    TensorType, TrainingPlan, Transform, Unit, Value, ValueId,
+    ConfigEntry, DType, DataPlan, Estimates, Frequency, GradClip, Graph, GraphInput, LayerCall, Loss, Memory, Node,
+    NodeOp, Number, Optimizer, Param, ParamRef, Probe, ProbeKind, Program, Provenance, Seeds, StopRule, Target,
+    TensorType, TrainingPlan, TransformStep, Unit, Value, ValueId,
 };
-use exp_ops::{Dim, InitSpec, Shape};
+use exp_ops::{Dim, Initializer, Shape, TargetKind};
 use exp_syntax::ast::{BinOp, ExprKind};
 
 use crate::scalar::{lower_expr, FnBuilder, SVal, Scope};
@@ -51,10 +51,6 @@ fn value(v: &Val) -> Value {
     }
 }
 
-fn args(a: &Applied) -> Vec<(String, Value)> {
-    a.args.iter().map(|(n, v)| (n.clone(), value(v))).collect()
-}
-
 fn int_of(v: Option<&Val>) -> Option<i64> {
     match v? {
         Val::Int(d) => d.as_const(),
@@ -75,19 +71,18 @@ pub fn program(lw: &mut Lowering<'_>, el: &Elaborated) -> Result<Program, LowerE
     let seed = int_of(el.field("seed")).unwrap_or(0);
     let shuffle = !matches!(el.field("shuffle"), Some(Val::Bool(false)));
     let origin = lw.origin(&data.source.at);
-    let transforms = data
-        .transforms
-        .iter()
-        .map(|t| Transform { name: t.def.key.clone(), args: args(t), origin: lw.origin(&t.at) })
-        .collect();
-    let target = match (&data.classes, &data.target) {
-        (Some(c), _) => Target::Classes(c.as_const().ok_or_else(|| missing("constant class count"))? as u64),
-        (None, Some(t)) => Target::Regression(t.clone()),
-        (None, None) => return Err(missing("target")),
+    let mut transforms = Vec::new();
+    for t in &data.transforms {
+        let Some(BuiltinOp::Transform(op)) = &t.op else { return Err(missing("typed transform")) };
+        transforms.push(TransformStep { op: op.clone(), origin: lw.origin(&t.at) });
+    }
+    let target = match &data.schema.target {
+        TargetKind::Classes(c) => Target::Classes(*c as u64),
+        TargetKind::Values(shape) => Target::Regression(Shape::new(shape.iter().map(|&d| Dim::constant(d)))),
     };
+    let source = data.source_op().ok_or_else(|| missing("typed data source"))?.clone();
     let data_plan = DataPlan {
-        source: data.source.def.key.clone(),
-        args: args(&data.source),
+        source,
         x_shape: data.sample.clone(),
         x_dtype: if data.ids { DType::I64 } else { DType::F32 },
         target,
@@ -98,12 +93,17 @@ pub fn program(lw: &mut Lowering<'_>, el: &Elaborated) -> Result<Program, LowerE
         origin,
     };
     let init = match el.field("init") {
-        Some(Val::Decl(a)) => Some(a.clone()),
-        _ => None,
+        Some(Val::Decl(a)) => match &a.op {
+            Some(BuiltinOp::Init(init)) => init.clone(),
+            _ => return Err(missing("typed initializer")),
+        },
+        _ => Initializer::PytorchDefault { scale: 1.0 },
     };
     let mut params = Vec::new();
     for p in &el.graph.params {
-        let init = custom_init(init.as_deref(), &p.name, &p.shape).unwrap_or_else(|| p.init.clone());
+        let shape: Vec<i64> =
+            p.shape.0.iter().map(Dim::as_const).collect::<Option<_>>().ok_or_else(|| missing("constant shape"))?;
+        let init = init.param_init(p.role, &shape, &p.init);
         params.push(Param {
             name: p.name.clone(),
             shape: p.shape.clone(),
@@ -127,9 +127,8 @@ pub fn program(lw: &mut Lowering<'_>, el: &Elaborated) -> Result<Program, LowerE
         Some(Val::Decl(a)) => a.clone(),
         _ => return Err(missing("loss")),
     };
-    let kind = LossKind::from_name(&loss_a.def.key)
-        .ok_or_else(|| LowerError(format!("loss `{}` has no runtime kernel", loss_a.name)))?;
-    let loss = Loss { kind, args: args(&loss_a), origin: lw.origin(&loss_a.at) };
+    let Some(BuiltinOp::Loss(op)) = &loss_a.op else { return Err(missing("typed loss")) };
+    let loss = Loss { op: op.clone(), origin: lw.origin(&loss_a.at) };
     let opt_a = match el.field("optimizer") {
         Some(Val::Decl(a)) => a.clone(),
         _ => return Err(missing("optimizer")),
@@ -197,52 +196,6 @@ pub fn program(lw: &mut Lowering<'_>, el: &Elaborated) -> Result<Program, LowerE
     })
 }
 
-/// The initializer chosen by `init = ...` for a weight (rank ≥ 2); biases become zeros.
-fn custom_init(init: Option<&Applied>, name: &str, shape: &Shape) -> Option<InitSpec> {
-    let a = init?;
-    let arg = |n: &str| a.arg(n).and_then(const_of);
-    let scale = arg("scale").unwrap_or(1.0);
-    if shape.rank() < 2 {
-        return name.ends_with("bias").then_some(InitSpec::Zeros);
-    }
-    let fan_in: i64 = shape.0[1..].iter().map(|d| d.as_const().unwrap_or(1)).product();
-    let fan_out: i64 =
-        shape.0[0].as_const().unwrap_or(1) * shape.0[2..].iter().map(|d| d.as_const().unwrap_or(1)).product::<i64>();
-    let fi = fan_in as f64;
-    Some(match a.def.key.as_str() {
-        "pytorch_default" => return None,
-        "lecun_normal" => InitSpec::Normal { mean: 0.0, std: scale / fi.sqrt() },
-        "kaiming_normal" => {
-            let a_ = arg("a").unwrap_or(0.0);
-            InitSpec::Normal { mean: 0.0, std: scale * (2.0 / (1.0 + a_ * a_)).sqrt() / fi.sqrt() }
-        }
-        "kaiming_uniform" if scale == 1.0 => {
-            InitSpec::KaimingUniform { a: arg("a").unwrap_or(0.0), fan_in: Dim::constant(fan_in) }
-        }
-        "kaiming_uniform" => {
-            let a_ = arg("a").unwrap_or(0.0);
-            let bound = scale * (6.0 / ((1.0 + a_ * a_) * fi)).sqrt();
-            InitSpec::Uniform { low: -bound, high: bound }
-        }
-        "xavier_uniform" => InitSpec::XavierUniform {
-            gain: scale * arg("gain").unwrap_or(1.0),
-            fan_in: Dim::constant(fan_in),
-            fan_out: Dim::constant(fan_out),
-        },
-        "xavier_normal" => InitSpec::Normal {
-            mean: 0.0,
-            std: scale * arg("gain").unwrap_or(1.0) * (2.0 / (fi + fan_out as f64)).sqrt(),
-        },
-        "gaussian" => {
-            InitSpec::Normal { mean: scale * arg("mean").unwrap_or(0.0), std: scale * arg("std").unwrap_or(0.01) }
-        }
-        "uniform" => {
-            InitSpec::Uniform { low: scale * arg("low").unwrap_or(-0.05), high: scale * arg("high").unwrap_or(0.05) }
-        }
-        _ => return None,
-    })
-}
-
 fn graph(lw: &mut Lowering<'_>, el: &Elaborated) -> Result<Graph, LowerError> {
     let mut inputs = Vec::new();
     let mut nodes = Vec::new();
@@ -255,18 +208,12 @@ fn graph(lw: &mut Lowering<'_>, el: &Elaborated) -> Result<Graph, LowerError> {
                 inputs.push(GraphInput { id, name: "x".into(), ty });
                 continue;
             }
-            HOp::Layer { name, args } => {
-                let attrs = exp_ir::args_to_attrs(args)
-                    .ok_or_else(|| LowerError(format!("`{name}` has a symbolic argument")))?;
-                NodeOp::Layer(LayerCall {
-                    op: name.clone(),
-                    attrs,
-                    params: n
-                        .params
-                        .iter()
-                        .map(|(role, name)| ParamRef { role: role.clone(), name: name.clone() })
-                        .collect(),
-                })
+            HOp::Layer(op) => {
+                let params =
+                    n.params.iter().map(|(role, name)| ParamRef { role: role.clone(), name: name.clone() }).collect();
+                let call = LayerCall::from_op(op, params)
+                    .ok_or_else(|| LowerError(format!("`{}` has a symbolic argument", op.name())))?;
+                NodeOp::Layer(call)
             }
             HOp::Act(a) => NodeOp::Elementwise { function: lw.activation(a)? },
             HOp::Add => NodeOp::Add,
@@ -280,20 +227,6 @@ fn graph(lw: &mut Lowering<'_>, el: &Elaborated) -> Result<Graph, LowerError> {
     Ok(Graph { inputs, nodes, outputs: vec![ValueId(out.node as u32)] })
 }
 
-/// The number of training examples, when the source tells it statically.
-fn train_examples(data: &exp_hir::DataV) -> Option<u64> {
-    let a = &data.source;
-    let frac = a.arg("train_fraction").and_then(const_of).unwrap_or(1.0);
-    let n = match a.def.key.as_str() {
-        "modular" => {
-            let p = int_of(a.arg("p"))?;
-            p * p
-        }
-        _ => int_of(a.arg("n"))?,
-    };
-    Some(((n as f64) * frac).floor() as u64)
-}
-
 fn training(
     lw: &mut Lowering<'_>,
     el: &Elaborated,
@@ -301,7 +234,7 @@ fn training(
     batch: u64,
     eval_batch: u64,
 ) -> Result<TrainingPlan, LowerError> {
-    let steps_per_epoch = train_examples(data).map(|n| n.div_ceil(batch).max(1));
+    let steps_per_epoch = data.schema.train_size.map(|n| n.div_ceil(batch).max(1));
     let length = match el.field("train") {
         Some(Val::Qty(x, UnitKind::Steps)) => Frequency::Steps(*x as u64),
         Some(Val::Qty(x, UnitKind::Epochs)) => Frequency::Epochs(*x as u64),
@@ -318,24 +251,18 @@ fn training(
             (n, _) => Frequency::Steps(n),
         };
         let origin = lw.origin(&p.at);
-        let (kind, args, split) = match &p.kind {
-            HProbe::Measure(a) => {
-                let split =
-                    a.args.iter().find_map(|(_, v)| if let Val::Split(_, s) = v { Some(s.clone()) } else { None });
-                let rest = a
-                    .args
-                    .iter()
-                    .filter(|(_, v)| !matches!(v, Val::Split(..)))
-                    .map(|(n, v)| (n.clone(), value(v)))
-                    .collect();
-                (ProbeKind::Metric(a.def.key.clone()), rest, split)
-            }
+        let kind = match &p.kind {
+            HProbe::Measure(a) => match &a.op {
+                Some(BuiltinOp::Probe(op)) => ProbeKind::Builtin(op.clone()),
+                Some(BuiltinOp::Metric(op)) => ProbeKind::Metric(op.clone()),
+                _ => return Err(LowerError(format!("probe `{}` has no typed measurement", p.name))),
+            },
             HProbe::Derived(expr) => {
                 let (function, inputs) = derived(lw, el, &format!("probe_{}", p.name), expr, &p.at)?;
-                (ProbeKind::Derived { function, inputs }, Vec::new(), None)
+                ProbeKind::Derived { function, inputs }
             }
         };
-        probes.push(Probe { name: p.name.clone(), kind, args, split, every, origin });
+        probes.push(Probe { name: p.name.clone(), kind, every, origin });
     }
     let mut stop_rules = Vec::new();
     for (i, s) in el.stops.iter().enumerate() {
@@ -355,14 +282,7 @@ fn training(
                 let name = format!("stop_{i}");
                 let (function, inputs) = derived(lw, el, &name, &s.cond, &s.at)?;
                 let every = probes.last().map_or(Frequency::Steps(1), |p: &Probe| p.every);
-                probes.push(Probe {
-                    name: name.clone(),
-                    kind: ProbeKind::Derived { function, inputs },
-                    args: Vec::new(),
-                    split: None,
-                    every,
-                    origin,
-                });
+                probes.push(Probe { name: name.clone(), kind: ProbeKind::Derived { function, inputs }, every, origin });
                 (name, exp_ir::Comparison::Ge, 0.5)
             }
         };

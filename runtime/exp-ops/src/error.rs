@@ -3,7 +3,7 @@
 
 use std::fmt::{self, Display, Formatter};
 
-use crate::{ArgKind, Dim, Shape};
+use crate::{ArgError, Dim, Shape};
 
 /// The ranks an op accepts for its input.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -35,25 +35,6 @@ impl Display for Rank {
             Rank::Between(lo, hi) => write!(f, "rank-{lo} to rank-{hi}"),
         }
     }
-}
-
-/// Why an argument of a layer op was rejected.
-#[derive(Clone, PartialEq, Debug)]
-pub enum ArgProblem {
-    /// A required argument was not given.
-    Missing,
-    /// The op has no argument of that name.
-    Unknown,
-    /// The value has the wrong kind (a float where an int is expected, a triple for a pair).
-    WrongKind {
-        /// The kind the op declares.
-        expected: ArgKind,
-    },
-    /// The value is outside the range the op accepts, described in words (`in [0, 1)`).
-    OutOfRange {
-        /// The accepted range, e.g. "in [0, 1)" or "at most half the kernel size".
-        expected: &'static str,
-    },
 }
 
 /// What is wrong with a `reshape` target.
@@ -124,14 +105,7 @@ pub enum ShapeError {
         problem: ReshapeProblem,
     },
     /// An argument is missing, unknown, of the wrong kind or out of range.
-    BadArg {
-        /// Language name of the op.
-        op: String,
-        /// The argument name.
-        name: String,
-        /// What is wrong with it.
-        problem: ArgProblem,
-    },
+    BadArg(ArgError),
     /// No layer op has this name.
     UnknownOp {
         /// The name asked for.
@@ -183,7 +157,7 @@ impl Display for ShapeError {
                 write!(f, "`{op}` needs {what} `{value}` to be divisible by {by} `{divisor}`")
             }
             ShapeError::BadReshape { input, target, problem } => write_reshape(f, input, target, problem),
-            ShapeError::BadArg { op, name, problem } => write_arg(f, op, name, problem),
+            ShapeError::BadArg(e) => e.fmt(f),
             ShapeError::UnknownOp { name } => write!(f, "unknown layer op `{name}`"),
             ShapeError::Broadcast { left, right } => {
                 write!(f, "cannot add `{left}` and `{right}`: the shapes do not broadcast")
@@ -208,19 +182,6 @@ fn write_reshape(f: &mut Formatter<'_>, input: &Shape, target: &[Dim], problem: 
         ReshapeProblem::SeveralInferred => f.write_str("only one size may be `-1`"),
         ReshapeProblem::NonPositiveEntry(d) => write!(f, "size `{d}` is not positive"),
         ReshapeProblem::CountMismatch => f.write_str("the element counts differ"),
-    }
-}
-
-fn write_arg(f: &mut Formatter<'_>, op: &str, name: &str, problem: &ArgProblem) -> fmt::Result {
-    match problem {
-        ArgProblem::Missing => write!(f, "`{op}` is missing its argument `{name}`"),
-        ArgProblem::Unknown => write!(f, "`{op}` has no argument `{name}`"),
-        ArgProblem::WrongKind { expected } => {
-            write!(f, "`{op}` argument `{name}` expects {expected}")
-        }
-        ArgProblem::OutOfRange { expected } => {
-            write!(f, "`{op}` argument `{name}` must be {expected}")
-        }
     }
 }
 

@@ -41,6 +41,11 @@ macro_rules! scalar_ops {
                 match self { $(ScalarOp::$variant => $arity,)* }
             }
 
+            /// The op's description, from the table.
+            pub fn doc(self) -> &'static str {
+                match self { $(ScalarOp::$variant => concat!($($doc),*),)* }
+            }
+
             /// Whether the language can call the op by its name, like `exp(x)`.
             pub fn is_callable(self) -> bool {
                 match self { $(ScalarOp::$variant => $callable,)* }

@@ -16,11 +16,12 @@
 use crate::error::{Result, RunError};
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor, WithDType, D};
-use exp_ir::{Loss, LossKind, Value};
+use exp_ir::Loss;
+use exp_ops::Loss as Kind;
 
 /// The mean loss of `logits` against `target` (see the module docs for the target's form).
 pub fn loss(kind: &Loss, logits: &Tensor, target: &Tensor) -> Result<Tensor> {
-    let name = kind.kind.name();
+    let name = kind.op.name();
     let at = |e: RunError| RunError {
         message: format!("loss `{name}`: {}", e.message),
         origin: e.origin.or(kind.origin),
@@ -40,13 +41,13 @@ fn compute(kind: &Loss, logits: &Tensor, target: &Tensor) -> Result<Tensor> {
     let classes = logits.dim(D::Minus1)?;
     let rows = logits.elem_count() / classes.max(1);
     let ids = is_ids(target);
-    match kind.kind {
-        LossKind::CrossEntropy => {
+    match &kind.op {
+        Kind::CrossEntropy { label_smoothing } => {
             if !ids {
                 return Err(RunError::new(format!("needs integer class ids as targets, got {:?}", target.dtype()))
                     .with_help("cross_entropy applies to data with `target classes`; use `mse` for regression"));
             }
-            let eps = label_smoothing(kind)?;
+            let eps = *label_smoothing;
             if logits.device().is_cpu() && matches!(logits.dtype(), DType::F32 | DType::F64) {
                 if target.elem_count() != rows {
                     return Err(RunError::new(format!("{rows} rows of logits but {} class ids", target.elem_count())));
@@ -57,18 +58,18 @@ fn compute(kind: &Loss, logits: &Tensor, target: &Tensor) -> Result<Tensor> {
             }
             cross_entropy_composed(logits, target, eps, rows, classes)
         }
-        LossKind::Mse => {
+        Kind::Mse {} => {
             let y = dense(target, logits, rows, classes)?;
             Ok(logits.sub(&y)?.sqr()?.mean_all()?)
         }
-        LossKind::Bce => {
+        Kind::Bce {} => {
             // max(z, 0) - z y + log(1 + e^-|z|). Candle's relu and abs both take derivative 1
             // at 0, which sums to the exact sigmoid(0) - y there.
             let y = dense(target, logits, rows, classes)?;
             let soft = logits.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?;
             Ok(logits.relu()?.sub(&logits.mul(&y)?)?.add(&soft)?.mean_all()?)
         }
-        LossKind::Kl => {
+        Kind::Kl {} => {
             let q = dense(target, logits, rows, classes)?.reshape((rows, classes))?;
             let logp = log_softmax(&logits.reshape((rows, classes))?)?;
             // q log q with 0 log 0 = 0: the log of q where positive, of 1 elsewhere.
@@ -198,20 +199,6 @@ impl CustomOp2 for CrossEntropy {
 
 fn is_ids(t: &Tensor) -> bool {
     matches!(t.dtype(), DType::U8 | DType::U32 | DType::I64)
-}
-
-fn label_smoothing(kind: &Loss) -> Result<f64> {
-    let value = kind.args.iter().find(|(n, _)| n == "label_smoothing").map(|(_, v)| v);
-    let eps = match value {
-        None => 0.0,
-        Some(Value::Float(x)) => *x,
-        Some(Value::Int(i)) => *i as f64,
-        Some(other) => return Err(RunError::new(format!("`label_smoothing` is `{other}`, not a number"))),
-    };
-    if !(0.0..=1.0).contains(&eps) {
-        return Err(RunError::new(format!("`label_smoothing` must be in [0, 1], got {eps}")));
-    }
-    Ok(eps)
 }
 
 /// `x - logsumexp(x)` over the last axis, with the max shift detached (it cancels).

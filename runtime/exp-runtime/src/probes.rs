@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use candle_core::{DType, Tensor, D};
 use exp_ir::{Comparison, Frequency, Probe, ProbeKind, Program};
+use exp_ops::{Metric, Probe as BuiltinProbe};
 
 use crate::data::{batch_tensors, Dataset, Splits};
 use crate::exec::Model;
@@ -30,15 +31,17 @@ pub fn evaluate(
     let mut out = Vec::new();
     for p in firing {
         let v = match &p.kind {
-            ProbeKind::Metric(metric) => {
-                let split = match p.split.as_deref() {
-                    Some("test") => Some(&splits.test),
-                    Some("train") => Some(&splits.train),
-                    None => None,
-                    Some(other) => return Err(RunError::at(format!("unknown split `{other}`"), p.origin)),
-                };
-                measure(program, model, metric, split, p)?
-            }
+            ProbeKind::Builtin(op) => match op {
+                BuiltinProbe::WeightNorm {} => weight_norm(model)?,
+                BuiltinProbe::Accuracy { on } => over_split(program, model, split(splits, on, p)?, Measure::TopK(1))?,
+                BuiltinProbe::Loss { on } => over_split(program, model, split(splits, on, p)?, Measure::Loss)?,
+            },
+            ProbeKind::Metric(op) => match op {
+                Metric::TopK { k, on } => {
+                    let k = usize::try_from(*k).unwrap_or(usize::MAX);
+                    over_split(program, model, split(splits, on, p)?, Measure::TopK(k))?
+                }
+            },
             ProbeKind::Derived { function, inputs } => {
                 let f = crate::optim::function(program, function)?;
                 let xs: Vec<f64> = inputs.iter().map(|i| latest.get(i).copied().unwrap_or(f64::NAN)).collect();
@@ -55,44 +58,50 @@ pub fn evaluate(
     Ok(out)
 }
 
-fn measure(program: &Program, model: &Model, metric: &str, split: Option<&Dataset>, p: &Probe) -> Result<f64> {
-    if metric == "weight_norm" {
-        let mut sq = 0.0;
-        for (_, v) in model.params() {
-            sq += v.as_tensor().to_dtype(DType::F64)?.sqr()?.sum_all()?.to_scalar::<f64>()?;
-        }
-        return Ok(sq.sqrt());
+/// The split named `name`.
+fn split<'a>(splits: &'a Splits, name: &str, p: &Probe) -> Result<&'a Dataset> {
+    splits
+        .get(name)
+        .ok_or_else(|| RunError::at(format!("probe `{}` reads an unknown split `{name}`", p.name), p.origin))
+}
+
+/// The global L2 norm of the parameters, accumulated in `f64`.
+fn weight_norm(model: &Model) -> Result<f64> {
+    let mut sq = 0.0;
+    for (_, v) in model.params() {
+        sq += v.as_tensor().to_dtype(DType::F64)?.sqr()?.sum_all()?.to_scalar::<f64>()?;
     }
-    let ds = split.ok_or_else(|| RunError::at(format!("probe `{}` needs a split (`on: ...`)", p.name), p.origin))?;
-    let k = p
-        .args
-        .iter()
-        .find(|(n, _)| n == "k")
-        .and_then(|(_, v)| if let exp_ir::Value::Int(k) = v { Some(*k as usize) } else { None })
-        .unwrap_or(5);
+    Ok(sq.sqrt())
+}
+
+/// What [`over_split`] averages over the samples of a split.
+enum Measure {
+    /// Whether the target is among the `k` largest outputs.
+    TopK(usize),
+    /// The experiment's loss.
+    Loss,
+}
+
+/// The mean of `measure` over every sample of `ds`, in evaluation batches.
+fn over_split(program: &Program, model: &Model, ds: &Dataset, measure: Measure) -> Result<f64> {
     let batch = program.train.eval_batch.max(1) as usize;
-    let (mut hits, mut loss_sum, mut n) = (0.0f64, 0.0f64, 0usize);
+    let (mut total, mut n) = (0.0f64, 0usize);
     let mut start = 0;
     while start < ds.n {
         let idx: Vec<usize> = (start..(start + batch).min(ds.n)).collect();
         start += batch;
         let (x, y) = batch_tensors(ds, &idx, model.device())?;
         let out = model.evaluate(program, &x)?;
-        match metric {
-            "accuracy" | "top_k" => {
-                let want = if metric == "accuracy" { 1 } else { k };
-                hits += top_k_hits(&out, &y, want)?;
-            }
-            "loss" => {
+        total += match measure {
+            Measure::TopK(k) => top_k_hits(&out, &y, k)?,
+            Measure::Loss => {
                 let l = crate::loss::loss(&program.loss, &out, &y)?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-                loss_sum += l * idx.len() as f64;
+                l * idx.len() as f64
             }
-            other => return Err(RunError::at(format!("the runtime has no probe `{other}`"), p.origin)),
-        }
+        };
         n += idx.len();
     }
-    let n = n.max(1) as f64;
-    Ok(if metric == "loss" { loss_sum / n } else { hits / n })
+    Ok(total / n.max(1) as f64)
 }
 
 /// How many rows have their target among the `k` largest outputs.

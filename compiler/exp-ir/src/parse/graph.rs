@@ -248,6 +248,9 @@ fn node_op(c: &Cursor<'_>, name: &str, function: Option<String>, attrs: Args, pa
             Some(Value::Float(factor)) => Ok(NodeOp::Scale { factor }),
             _ => Err(c.error("scale `factor` must be a float")),
         },
-        _ => Ok(NodeOp::Layer(LayerCall { op: name.to_string(), attrs, params })),
+        _ => match crate::builtin::layer_of(name, &attrs) {
+            Ok(op) => Ok(NodeOp::Layer(LayerCall { op, params })),
+            Err(e) => Err(c.error(e)),
+        },
     }
 }

@@ -169,6 +169,13 @@ impl<'a> Lines<'a> {
     }
 }
 
+/// Reads `name(k: v, ...)` as the typed builtin `T`, checked by the registry.
+pub(crate) fn builtin_call<T: exp_ops::Builtin>(c: &mut Cursor<'_>) -> Res<T> {
+    let name = c.ident()?;
+    let args = parse_args(c)?;
+    crate::builtin::builtin_of(name, &args).map_err(|e| c.error(e))
+}
+
 /// Parses the `name(k: v, ...)` argument list after a name.
 pub(crate) fn parse_args(c: &mut Cursor<'_>) -> Res<Args> {
     c.expect("(")?;
@@ -272,8 +279,7 @@ fn parse_seeds(lines: &mut Lines<'_>) -> Res<Seeds> {
 
 fn parse_data(lines: &mut Lines<'_>) -> Res<DataPlan> {
     let mut c = lines.header("data")?;
-    let source = c.ident()?.to_string();
-    let args = parse_args(&mut c)?;
+    let source = builtin_call(&mut c)?;
     let origin = origin_end(&mut c)?;
     let mut c = lines.expect_item("x")?;
     let x = parse_tensor_type(&mut c)?;
@@ -296,9 +302,8 @@ fn parse_data(lines: &mut Lines<'_>) -> Res<DataPlan> {
     let mut transforms = Vec::new();
     while lines.peek_item_word() == Some("transform") {
         let mut c = lines.expect_item("transform")?;
-        let name = c.ident()?.to_string();
-        let args = parse_args(&mut c)?;
-        transforms.push(Transform { name, args, origin: origin_end(&mut c)? });
+        let op = builtin_call(&mut c)?;
+        transforms.push(TransformStep { op, origin: origin_end(&mut c)? });
     }
     let batch = u64_item(lines, "batch")?;
     let mut c = lines.expect_item("shuffle")?;
@@ -309,7 +314,7 @@ fn parse_data(lines: &mut Lines<'_>) -> Res<DataPlan> {
     };
     c.expect_end()?;
     let (x_dtype, x_shape) = (x.dtype, x.shape);
-    Ok(DataPlan { source, args, x_shape, x_dtype, target, splits, transforms, batch, shuffle, origin })
+    Ok(DataPlan { source, x_shape, x_dtype, target, splits, transforms, batch, shuffle, origin })
 }
 
 /// Reads an item line `kw N`.

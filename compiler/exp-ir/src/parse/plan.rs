@@ -1,19 +1,16 @@
 //! Parsing of the training-plan sections: `loss`, `schedules`, `optimizer`, `train` and
 //! `estimates`.
 
-use super::{origin_end, parse_args, u64_item, Lines, Res};
+use super::{builtin_call, origin_end, parse_args, u64_item, Lines, Res};
 use crate::parse::cursor::Cursor;
 use crate::scalar::{GradClip, Hyper, HyperValue, Optimizer, Schedule, StateInit, StateSlot};
-use crate::types::{
-    Comparison, Estimates, Frequency, Loss, LossKind, Memory, Probe, ProbeKind, StopRule, TrainingPlan,
-};
+use crate::types::{Comparison, Estimates, Frequency, Loss, Memory, Probe, ProbeKind, StopRule, TrainingPlan};
+use exp_ops::{ArgKind, Builtin, Metric};
 
 pub(super) fn parse_loss(lines: &mut Lines<'_>) -> Res<Loss> {
     let mut c = lines.header("loss")?;
-    let name = c.ident()?;
-    let kind = LossKind::from_name(name).ok_or_else(|| c.error(format!("unknown loss `{name}`")))?;
-    let args = parse_args(&mut c)?;
-    Ok(Loss { kind, args, origin: origin_end(&mut c)? })
+    let op = builtin_call(&mut c)?;
+    Ok(Loss { op, origin: origin_end(&mut c)? })
 }
 
 pub(super) fn parse_schedules(lines: &mut Lines<'_>) -> Res<Vec<Schedule>> {
@@ -111,7 +108,7 @@ pub(super) fn parse_train(lines: &mut Lines<'_>) -> Res<TrainingPlan> {
 fn parse_probe(c: &mut Cursor<'_>) -> Res<Probe> {
     let name = c.ident()?.to_string();
     c.expect("=")?;
-    let (kind, args) = if c.eat_keyword("expr") {
+    let kind = if c.eat_keyword("expr") {
         let function = fn_ref(c)?;
         c.expect("(")?;
         let mut inputs = Vec::new();
@@ -121,15 +118,30 @@ fn parse_probe(c: &mut Cursor<'_>) -> Res<Probe> {
             }
             inputs.push(c.ident()?.to_string());
         }
-        (ProbeKind::Derived { function, inputs }, Vec::new())
+        ProbeKind::Derived { function, inputs }
     } else {
-        let metric = c.ident()?.to_string();
-        (ProbeKind::Metric(metric), parse_args(c)?)
+        let op = c.ident()?;
+        let mut args = parse_args(c)?;
+        if c.eat_keyword("on") {
+            let split = c.ident()?.to_string();
+            let key = crate::builtin::arg_of_kind::<exp_ops::Probe>(op, ArgKind::Split)
+                .or(crate::builtin::arg_of_kind::<Metric>(op, ArgKind::Split))
+                .ok_or_else(|| c.error(format!("`{op}` reads no split")))?;
+            args.push((key.to_string(), crate::Value::Str(split)));
+        }
+        let known = |specs: &[exp_ops::BuiltinSpec]| specs.iter().any(|s| s.name == op);
+        let built = if known(exp_ops::Probe::specs()) {
+            crate::builtin::builtin_of(op, &args).map(ProbeKind::Builtin)
+        } else if known(Metric::specs()) {
+            crate::builtin::builtin_of(op, &args).map(ProbeKind::Metric)
+        } else {
+            Err(format!("unknown probe or metric `{op}`"))
+        };
+        built.map_err(|e| c.error(e))?
     };
-    let split = if c.eat_keyword("on") { Some(c.ident()?.to_string()) } else { None };
     c.keyword("every")?;
     let every = parse_frequency(c)?;
-    Ok(Probe { name, kind, args, split, every, origin: origin_end(c)? })
+    Ok(Probe { name, kind, every, origin: origin_end(c)? })
 }
 
 /// Reads `100 steps` or `1 epochs`.

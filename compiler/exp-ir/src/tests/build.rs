@@ -14,11 +14,6 @@ pub fn origin(file: u32, start: u32, end: u32) -> Option<Origin> {
     Some(Origin { file, start, end })
 }
 
-/// Named arguments from pairs.
-pub fn args(pairs: &[(&str, Value)]) -> Args {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
-}
-
 /// Builds a scalar function instruction by instruction.
 pub struct FnBuilder {
     func: ScalarFn,

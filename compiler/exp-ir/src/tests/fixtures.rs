@@ -4,7 +4,7 @@
 
 use super::build::*;
 use crate::*;
-use exp_ops::{Dim, LayerOp, ScalarOp::*};
+use exp_ops::{DataSource, Dim, LayerOp, ScalarOp::*};
 
 /// All fixtures, sealed.
 pub fn all() -> Vec<Program> {
@@ -33,16 +33,16 @@ fn steps(n: i64) -> Value {
     Value::Quantity { amount: Number::Int(n), unit: Unit::Steps }
 }
 
-fn probe(name: &str, metric: &str, split: Option<&str>, every: Frequency, at: u32) -> Probe {
-    let kind = ProbeKind::Metric(metric.into());
-    Probe {
-        name: name.into(),
-        kind,
-        args: Vec::new(),
-        split: split.map(Into::into),
-        every,
-        origin: origin(0, at, at + 30),
-    }
+fn probe(name: &str, kind: ProbeKind, every: Frequency, at: u32) -> Probe {
+    Probe { name: name.into(), kind, every, origin: origin(0, at, at + 30) }
+}
+
+fn accuracy(split: &str) -> ProbeKind {
+    ProbeKind::Builtin(exp_ops::Probe::Accuracy { on: split.into() })
+}
+
+fn cross_entropy(at: u32, to: u32) -> Loss {
+    Loss { op: exp_ops::Loss::CrossEntropy { label_smoothing: 0.0 }, origin: origin(0, at, to) }
 }
 
 /// Assembles a program and fills in consistent estimates and the hash.
@@ -147,15 +147,13 @@ pub fn mlp_adamw() -> Program {
         origin: origin(0, 200, 260),
     };
     let data = DataPlan {
-        source: "mnist".into(),
-        args: args(&[("root", Value::Str("data/mnist".into())), ("download", Value::Bool(false))]),
+        source: DataSource::Idx { dir: "data/mnist".into(), shape: vec![1, 28, 28], classes: 10 },
         x_shape: shape("[1, 28, 28]"),
         x_dtype: DType::F32,
         target: Target::Classes(10),
         splits: vec!["train".into(), "test".into()],
-        transforms: vec![Transform {
-            name: "normalize".into(),
-            args: args(&[("mean", Value::Float(0.1307)), ("std", Value::Float(0.3081))]),
+        transforms: vec![TransformStep {
+            op: exp_ops::Transform::Normalize { mean: 0.1307, std: 0.3081 },
             origin: origin(0, 60, 100),
         }],
         batch: 128,
@@ -169,8 +167,13 @@ pub fn mlp_adamw() -> Program {
         steps_per_epoch: None,
         eval_batch: 1000,
         probes: vec![
-            probe("train_loss", "loss", Some("train"), Frequency::Steps(100), 300),
-            probe("test_acc", "accuracy", Some("test"), Frequency::Epochs(1), 340),
+            probe(
+                "train_loss",
+                ProbeKind::Builtin(exp_ops::Probe::Loss { on: "train".into() }),
+                Frequency::Steps(100),
+                300,
+            ),
+            probe("test_acc", accuracy("test"), Frequency::Epochs(1), 340),
         ],
         stop_rules: vec![StopRule {
             probe: "test_acc".into(),
@@ -188,11 +191,7 @@ pub fn mlp_adamw() -> Program {
         ("seed", Value::Int(0), Provenance::Extends("mnist_base".into())),
         ("train", Value::Quantity { amount: Number::Int(10), unit: Unit::Epochs }, Provenance::Declaration),
     ]);
-    let loss = Loss {
-        kind: LossKind::CrossEntropy,
-        args: args(&[("label_smoothing", Value::Float(0.0))]),
-        origin: origin(0, 170, 190),
-    };
+    let loss = cross_entropy(170, 190);
     let schedules = vec![Schedule { name: "lr_cos".into(), function: "cosine_lr".into(), origin: origin(0, 100, 118) }];
     finish("mlp_adamw", config, data, m, vec![relu(origin(1, 0, 30)), cosine, adamw], loss, schedules, optimizer, train)
 }
@@ -251,17 +250,16 @@ pub fn cnn_batchnorm() -> Program {
         clip: GradClip::Value(5.0),
         origin: origin(0, 350, 380),
     };
-    let t = |name: &str, a: Args, at: u32| Transform { name: name.into(), args: a, origin: origin(0, at, at + 20) };
+    let t = |op: exp_ops::Transform, at: u32| TransformStep { op, origin: origin(0, at, at + 20) };
     let data = DataPlan {
-        source: "cifar10".into(),
-        args: args(&[("root", Value::Str("data/cifar-10 \"binary\"".into()))]),
+        source: DataSource::Cifar10 { dir: "data/cifar-10 \"binary\"".into() },
         x_shape: shape("[3, 32, 32]"),
         x_dtype: DType::F32,
         target: Target::Classes(10),
         splits: vec!["train".into(), "test".into()],
         transforms: vec![
-            t("random_crop", args(&[("size", Value::Int(32)), ("padding", Value::Int(4))]), 40),
-            t("horizontal_flip", args(&[("p", Value::Float(0.5))]), 70),
+            t(exp_ops::Transform::Scale { factor: 1.0 / 255.0 }, 40),
+            t(exp_ops::Transform::Normalize { mean: 0.5, std: 0.25 }, 70),
         ],
         batch: 64,
         shuffle: true,
@@ -271,8 +269,6 @@ pub fn cnn_batchnorm() -> Program {
     let derived = Probe {
         name: "gap".into(),
         kind: ProbeKind::Derived { function: "acc_gap".into(), inputs: vec!["train_acc".into(), "test_acc".into()] },
-        args: Vec::new(),
-        split: None,
         every,
         origin: origin(0, 460, 490),
     };
@@ -282,8 +278,8 @@ pub fn cnn_batchnorm() -> Program {
         steps_per_epoch: Some(782),
         eval_batch: 500,
         probes: vec![
-            probe("train_acc", "accuracy", Some("train"), every, 390),
-            probe("test_acc", "accuracy", Some("test"), every, 400),
+            probe("train_acc", accuracy("train"), every, 390),
+            probe("test_acc", accuracy("test"), every, 400),
             derived,
         ],
         stop_rules: vec![StopRule {
@@ -297,13 +293,13 @@ pub fn cnn_batchnorm() -> Program {
     let config = config(&[
         (
             "data.augment",
-            Value::List(vec![Value::Str("random_crop".into()), Value::Str("horizontal_flip".into())]),
+            Value::List(vec![Value::Str("scale".into()), Value::Str("normalize".into())]),
             Provenance::Declaration,
         ),
         ("optimizer.lr", Value::Float(0.1), Provenance::Declaration),
         ("seed", Value::Int(0), Provenance::Default),
     ]);
-    let loss = Loss { kind: LossKind::CrossEntropy, args: Vec::new(), origin: origin(0, 345, 348) };
+    let loss = cross_entropy(345, 348);
     finish("cnn_batchnorm", config, data, m, vec![relu(origin(1, 0, 30)), sgd, gap], loss, Vec::new(), optimizer, train)
 }
 
@@ -368,13 +364,7 @@ pub fn noisy_sgd() -> Program {
         origin: origin(0, 240, 300),
     };
     let data = DataPlan {
-        source: "modular".into(),
-        args: args(&[
-            ("p", Value::Int(97)),
-            ("op", Value::Str("add".into())),
-            ("train_fraction", Value::Float(0.4)),
-            ("seed", Value::Int(1)),
-        ]),
+        source: DataSource::Modular { p: 97, op: exp_ops::ModularOp::Add, train_fraction: 0.4, seed: 1 },
         x_shape: shape("[2]"),
         x_dtype: DType::I64,
         target: Target::Classes(97),
@@ -391,8 +381,8 @@ pub fn noisy_sgd() -> Program {
         steps_per_epoch: Some(8),
         eval_batch: 4096,
         probes: vec![
-            probe("train_acc", "accuracy", Some("train"), every, 310),
-            probe("test_acc", "accuracy", Some("test"), every, 345),
+            probe("train_acc", accuracy("train"), every, 310),
+            probe("test_acc", accuracy("test"), every, 345),
         ],
         stop_rules: vec![StopRule {
             probe: "test_acc".into(),
@@ -409,7 +399,7 @@ pub fn noisy_sgd() -> Program {
         ("seed", Value::Int(0), Provenance::Declaration),
         ("train", steps(20_000), Provenance::Declaration),
     ]);
-    let loss = Loss { kind: LossKind::CrossEntropy, args: Vec::new(), origin: origin(0, 230, 236) };
+    let loss = cross_entropy(230, 236);
     let schedules = vec![Schedule { name: "warmup".into(), function: "warmup".into(), origin: origin(0, 60, 110) }];
     let functions = vec![gelu, update, warmup];
     finish("noisy_sgd", config, data, m, functions, loss, schedules, optimizer, train)

@@ -89,7 +89,7 @@ fn hostile_inputs_are_refused() {
     );
     let err = parse(&deep).unwrap_err();
     assert!(err.message.contains("nest"), "{err}");
-    let dim = format!("expir 1\nexperiment e\nhash -\nfiles\nconfig\nseeds 0\n  init 1\n  shuffle 1\n  dropout 1\n  noise 1\n  augment 1\n  data 1\ndata d() \n  x f32[{}B{}]\n", "(".repeat(5000), ")".repeat(5000));
+    let dim = format!("expir 1\nexperiment e\nhash -\nfiles\nconfig\nseeds 0\n  init 1\n  shuffle 1\n  dropout 1\n  noise 1\n  augment 1\n  data 1\ndata cifar10(dir: \"d\") \n  x f32[{}B{}]\n", "(".repeat(5000), ")".repeat(5000));
     assert!(parse(&dim).unwrap_err().message.contains("nests too deeply"));
     for text in ["", "\n\n", "expir 2", "expir 99999999999999999999", "expir 1\nexperiment \u{1F600}", "\u{0}\u{FFFF}"]
     {

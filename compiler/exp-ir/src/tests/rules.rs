@@ -38,7 +38,6 @@ fn malformed_names() {
     rejects(Rule::MalformedName, mlp_adamw(), |p| p.name = "mlp-adamw".into());
     rejects(Rule::MalformedName, mlp_adamw(), |p| function(p, "relu").inputs[0] = "v0".into());
     rejects(Rule::MalformedName, mlp_adamw(), |p| p.config[0].path = "batch.".into());
-    rejects(Rule::MalformedName, noisy_sgd(), |p| p.train.probes[0].kind = ProbeKind::Metric("expr".into()));
 }
 
 #[test]
@@ -120,6 +119,11 @@ fn type_mismatch() {
         p.graph.nodes.iter_mut().find(|n| n.op == NodeOp::Mul).unwrap().operands[1] = tokens;
     });
     rejects(Rule::TypeMismatch, noisy_sgd(), |p| p.data.target = Target::Classes(96));
+    rejects(Rule::TypeMismatch, noisy_sgd(), |p| p.data.x_shape = shape("[3]"));
+    rejects(Rule::TypeMismatch, noisy_sgd(), |p| p.loss.op = exp_ops::Loss::Bce {});
+    rejects(Rule::TypeMismatch, mlp_adamw(), |p| {
+        p.train.probes[0].kind = ProbeKind::Metric(exp_ops::Metric::TopK { k: 11, on: "test".into() })
+    });
     rejects(Rule::TypeMismatch, cnn_batchnorm(), |p| {
         p.params.iter_mut().find(|x| x.name == "model.head.weight").unwrap().shape = shape("[10, 4095]");
         fix_estimates(p);
@@ -128,9 +132,7 @@ fn type_mismatch() {
 
 #[test]
 fn bad_layer() {
-    rejects(Rule::BadLayer, mlp_adamw(), |p| layer(p, 1).attrs.retain(|(k, _)| k != "bias"));
-    rejects(Rule::BadLayer, mlp_adamw(), |p| layer(p, 1).attrs[1].1 = Value::Str("ten".into()));
-    rejects(Rule::BadLayer, mlp_adamw(), |p| layer(p, 1).op = "linearr".into());
+    rejects(Rule::BadLayer, mlp_adamw(), |p| layer(p, 1).params[1].role = "scale".into());
     rejects(Rule::BadLayer, mlp_adamw(), |p| {
         let r = ParamRef { role: "scale".into(), name: "model.layers.0.bias".into() };
         layer(p, 1).params.push(r);
@@ -216,6 +218,30 @@ fn unknown_probe() {
     rejects(Rule::UnknownProbe, cnn_batchnorm(), |p| p.train.probes.swap(1, 2));
 }
 
+/// Typed builtins built without the registry's checks (as serde does) are caught.
+#[test]
+fn bad_builtin() {
+    fn dropout(p: &mut Program) -> &mut f64 {
+        let rates = p.graph.nodes.iter_mut().filter_map(|n| match &mut n.op {
+            NodeOp::Layer(LayerCall { op: exp_ops::LayerOp::Dropout { rate }, .. }) => Some(rate),
+            _ => None,
+        });
+        rates.into_iter().next().expect("the CNN has dropout")
+    }
+    rejects(Rule::BadBuiltin, cnn_batchnorm(), |p| *dropout(p) = 1.5);
+    rejects(Rule::BadBuiltin, cnn_batchnorm(), |p| p.loss.op = exp_ops::Loss::CrossEntropy { label_smoothing: 2.0 });
+    rejects(Rule::BadBuiltin, cnn_batchnorm(), |p| {
+        p.data.transforms[1].op = exp_ops::Transform::Normalize { mean: 0.0, std: 0.0 }
+    });
+    rejects(Rule::BadBuiltin, noisy_sgd(), |p| {
+        p.data.source =
+            exp_ops::DataSource::Modular { p: 97, op: exp_ops::ModularOp::Add, train_fraction: 1.5, seed: 1 }
+    });
+    rejects(Rule::BadBuiltin, mlp_adamw(), |p| {
+        p.train.probes[0].kind = ProbeKind::Metric(exp_ops::Metric::TopK { k: 0, on: "test".into() })
+    });
+}
+
 #[test]
 fn derived_probe() {
     let drop_input = |p: &mut Program| match &mut p.train.probes[2].kind {
@@ -225,12 +251,13 @@ fn derived_probe() {
         other => panic!("{other:?}"),
     };
     rejects(Rule::DerivedProbe, cnn_batchnorm(), drop_input);
-    rejects(Rule::DerivedProbe, cnn_batchnorm(), |p| p.train.probes[2].split = Some("test".into()));
 }
 
 #[test]
 fn unknown_split() {
-    rejects(Rule::UnknownSplit, mlp_adamw(), |p| p.train.probes[1].split = Some("valid".into()));
+    rejects(Rule::UnknownSplit, mlp_adamw(), |p| {
+        p.train.probes[1].kind = ProbeKind::Builtin(exp_ops::Probe::Accuracy { on: "valid".into() })
+    });
     rejects(Rule::UnknownSplit, mlp_adamw(), |p| p.data.splits[0] = "fit".into());
 }
 

@@ -6,17 +6,17 @@ use crate::print;
 
 #[test]
 fn cnn_text_form() {
-    insta::assert_snapshot!(print(&fixtures::cnn_batchnorm()), @r##"
+    insta::assert_snapshot!(print(&fixtures::cnn_batchnorm()), @r#"
     expir 1
     experiment cnn_batchnorm
-    hash b54fc8b690584e9b
+    hash 149ea7f4c59efcd9
 
     files
       0 "examples/cnn_batchnorm/main.exp"
       1 "<std>/optim.exp"
 
     config
-      data.augment = ["random_crop", "horizontal_flip"]  # from declaration
+      data.augment = ["scale", "normalize"]  # from declaration
       optimizer.lr = 0.1  # from declaration
       seed = 0  # from default
 
@@ -28,12 +28,12 @@ fn cnn_text_form() {
       augment 11904222223933528137
       data 10639603523942953358
 
-    data cifar10(root: "data/cifar-10 \"binary\"") @0:10..120
+    data cifar10(dir: "data/cifar-10 \"binary\"") @0:10..120
       x f32[3, 32, 32]
       target classes 10
       splits train, test
-      transform random_crop(size: 32, padding: 4) @0:40..60
-      transform horizontal_flip(p: 0.5) @0:70..90
+      transform scale(factor: 0.00392156862745098) @0:40..60
+      transform normalize(mean: 0.5, std: 0.25) @0:70..90
       batch 64
       shuffle true
 
@@ -68,18 +68,18 @@ fn cnn_text_form() {
 
     graph
       input %images : f32[B, 3, 32, 32]
-      %0 = conv2d(%images, bias: false, dilation: [1, 1], groups: 1, kernel: [3, 3], out: 16, padding: [1, 1], stride: [1, 1]) {weight: model.conv.weight} : f32[B, 16, 32, 32] @0:200..230
+      %0 = conv2d(%images, bias: false, dilation: 1, groups: 1, kernel: 3, out: 16, padding: 1, stride: 1) {weight: model.conv.weight} : f32[B, 16, 32, 32] @0:200..230
       %1 = batch_norm(%0, affine: true, eps: 1e-5, momentum: 0.1) {weight: model.bn.weight, bias: model.bn.bias, running_mean: model.bn.running_mean, running_var: model.bn.running_var} : f32[B, 16, 32, 32] @0:234..246
       %2 = elementwise @relu(%1) : f32[B, 16, 32, 32] @0:250..254
       %3 = scale(%2, factor: 0.5) : f32[B, 16, 32, 32] @0:258..270
       %4 = add(%2, %3) : f32[B, 16, 32, 32] @0:258..280
-      %5 = max_pool2d(%4, kernel: [2, 2], padding: [0, 0], stride: [2, 2]) : f32[B, 16, 16, 16] @0:284..300
+      %5 = max_pool2d(%4, kernel: 2, padding: 0, stride: 2) : f32[B, 16, 16, 16] @0:284..300
       %6 = dropout(%5, rate: 0.25) : f32[B, 16, 16, 16] @0:304..317
       %7 = flatten(%6) : f32[B, 4096] @0:321..328
       %8 = linear(%7, bias: true, out: 10) {weight: model.head.weight, bias: model.head.bias} : f32[B, 10] @0:332..342
       return %8
 
-    loss cross_entropy() @0:345..348
+    loss cross_entropy(label_smoothing: 0.0) @0:345..348
 
     schedules
 
@@ -109,5 +109,5 @@ fn cnn_text_form() {
       memory.activations 1204224
       memory.total 1701560
       flops_per_step 52480000
-    "##);
+    "#);
 }

@@ -2,7 +2,7 @@
 
 use super::{Cx, Rule};
 use crate::graph::{LayerCall, Node, NodeOp, ValueId};
-use crate::types::{DType, LossKind, Param, Target, TensorType};
+use crate::types::{DType, Param, TensorType};
 use exp_ops::{broadcast_add, concat, Shape};
 use std::collections::{HashMap, HashSet};
 
@@ -80,11 +80,11 @@ fn check_io_types(cx: &mut Cx<'_>) {
         }
     }
     let output = p.graph.outputs.first().and_then(|id| p.graph.type_of(*id));
-    if let (Some(out), Target::Classes(n), LossKind::CrossEntropy) = (output, &p.data.target, p.loss.kind) {
-        let want = Shape(vec![batch(), exp_ops::Dim::constant(i64::try_from(*n).unwrap_or(i64::MAX))]);
+    let target = super::builtins::target_kind(&p.data.target);
+    if let (Some(out), Some(Ok(want))) = (output, target.map(|t| p.loss.op.expected_output(&t))) {
         if out.shape != want {
             let message =
-                format!("cross-entropy over {n} classes needs logits `{want}`, the model gives `{}`", out.shape);
+                format!("`{}` needs outputs `{want}` for the data, the model gives `{}`", p.loss.op.name(), out.shape);
             cx.error(Rule::TypeMismatch, "graph return", message, p.loss.origin);
         }
     }
@@ -192,17 +192,7 @@ fn fold_broadcast(types: &[&TensorType]) -> Result<Shape, String> {
 /// Checks a layer against the op table and returns its inferred output shape.
 /// An `Err("")` means the problem was already reported under another rule.
 fn check_layer(cx: &mut Cx<'_>, at: &str, node: &Node, call: &LayerCall, input: &Shape) -> Result<Shape, String> {
-    let op = match call.to_op() {
-        Ok(op) => op,
-        Err(e) => {
-            cx.error(Rule::BadLayer, at, e, node.origin);
-            return Err(String::new());
-        }
-    };
-    let given: HashSet<&str> = call.attrs.iter().map(|(k, _)| k.as_str()).collect();
-    if let Some(missing) = op.to_args().keys().find(|k| !given.contains(k.as_str())) {
-        cx.error(Rule::BadLayer, at, format!("attribute `{missing}` of `{}` is not filled in", call.op), node.origin);
-    }
+    let op = &call.op;
     let info = op.infer(input).map_err(|e| e.to_string())?;
     let program = cx.program;
     let expected =
@@ -210,14 +200,18 @@ fn check_layer(cx: &mut Cx<'_>, at: &str, node: &Node, call: &LayerCall, input: 
     let expected: Vec<_> = expected.collect();
     for (spec, pool) in &expected {
         let Some(r) = call.params.iter().find(|r| r.role == spec.name) else {
-            cx.error(Rule::BadLayer, at, format!("`{}` reads no `{}`", call.op, spec.name), node.origin);
+            cx.error(Rule::BadLayer, at, format!("`{}` reads no `{}`", op.name(), spec.name), node.origin);
             continue;
         };
         match find_param(pool, &r.name) {
             Some(p) if p.shape != spec.shape => {
                 let message = format!(
                     "`{}` has shape `{}`, `{}` expects `{}` for `{}`",
-                    p.name, p.shape, call.op, spec.shape, r.role
+                    p.name,
+                    p.shape,
+                    op.name(),
+                    spec.shape,
+                    r.role
                 );
                 cx.error(Rule::TypeMismatch, at, message, node.origin);
             }
@@ -234,7 +228,7 @@ fn check_layer(cx: &mut Cx<'_>, at: &str, node: &Node, call: &LayerCall, input: 
         }
     }
     for r in call.params.iter().filter(|r| !expected.iter().any(|(s, _)| s.name == r.role)) {
-        cx.error(Rule::BadLayer, at, format!("`{}` has no parameter role `{}`", call.op, r.role), node.origin);
+        cx.error(Rule::BadLayer, at, format!("`{}` has no parameter role `{}`", op.name(), r.role), node.origin);
     }
     Ok(info.output)
 }

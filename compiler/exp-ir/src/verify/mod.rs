@@ -7,8 +7,7 @@
 //! - `malformed-name`: every name the text form prints bare is in its lexical class
 //!   (identifiers; dotted paths for config paths, parameters and parameter roles),
 //!   scalar-function inputs are not named like values (`v3`), layer ops do not take a generic
-//!   op's name, metrics are not called `expr`; so a verified program prints text that parses
-//!   back.
+//!   op's name; so a verified program prints text that parses back.
 //! - `duplicate-name`: names are unique among params and buffers together, functions, schedules,
 //!   probes, graph inputs, hyperparameters and state slots together, and the inputs and the
 //!   outputs of each function.
@@ -27,10 +26,15 @@
 //!   sums the axis with one dtype, `scale` and `elementwise` keep the (broadcast) shape with one
 //!   float dtype; a layer's result shape is what the op table
 //!   infers, and each parameter it reads has the shape the op table expects for its role;
-//!   the first graph input is `[B] ++ data.x_shape` of the data's dtype, and with cross-entropy
-//!   on `n` classes the first output is `[B, n]`.
-//! - `bad-layer`: a layer op is in the op table, its attributes build the op with every
-//!   argument filled, and it reads exactly the parameters and buffers the op table lists.
+//!   the first graph input is `[B] ++ data.x_shape` of the data's dtype, and the first output
+//!   has the shape the loss needs for the data's target (`[B, n]` logits for cross-entropy on
+//!   `n` classes); the data's sample shape, input type and target are the source's schema;
+//!   the loss and every built-in probe accept the data's target.
+//! - `bad-layer`: a layer reads exactly the parameters and buffers the op table lists for it.
+//! - `bad-builtin`: every typed builtin (layer ops, the loss, the data source and transforms,
+//!   built-in probes and metrics) rebuilds from its own arguments through the registry, so
+//!   every argument meets its constraint (a program read from JSON is built without that
+//!   check).
 //! - `unknown-param`: every parameter reference names a param or buffer.
 //! - `unused-param`: every param and buffer is read by at least one node.
 //! - `unknown-function`: elementwise nodes, schedules, the update rule and derived probes name
@@ -44,9 +48,9 @@
 //! - `unknown-schedule`: hyperparameters name existing schedules.
 //! - `unknown-probe`: stop rules name existing probes; derived probes name probes declared
 //!   before them (so derived probes cannot form cycles).
-//! - `derived-probe`: a derived probe passes one probe per input to a one-output function, and
-//!   has no split or arguments.
-//! - `unknown-split`: the data has a `train` split, and each probe's split is one of the data's.
+//! - `derived-probe`: a derived probe passes one probe per input to a one-output function.
+//! - `unknown-split`: the data has a `train` split and lists the source's splits, and each
+//!   probe's split is one of the data's.
 //! - `non-positive`: batch, eval batch, the training length's count, total steps and steps per
 //!   epoch (where known), class count, probe frequencies and stop-rule counts are positive, and
 //!   clipping thresholds are positive.
@@ -61,6 +65,7 @@
 //! - `hash-mismatch`: the stored hash equals [`Program::compute_hash`] (an unsealed program
 //!   fails this rule).
 
+mod builtins;
 mod graph;
 mod plan;
 mod scalar;
@@ -94,6 +99,8 @@ pub enum Rule {
     TypeMismatch,
     /// `bad-layer`.
     BadLayer,
+    /// `bad-builtin`.
+    BadBuiltin,
     /// `unknown-param`.
     UnknownParam,
     /// `unused-param`.
@@ -143,6 +150,7 @@ impl Rule {
             Rule::NodeArity => "node-arity",
             Rule::TypeMismatch => "type-mismatch",
             Rule::BadLayer => "bad-layer",
+            Rule::BadBuiltin => "bad-builtin",
             Rule::UnknownParam => "unknown-param",
             Rule::UnusedParam => "unused-param",
             Rule::UnknownFunction => "unknown-function",
@@ -193,6 +201,7 @@ pub fn verify(program: &Program) -> Result<(), Vec<VerifyError>> {
     scalar::check_functions(&mut cx);
     scalar::check_optimizer(&mut cx);
     plan::check_data_and_params(&mut cx);
+    builtins::check_builtins(&mut cx);
     plan::check_train(&mut cx);
     plan::check_estimates(&mut cx);
     let hash = program.compute_hash();

@@ -7,19 +7,13 @@ use crate::init::init_fans;
 use crate::names::{is_ident, is_path, is_scalar_value_name};
 use crate::scalar::UPDATE_INPUTS;
 use crate::seed::SeedPurpose;
-use crate::types::{Args, Frequency, Origin, ProbeKind, Provenance, Target};
+use crate::types::{Frequency, Origin, ProbeKind, Provenance, Target};
 use exp_ops::Shape;
 
 /// Reports `name` under `malformed-name` unless `ok`.
 fn name(cx: &mut Cx<'_>, at: &str, name: &str, ok: bool) {
     if !ok {
         cx.error(Rule::MalformedName, at, format!("`{name}` cannot be printed here as a bare name"), None);
-    }
-}
-
-fn arg_names(cx: &mut Cx<'_>, at: &str, args: &Args) {
-    for (key, _) in args {
-        name(cx, at, key, is_ident(key));
     }
 }
 
@@ -32,14 +26,8 @@ pub(super) fn check_names(cx: &mut Cx<'_>) {
             name(cx, "config", parent, is_path(parent));
         }
     }
-    name(cx, "data", &p.data.source, is_ident(&p.data.source));
-    arg_names(cx, "data", &p.data.args);
     for split in &p.data.splits {
         name(cx, "data", split, is_ident(split));
-    }
-    for t in &p.data.transforms {
-        name(cx, "data", &t.name, is_ident(&t.name));
-        arg_names(cx, "data", &t.args);
     }
     for param in p.params.iter().chain(&p.buffers) {
         name(cx, "params", &param.name, is_path(&param.name));
@@ -67,8 +55,8 @@ fn check_graph_names(cx: &mut Cx<'_>) {
     }
     for node in &p.graph.nodes {
         if let NodeOp::Layer(call) = &node.op {
-            name(cx, "graph", &call.op, is_ident(&call.op) && !GENERIC_OPS.contains(&call.op.as_str()));
-            arg_names(cx, "graph", &call.attrs);
+            let op = call.op.name();
+            name(cx, "graph", op, is_ident(op) && !GENERIC_OPS.contains(&op));
             for r in &call.params {
                 name(cx, "graph", &r.role, is_path(&r.role));
             }
@@ -82,7 +70,6 @@ fn check_graph_names(cx: &mut Cx<'_>) {
 
 fn check_plan_names(cx: &mut Cx<'_>) {
     let p = cx.program;
-    arg_names(cx, "loss", &p.loss.args);
     for s in &p.schedules {
         name(cx, "schedules", &s.name, is_ident(&s.name));
     }
@@ -93,10 +80,6 @@ fn check_plan_names(cx: &mut Cx<'_>) {
     }
     for probe in &p.train.probes {
         name(cx, "train", &probe.name, is_ident(&probe.name));
-        arg_names(cx, "train", &probe.args);
-        if let ProbeKind::Metric(metric) = &probe.kind {
-            name(cx, "train", metric, is_ident(metric) && metric != "expr");
-        }
     }
     cx.unique("schedules", p.schedules.iter().map(|s| s.name.as_str()));
     let opt_names = opt.hypers.iter().map(|h| h.name.as_str()).chain(opt.state.iter().map(|s| s.name.as_str()));
@@ -199,7 +182,7 @@ pub(super) fn check_train(cx: &mut Cx<'_>) {
         let at = format!("probe {}", probe.name);
         let (Frequency::Steps(n) | Frequency::Epochs(n)) = probe.every;
         positive(cx, &at, "the probe frequency", n);
-        if let Some(split) = probe.split.as_ref().filter(|s| !p.data.splits.contains(s)) {
+        if let Some(split) = probe.split().filter(|s| !p.data.splits.iter().any(|d| d == s)) {
             cx.error(Rule::UnknownSplit, &at, format!("the data has no split `{split}`"), probe.origin);
         }
         let ProbeKind::Derived { function, inputs } = &probe.kind else {
@@ -217,11 +200,7 @@ pub(super) fn check_train(cx: &mut Cx<'_>) {
             cx.error(Rule::UnknownFunction, &at, format!("no function `@{function}`"), probe.origin);
             continue;
         };
-        if func.inputs.len() != inputs.len()
-            || func.outputs.len() != 1
-            || probe.split.is_some()
-            || !probe.args.is_empty()
-        {
+        if func.inputs.len() != inputs.len() || func.outputs.len() != 1 {
             let message =
                 format!("a derived probe passes one probe per input of `@{function}`, which needs one output");
             cx.error(Rule::DerivedProbe, &at, message, probe.origin);

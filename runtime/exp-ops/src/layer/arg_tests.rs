@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::tests::{args, call, dim, int, s};
 use super::*;
-use crate::{ArgProblem, Dim, ReshapeProblem, ShapeError};
+use crate::{ArgDefault, ArgKind, ArgProblem, ArgValue, BuiltinSpec, Dim, ReshapeProblem, ShapeError};
 
 #[test]
 fn error_messages() {
@@ -86,12 +86,13 @@ fn reshape_rules() {
 
 #[test]
 fn every_op_builds_and_its_args_round_trip() {
-    let required = |spec: &LayerOpSpec| -> BTreeMap<String, ArgValue> {
+    let required = |spec: &BuiltinSpec| -> BTreeMap<String, ArgValue> {
         let value = |kind| match kind {
             ArgKind::Ints => ArgValue::ints(&[-1]),
             ArgKind::Float => ArgValue::Float(0.5),
             ArgKind::Bool => ArgValue::Bool(true),
             ArgKind::Int | ArgKind::IntOrPair => int(2),
+            other => panic!("no layer takes {other}"),
         };
         spec.args.iter().filter(|a| a.default.is_none()).map(|a| (a.name.to_string(), value(a.kind))).collect()
     };
@@ -155,7 +156,7 @@ fn elementwise_and_deserialized_ops() {
     conv.stride.pop();
     let err = LayerOp::Conv2d(conv).infer(&s("[B, 1, 8, 8]")).unwrap_err();
     assert!(
-        matches!(err, ShapeError::BadArg { ref name, problem: ArgProblem::WrongKind { .. }, .. } if name == "stride"),
+        matches!(err, ShapeError::BadArg(crate::ArgError { ref arg, problem: ArgProblem::WrongKind { .. }, .. }) if arg == "stride"),
         "{err:?}"
     );
 }

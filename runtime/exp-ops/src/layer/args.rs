@@ -1,37 +1,48 @@
-//! Argument resolution for [`super::LayerOp::from_args`]: defaults from the table, kind
-//! checks, and range checks on constant values.
+//! Argument resolution for [`super::LayerOp::from_args`]: defaults and constraints from the
+//! op's registry row, kind checks, and the cross-argument checks of pools.
 
-use std::collections::BTreeMap;
-
-use super::{ArgDefault, ArgKind, ArgValue, Conv, LayerOpSpec, Pool};
-use crate::error::ArgProblem;
+use super::{Conv, Pool};
+use crate::registry::arg::{check_value, ArgDefault, ArgError, ArgKind, ArgMap, ArgProblem, ArgValue, Constraint};
+use crate::registry::BuiltinSpec;
 use crate::{Dim, ShapeError};
 
 pub(super) fn bad_arg(op: &str, name: &str, problem: ArgProblem) -> ShapeError {
-    ShapeError::BadArg { op: op.to_string(), name: name.to_string(), problem }
+    ShapeError::BadArg(ArgError::new(op, name, problem))
 }
 
-/// Looks up arguments of one call, applying the table's defaults.
+/// Looks up arguments of one call, applying the row's defaults and constraints.
 pub(super) struct Args<'a> {
-    pub(super) spec: &'static LayerOpSpec,
-    pub(super) given: &'a BTreeMap<String, ArgValue>,
+    pub(super) spec: &'static BuiltinSpec,
+    pub(super) given: &'a ArgMap,
 }
 
 impl Args<'_> {
-    /// The given or default value of `name`, with its declared kind.
+    /// The given or default value of `name`, with its declared kind, checked against the
+    /// row's constraint. A positive size below 1 reads "needs a positive argument".
     fn value(&self, name: &str) -> Result<(ArgValue, ArgKind), ShapeError> {
-        let spec = self.spec.args.iter().find(|a| a.name == name).expect("argument names come from the table");
-        if let Some(v) = self.given.get(name) {
-            return Ok((v.clone(), spec.kind));
-        }
-        let value = match spec.default {
-            None => return Err(bad_arg(self.spec.name, name, ArgProblem::Missing)),
-            Some(ArgDefault::Int(v)) => ArgValue::int(v),
-            Some(ArgDefault::Float(v)) => ArgValue::Float(v),
-            Some(ArgDefault::Bool(v)) => ArgValue::Bool(v),
-            Some(ArgDefault::SameAs(other)) => self.value(other)?.0,
+        let spec = self.spec.arg(name).expect("argument names come from the table");
+        let value = match (self.given.get(name), spec.default) {
+            (Some(v), _) => v.clone(),
+            (None, Some(ArgDefault::SameAs(other))) => self.value(other)?.0,
+            (None, Some(d)) => ArgValue::of_default(d).expect("not `SameAs`"),
+            (None, None) => return Err(bad_arg(self.spec.name, name, ArgProblem::Missing)),
         };
-        Ok((value, spec.kind))
+        match check_value(self.spec.name, spec, &value) {
+            Err(ArgError { problem: ArgProblem::OutOfRange { .. }, .. }) if spec.constraint == Constraint::POSITIVE => {
+                let bad = match &value {
+                    ArgValue::Ints(ds) => ds.iter().find(|d| d.as_const().is_some_and(|v| v < 1)).cloned(),
+                    ArgValue::Int(d) => Some(d.clone()),
+                    _ => None,
+                };
+                Err(ShapeError::NonPositive {
+                    op: self.spec.name.to_string(),
+                    what: format!("argument `{name}`"),
+                    value: bad.unwrap_or_default(),
+                })
+            }
+            Err(e) => Err(ShapeError::BadArg(e)),
+            Ok(()) => Ok((value, spec.kind)),
+        }
     }
 
     fn wrong_kind(&self, name: &str, expected: ArgKind) -> ShapeError {
@@ -45,17 +56,12 @@ impl Args<'_> {
         }
     }
 
-    /// A float in the range `ok` describes; an integer literal is accepted as a float.
-    pub(super) fn float(&self, name: &str, range: &'static str, ok: impl Fn(f64) -> bool) -> Result<f64, ShapeError> {
-        let v = match self.value(name)? {
-            (ArgValue::Float(v), _) => v,
-            (ArgValue::Int(d), kind) => d.as_const().ok_or_else(|| self.wrong_kind(name, kind))? as f64,
-            (_, kind) => return Err(self.wrong_kind(name, kind)),
-        };
-        if ok(v) {
-            Ok(v)
-        } else {
-            Err(bad_arg(self.spec.name, name, ArgProblem::OutOfRange { expected: range }))
+    /// A float; an integer literal is accepted as a float.
+    pub(super) fn float(&self, name: &str) -> Result<f64, ShapeError> {
+        match self.value(name)? {
+            (ArgValue::Float(v), _) => Ok(v),
+            (ArgValue::Int(d), kind) => Ok(d.as_const().ok_or_else(|| self.wrong_kind(name, kind))? as f64),
+            (_, kind) => Err(self.wrong_kind(name, kind)),
         }
     }
 
@@ -69,54 +75,31 @@ impl Args<'_> {
         }
     }
 
-    /// A size that must be positive when it is a constant.
-    pub(super) fn positive(&self, name: &str) -> Result<Dim, ShapeError> {
-        let d = match self.value(name)? {
-            (ArgValue::Int(d), _) => d,
-            (_, kind) => return Err(self.wrong_kind(name, kind)),
-        };
-        self.check_min(name, &d, 1)?;
-        Ok(d)
-    }
-
-    fn check_min(&self, name: &str, d: &Dim, min: i64) -> Result<(), ShapeError> {
-        match d.as_const() {
-            Some(v) if v < min && min == 1 => Err(ShapeError::NonPositive {
-                op: self.spec.name.to_string(),
-                what: format!("argument `{name}`"),
-                value: d.clone(),
-            }),
-            Some(v) if v < min => {
-                Err(bad_arg(self.spec.name, name, ArgProblem::OutOfRange { expected: "non-negative" }))
-            }
-            _ => Ok(()),
+    /// An integer (its constraint, usually "positive", is the row's).
+    pub(super) fn int(&self, name: &str) -> Result<Dim, ShapeError> {
+        match self.value(name)? {
+            (ArgValue::Int(d), _) => Ok(d),
+            (_, kind) => Err(self.wrong_kind(name, kind)),
         }
-    }
-
-    /// Spatial sizes: `n` entries, each at least `min`.
-    fn spatial(&self, name: &str, n: usize, min: i64) -> Result<Vec<Dim>, ShapeError> {
-        let v = self.ints(name, Some(n))?;
-        v.iter().try_for_each(|d| self.check_min(name, d, min))?;
-        Ok(v)
     }
 
     pub(super) fn conv(&self, n: usize) -> Result<Conv, ShapeError> {
         Ok(Conv {
-            out_channels: self.positive("out")?,
-            kernel: self.spatial("kernel", n, 1)?,
-            stride: self.spatial("stride", n, 1)?,
-            padding: self.spatial("padding", n, 0)?,
-            dilation: self.spatial("dilation", n, 1)?,
-            groups: self.positive("groups")?,
+            out_channels: self.int("out")?,
+            kernel: self.ints("kernel", Some(n))?,
+            stride: self.ints("stride", Some(n))?,
+            padding: self.ints("padding", Some(n))?,
+            dilation: self.ints("dilation", Some(n))?,
+            groups: self.int("groups")?,
             bias: self.bool("bias")?,
         })
     }
 
     pub(super) fn pool(&self, n: usize) -> Result<Pool, ShapeError> {
         let pool = Pool {
-            kernel: self.spatial("kernel", n, 1)?,
-            stride: self.spatial("stride", n, 1)?,
-            padding: self.spatial("padding", n, 0)?,
+            kernel: self.ints("kernel", Some(n))?,
+            stride: self.ints("stride", Some(n))?,
+            padding: self.ints("padding", Some(n))?,
         };
         // PyTorch rejects padding beyond half the window: such windows could be all padding.
         let too_much = pool.kernel.iter().zip(&pool.padding).any(|(k, p)| match (k.as_const(), p.as_const()) {
@@ -124,11 +107,7 @@ impl Args<'_> {
             _ => false,
         });
         if too_much {
-            return Err(bad_arg(
-                self.spec.name,
-                "padding",
-                ArgProblem::OutOfRange { expected: "at most half of `kernel`" },
-            ));
+            return Err(ShapeError::BadArg(ArgError::range(self.spec.name, "padding", "at most half of `kernel`")));
         }
         Ok(pool)
     }

@@ -8,8 +8,10 @@
 use std::collections::BTreeMap;
 
 use super::spatial::{conv, pool};
-use super::{ArgValue, InitSpec, LayerInfo, LayerOp, ParamSpec};
+use super::{InitSpec, LayerInfo, LayerOp, ParamSpec};
 use crate::error::{Rank, ReshapeProblem};
+use crate::registry::arg::ArgValue;
+use crate::registry::ParamRole;
 use crate::{Dim, Shape, ShapeError};
 
 /// Builds the op `name` from `args` ([`LayerOp::from_args`]) and infers it on `input`.
@@ -95,9 +97,15 @@ pub(super) fn expect_divisible(op: &str, what: &str, value: &Dim, by: &str, divi
 
 /// Weight `[out, fan_in...]` and optional bias `[out]` with PyTorch's default init.
 pub(super) fn weight_and_bias(weight: Shape, fan_in: Dim, out: &Dim, bias: bool) -> Vec<ParamSpec> {
-    let mut params = vec![ParamSpec::new("weight", weight, InitSpec::torch_default_weight(fan_in.clone()))];
+    let mut params =
+        vec![ParamSpec::new("weight", ParamRole::Weight, weight, InitSpec::torch_default_weight(fan_in.clone()))];
     if bias {
-        params.push(ParamSpec::new("bias", Shape(vec![out.clone()]), InitSpec::BiasUniform { fan_in }));
+        params.push(ParamSpec::new(
+            "bias",
+            ParamRole::Bias,
+            Shape(vec![out.clone()]),
+            InitSpec::BiasUniform { fan_in },
+        ));
     }
     params
 }
@@ -152,7 +160,7 @@ fn embedding(x: &Shape, vocab: &Dim, dim: &Dim, concat: bool) -> Result<LayerInf
         out
     };
     let init = InitSpec::Normal { mean: 0.0, std: 1.0 };
-    let params = vec![ParamSpec::new("weight", Shape(vec![vocab.clone(), dim.clone()]), init)];
+    let params = vec![ParamSpec::new("weight", ParamRole::Table, Shape(vec![vocab.clone(), dim.clone()]), init)];
     // A lookup does no arithmetic; backward needs only the ids to scatter gradients.
     Ok(info(output, params, zero(), x.numel()))
 }
@@ -163,7 +171,10 @@ fn affine_params(features: &Dim, affine: bool) -> Vec<ParamSpec> {
         return vec![];
     }
     let shape = Shape(vec![features.clone()]);
-    vec![ParamSpec::new("weight", shape.clone(), InitSpec::Ones), ParamSpec::new("bias", shape, InitSpec::Zeros)]
+    vec![
+        ParamSpec::new("weight", ParamRole::NormGain, shape.clone(), InitSpec::Ones),
+        ParamSpec::new("bias", ParamRole::NormBias, shape, InitSpec::Zeros),
+    ]
 }
 
 fn layer_norm(x: &Shape, affine: bool) -> Result<LayerInfo, ShapeError> {
@@ -181,8 +192,8 @@ fn batch_norm(x: &Shape, affine: bool) -> Result<LayerInfo, ShapeError> {
     let mut out = info(x.clone(), affine_params(channels, affine), c(5) * x.numel(), saved);
     let shape = Shape(vec![channels.clone()]);
     out.buffers = vec![
-        ParamSpec::new("running_mean", shape.clone(), InitSpec::Zeros),
-        ParamSpec::new("running_var", shape, InitSpec::Ones),
+        ParamSpec::new("running_mean", ParamRole::Buffer, shape.clone(), InitSpec::Zeros),
+        ParamSpec::new("running_var", ParamRole::Buffer, shape, InitSpec::Ones),
     ];
     Ok(out)
 }
@@ -201,19 +212,21 @@ fn attention(x: &Shape, heads: &Dim, dim: &Dim, bias: bool) -> Result<LayerInfo,
     let three_d = c(3) * d.clone();
     let mut params = vec![ParamSpec::new(
         "in_proj_weight",
+        ParamRole::Weight,
         Shape(vec![three_d.clone(), d.clone()]),
         InitSpec::XavierUniform { gain: 1.0, fan_in: d.clone(), fan_out: three_d.clone() },
     )];
     if bias {
-        params.push(ParamSpec::new("in_proj_bias", Shape(vec![three_d]), InitSpec::Zeros));
+        params.push(ParamSpec::new("in_proj_bias", ParamRole::Bias, Shape(vec![three_d]), InitSpec::Zeros));
     }
     params.push(ParamSpec::new(
         "out_proj.weight",
+        ParamRole::Weight,
         Shape(vec![d.clone(), d.clone()]),
         InitSpec::torch_default_weight(d.clone()),
     ));
     if bias {
-        params.push(ParamSpec::new("out_proj.bias", Shape(vec![d.clone()]), InitSpec::Zeros));
+        params.push(ParamSpec::new("out_proj.bias", ParamRole::Bias, Shape(vec![d.clone()]), InitSpec::Zeros));
     }
     let btd = b.clone() * t.clone() * d.clone();
     // Four D x D projections, then Q K^T and P V, each 2 * B * T * T * D.

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::args::{bad_arg, Args};
-use super::{layer_op, ArgValue};
-use crate::error::ArgProblem;
+use super::layer_op;
+use crate::registry::arg::{ArgProblem, ArgValue};
 use crate::{Dim, ShapeError};
 
 /// Arguments of a convolution; the vectors have one entry per spatial axis.
@@ -151,8 +151,9 @@ impl LayerOp {
             return Err(bad_arg(spec.name, extra, ArgProblem::Unknown));
         }
         let a = Args { spec, given: args };
+        // A row without a case below is a bug caught by the `every_op_builds` test.
         let op = match name {
-            "linear" => LayerOp::Linear { out: a.positive("out")?, bias: a.bool("bias")? },
+            "linear" => LayerOp::Linear { out: a.int("out")?, bias: a.bool("bias")? },
             "conv1d" => LayerOp::Conv1d(a.conv(1)?),
             "conv2d" => LayerOp::Conv2d(a.conv(2)?),
             "max_pool1d" => LayerOp::MaxPool1d(a.pool(1)?),
@@ -162,23 +163,15 @@ impl LayerOp {
             "global_avg_pool" => LayerOp::GlobalAvgPool,
             "flatten" => LayerOp::Flatten,
             "reshape" => LayerOp::Reshape { shape: a.ints("shape", None)? },
-            "embed" => {
-                LayerOp::Embedding { vocab: a.positive("vocab")?, dim: a.positive("dim")?, concat: a.bool("concat")? }
+            "embed" => LayerOp::Embedding { vocab: a.int("vocab")?, dim: a.int("dim")?, concat: a.bool("concat")? },
+            "layer_norm" => LayerOp::LayerNorm { eps: a.float("eps")?, affine: a.bool("affine")? },
+            "batch_norm" => {
+                LayerOp::BatchNorm { eps: a.float("eps")?, momentum: a.float("momentum")?, affine: a.bool("affine")? }
             }
-            "layer_norm" => {
-                LayerOp::LayerNorm { eps: a.float("eps", "positive", |v| v > 0.0)?, affine: a.bool("affine")? }
+            "dropout" => LayerOp::Dropout { rate: a.float("rate")? },
+            "attention" => {
+                LayerOp::MultiHeadAttention { heads: a.int("heads")?, dim: a.int("dim")?, bias: a.bool("bias")? }
             }
-            "batch_norm" => LayerOp::BatchNorm {
-                eps: a.float("eps", "positive", |v| v > 0.0)?,
-                momentum: a.float("momentum", "in [0, 1]", |v| (0.0..=1.0).contains(&v))?,
-                affine: a.bool("affine")?,
-            },
-            "dropout" => LayerOp::Dropout { rate: a.float("rate", "in [0, 1)", |v| (0.0..1.0).contains(&v))? },
-            "attention" => LayerOp::MultiHeadAttention {
-                heads: a.positive("heads")?,
-                dim: a.positive("dim")?,
-                bias: a.bool("bias")?,
-            },
             "identity" => LayerOp::Identity,
             // A table row without a case here is a bug caught by the `every_op_builds` test.
             _ => return Err(ShapeError::UnknownOp { name: name.to_string() }),
@@ -240,10 +233,11 @@ impl LayerOp {
     }
 }
 
-/// A 1-d size prints as an int, a 2-d size as a pair, matching the argument kinds.
+/// A size equal along every spatial axis prints as one int (`kernel: 3`), as it is usually
+/// written; a 2-d size that differs by axis as a pair.
 fn spatial_value(v: &[Dim]) -> ArgValue {
     match v {
-        [one] => ArgValue::Int(one.clone()),
+        [first, rest @ ..] if rest.iter().all(|d| d == first) => ArgValue::Int(first.clone()),
         _ => ArgValue::Ints(v.to_vec()),
     }
 }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::registry::ParamRole;
 use crate::{Dim, Shape};
 
 /// How a tensor is initialized, following PyTorch's `nn` defaults.
@@ -17,6 +18,8 @@ pub enum InitSpec {
     Zeros,
     /// All ones.
     Ones,
+    /// Every element equals the value (a norm gain under `init = ...(scale: s)`).
+    Constant(f64),
     /// Normal with the given mean and standard deviation (`nn.Embedding` uses `N(0, 1)`).
     Normal {
         /// Mean.
@@ -105,6 +108,7 @@ impl InitSpec {
         Some(match self {
             InitSpec::Zeros => Distribution::Constant(0.0),
             InitSpec::Ones => Distribution::Constant(1.0),
+            InitSpec::Constant(c) => Distribution::Constant(*c),
             InitSpec::Normal { mean, std } => Distribution::Normal { mean: *mean, std: *std },
             InitSpec::Uniform { low, high } => Distribution::Uniform { low: *low, high: *high },
             InitSpec::KaimingUniform { a, fan_in } => {
@@ -143,6 +147,8 @@ impl InitSpec {
 pub struct ParamSpec {
     /// Name within the layer.
     pub name: String,
+    /// What the tensor is to its layer (weight, bias, norm gain, buffer ...).
+    pub role: ParamRole,
     /// Shape in PyTorch's layout (`[out, in]` for linear weights).
     pub shape: Shape,
     /// Initializer.
@@ -151,14 +157,14 @@ pub struct ParamSpec {
 
 impl ParamSpec {
     /// A parameter named `name`.
-    pub fn new(name: &str, shape: Shape, init: InitSpec) -> ParamSpec {
-        ParamSpec { name: name.to_string(), shape, init }
+    pub fn new(name: &str, role: ParamRole, shape: Shape, init: InitSpec) -> ParamSpec {
+        ParamSpec { name: name.to_string(), role, shape, init }
     }
 
     /// The same parameter with symbols in its shape and initializer replaced.
     pub fn substitute(&self, env: &BTreeMap<String, Dim>) -> ParamSpec {
         let shape = Shape(self.shape.0.iter().map(|d| d.substitute(env)).collect());
-        ParamSpec { name: self.name.clone(), shape, init: self.init.substitute(env) }
+        ParamSpec { name: self.name.clone(), role: self.role, shape, init: self.init.substitute(env) }
     }
 }
 
@@ -206,9 +212,12 @@ mod tests {
         let linear = call("linear", &[("out", int(10))], "[B, 784]").unwrap();
         assert_eq!(
             linear.params[0],
-            ParamSpec::new("weight", s("[10, 784]"), InitSpec::torch_default_weight(dim("784")))
+            ParamSpec::new("weight", ParamRole::Weight, s("[10, 784]"), InitSpec::torch_default_weight(dim("784")))
         );
-        assert_eq!(linear.params[1], ParamSpec::new("bias", s("[10]"), InitSpec::BiasUniform { fan_in: dim("784") }));
+        assert_eq!(
+            linear.params[1],
+            ParamSpec::new("bias", ParamRole::Bias, s("[10]"), InitSpec::BiasUniform { fan_in: dim("784") })
+        );
         let env = BTreeMap::new();
         let bound = 1.0 / 28.0;
         for p in &linear.params {

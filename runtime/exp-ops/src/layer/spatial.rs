@@ -2,8 +2,9 @@
 //! weight layouts `[out, in / groups, k...]`, and their costs.
 
 use super::infer::{c, expect_divisible, expect_positive, expect_rank, info, product, weight_and_bias, zero};
-use super::{ArgKind, Conv, LayerInfo, Pool};
-use crate::error::{ArgProblem, Rank};
+use super::{Conv, LayerInfo, Pool};
+use crate::error::Rank;
+use crate::registry::arg::{ArgError, ArgKind, ArgProblem};
 use crate::{Dim, Shape, ShapeError};
 
 const SPATIAL_NAMES: [[&str; 2]; 2] = [["output length", ""], ["output height", "output width"]];
@@ -30,11 +31,11 @@ fn spatial_out(op: &str, x: &Shape, k: &[Dim], s: &[Dim], p: &[Dim], d: &[Dim]) 
 /// rather than index out of bounds.
 fn expect_spatial_lens(op: &str, n: usize, args: &[(&str, &Vec<Dim>)]) -> Result<(), ShapeError> {
     match args.iter().find(|(_, v)| v.len() != n) {
-        Some((name, _)) => Err(ShapeError::BadArg {
-            op: op.into(),
-            name: (*name).into(),
-            problem: ArgProblem::WrongKind { expected: if n == 1 { ArgKind::Int } else { ArgKind::IntOrPair } },
-        }),
+        Some((name, _)) => Err(ShapeError::BadArg(ArgError::new(
+            op,
+            name,
+            ArgProblem::WrongKind { expected: if n == 1 { ArgKind::Int } else { ArgKind::IntOrPair } },
+        ))),
         None => Ok(()),
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::{Dim, Shape, ShapeError};
+use crate::{ArgValue, Dim, Shape, ShapeError};
 
 pub(super) fn s(text: &str) -> Shape {
     Shape::parse(text).unwrap()

@@ -1,9 +1,10 @@
 //! The checks of loaded data against the plan, the conversion of file arrays to a
 //! [`Dataset`], and the transforms.
 
-use super::{with_origin, Array, Dataset, Splits};
+use super::{Array, Dataset, Splits};
 use crate::error::{Result, RunError};
 use exp_ir::{DType, DataPlan, Origin, Target};
+use exp_ops::Transform;
 
 /// The sample shape as plain sizes, or an error when a dim is symbolic or negative.
 fn const_shape(shape: &exp_ops::Shape, origin: Option<Origin>) -> Result<Vec<usize>> {
@@ -146,31 +147,21 @@ pub(super) fn check_plan(plan: &DataPlan, splits: &Splits, what: &str) -> Result
 }
 
 /// Applies one transform to the float inputs of `ds`.
-pub(super) fn apply_transform(t: &exp_ir::Transform, ds: &mut Dataset, what: &str) -> Result<()> {
-    let a = super::args::Args { source: &t.name, args: &t.args };
-    let at = |e: RunError| with_origin(e, t.origin);
+pub(super) fn apply_transform(t: &exp_ir::TransformStep, ds: &mut Dataset, what: &str) -> Result<()> {
     if ds.ids.is_some() {
         return Err(RunError::at(
-            format!("transform `{}` needs float inputs, but {what} gives integer tokens", t.name),
+            format!("transform `{}` needs float inputs, but {what} gives integer tokens", t.op.name()),
             t.origin,
         ));
     }
-    match t.name.as_str() {
-        "scale" => {
-            let f = a.float("factor").map_err(at)? as f32;
+    match &t.op {
+        Transform::Scale { factor } => {
+            let f = *factor as f32;
             ds.x.iter_mut().for_each(|v| *v *= f);
         }
-        "normalize" => {
-            let (mean, std) = (a.float("mean").map_err(at)?, a.float("std").map_err(at)?);
-            if !(std.is_finite() && std > 0.0) {
-                return Err(RunError::at(format!("`normalize` needs a positive `std`, found {std}"), t.origin));
-            }
-            let (mean, inv) = (mean as f32, (1.0 / std) as f32);
+        Transform::Normalize { mean, std } => {
+            let (mean, inv) = (*mean as f32, (1.0 / std) as f32);
             ds.x.iter_mut().for_each(|v| *v = (*v - mean) * inv);
-        }
-        other => {
-            return Err(RunError::at(format!("unknown transform `{other}`"), t.origin)
-                .with_help("the runtime provides `scale` and `normalize`"))
         }
     }
     Ok(())

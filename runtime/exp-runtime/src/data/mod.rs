@@ -5,8 +5,10 @@
 //!
 //! - generators ([`synthetic`]): `modular`, `gaussian_mixture`, `teacher_student`, `two_spirals`;
 //! - files: `idx` (MNIST IDX, optionally gzipped), `csv`, `npy` (`.npy`, or a member of an
-//!   `.npz` written `file.npz:name`), and two sources the stdlib does not declare yet,
-//!   `cifar10(dir)` and `safetensors(path, x, y, shape, classes, train_fraction, seed)`.
+//!   `.npz` written `file.npz:name`), `cifar10` and `safetensors`.
+//!
+//! The source is the registry's typed [`DataSource`], matched exhaustively here: its
+//! arguments were checked against their constraints when the IR was built.
 //!
 //! **Seeds.** A source with a `seed` argument (every generator, and the random splits of `csv`,
 //! `npy` and `safetensors`) draws from one [`Rng`] seeded with [`source_seed`]`(data_seed, seed)`
@@ -26,7 +28,6 @@
 //! or file and carry `plan.origin` (or a transform's origin), with a help line: never panics.
 //! Transforms then apply in order to the float inputs of both splits.
 
-mod args;
 mod batches;
 mod checks;
 mod csv;
@@ -43,6 +44,7 @@ use crate::error::{Result, RunError};
 use crate::rng::Rng;
 use checks::{apply_transform, check_plan, from_arrays};
 use exp_ir::{DataPlan, Origin};
+use exp_ops::DataSource;
 use std::path::Path;
 
 pub use batches::{batch_tensors, sequential_batches, BatchState, Batches};
@@ -121,6 +123,17 @@ pub struct Splits {
     pub test: Dataset,
 }
 
+impl Splits {
+    /// The split named `name`.
+    pub fn get(&self, name: &str) -> Option<&Dataset> {
+        match name {
+            "train" => Some(&self.train),
+            "test" => Some(&self.test),
+            _ => None,
+        }
+    }
+}
+
 /// An n-dimensional array read from a file, values converted to `f32`, C order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Array {
@@ -152,69 +165,60 @@ pub fn load(plan: &DataPlan, base_dir: &Path, data_seed: u64) -> Result<Splits> 
     Ok(splits)
 }
 
-/// Runs the source named in the plan; returns the splits and how to name the source in errors.
+/// Runs the plan's source; returns the splits and how to name the source in errors.
 fn load_source(plan: &DataPlan, base: &Path, data_seed: u64) -> Result<(Splits, String)> {
-    let a = args::Args { source: &plan.source, args: &plan.args };
-    let seed = || a.int_or("seed", 0).map(|s| source_seed(data_seed, s));
-    let path = |name: &str| a.string(name).map(|p| base.join(p));
-    let fraction = || a.float_or("train_fraction", 0.8);
-    let classes = || a.count("classes", 1);
+    let seed = |s: i64| source_seed(data_seed, s);
+    let path = |p: &str| base.join(p);
     let what = |p: &Path| format!("`{}`", p.display());
-    Ok(match plan.source.as_str() {
-        "modular" => {
-            let s = synthetic::modular(a.count("p", 2)?, &a.string("op")?, a.float_or("train_fraction", 0.5)?, seed()?)?;
-            (s, "`modular`".into())
+    let count = |name: &str, v: i64| {
+        usize::try_from(v).map_err(|_| RunError::new(format!("`{name}` must be a count, found {v}")))
+    };
+    let shape = |s: &[i64]| s.iter().map(|&d| count("shape", d)).collect::<Result<Vec<usize>>>();
+    Ok(match &plan.source {
+        DataSource::Modular { p, op, train_fraction, seed: s } => {
+            (synthetic::modular(count("p", *p)?, *op, *train_fraction, seed(*s))?, "`modular`".into())
         }
-        "gaussian_mixture" => {
-            let (dim, k, n) = (a.count("dim", 1)?, a.count("classes", 2)?, a.count("n", 2)?);
-            let s = synthetic::gaussian_mixture(dim, k, n, a.float_or("spread", 1.0)?, fraction()?, seed()?)?;
-            (s, "`gaussian_mixture`".into())
+        DataSource::GaussianMixture { dim, classes, n, spread, seed: s, train_fraction } => {
+            let (dim, k, n) = (count("dim", *dim)?, count("classes", *classes)?, count("n", *n)?);
+            let ds = synthetic::gaussian_mixture(dim, k, n, *spread, *train_fraction, seed(*s))?;
+            (ds, "`gaussian_mixture`".into())
         }
-        "teacher_student" => {
-            let (dim, hidden, n) = (a.count("dim", 1)?, a.count("hidden", 1)?, a.count("n", 2)?);
-            let noise = a.float_or("noise", 0.0)?;
-            let s = synthetic::teacher_student(dim, hidden, a.count("classes", 2)?, n, noise, fraction()?, seed()?)?;
-            (s, "`teacher_student`".into())
+        DataSource::TeacherStudent { dim, hidden, n, noise, seed: s, classes, train_fraction } => {
+            let (dim, hidden, n) = (count("dim", *dim)?, count("hidden", *hidden)?, count("n", *n)?);
+            let k = count("classes", *classes)?;
+            let ds = synthetic::teacher_student(dim, hidden, k, n, *noise, *train_fraction, seed(*s))?;
+            (ds, "`teacher_student`".into())
         }
-        "two_spirals" => {
-            let (n, noise, turns) = (a.count("n", 2)?, a.float_or("noise", 0.0)?, a.float_or("turns", 1.0)?);
-            (synthetic::two_spirals(n, noise, turns, fraction()?, seed()?)?, "`two_spirals`".into())
+        DataSource::TwoSpirals { n, noise, turns, seed: s, train_fraction } => {
+            let ds = synthetic::two_spirals(count("n", *n)?, *noise, *turns, *train_fraction, seed(*s))?;
+            (ds, "`two_spirals`".into())
         }
-        "idx" => {
-            let dir = path("dir")?;
-            (load_idx(&dir, &a.shape("shape")?, classes()?)?, what(&dir))
+        DataSource::Idx { dir, shape: sample, classes } => {
+            let dir = path(dir);
+            (load_idx(&dir, &shape(sample)?, count("classes", *classes)?)?, what(&dir))
         }
-        "cifar10" => {
-            let dir = path("dir")?;
+        DataSource::Cifar10 { dir } => {
+            let dir = path(dir);
             (load_cifar10(&dir)?, what(&dir))
         }
-        "csv" => {
-            let p = path("path")?;
-            let opts = csv::Options {
-                label: a.string("label")?,
-                header: a.bool_or("header", true)?,
-                delimiter: a.string_or("delimiter", ",")?,
-            };
-            let ds = csv::read(&p, &opts, &a.shape("shape")?, &plan.target)?;
-            (random_split(ds, fraction()?, seed()?)?, what(&p))
+        DataSource::Csv { path: p, label, shape: sample, header, delimiter, train_fraction, seed: s, .. } => {
+            let p = path(p);
+            let opts = csv::Options { label: label.clone(), header: *header, delimiter: delimiter.clone() };
+            let ds = csv::read(&p, &opts, &shape(sample)?, &plan.target)?;
+            (random_split(ds, *train_fraction, seed(*s))?, what(&p))
         }
-        "npy" => {
-            let (px, py) = (path("x")?, path("y")?);
+        DataSource::Npy { x, y, shape: sample, train_fraction, seed: s, .. } => {
+            let (px, py) = (path(x), path(y));
             let (x, y) = (numpy::read_path(&px, "x")?, numpy::read_path(&py, "y")?);
-            let ds = from_arrays(x, y, &a.shape("shape")?, &plan.target, &what(&px), &what(&py))?;
-            (random_split(ds, fraction()?, seed()?)?, format!("{} with {}", what(&px), what(&py)))
+            let ds = from_arrays(x, y, &shape(sample)?, &plan.target, &what(&px), &what(&py))?;
+            (random_split(ds, *train_fraction, seed(*s))?, format!("{} with {}", what(&px), what(&py)))
         }
-        "safetensors" => {
-            let p = path("path")?;
-            let (x, y) = load_safetensors(&p, &a.string("x")?, &a.string("y")?)?;
+        DataSource::Safetensors { path: p, x, y, shape: sample, train_fraction, seed: s, .. } => {
+            let p = path(p);
+            let (x, y) = load_safetensors(&p, x, y)?;
             let w = what(&p);
-            let ds = from_arrays(x, y, &a.shape("shape")?, &plan.target, &w, &w)?;
-            (random_split(ds, fraction()?, seed()?)?, w)
-        }
-        other => {
-            return Err(RunError::new(format!("unknown data source `{other}`")).with_help(
-                "the runtime provides modular, gaussian_mixture, teacher_student, two_spirals, idx, cifar10, csv, npy and safetensors",
-            ))
+            let ds = from_arrays(x, y, &shape(sample)?, &plan.target, &w, &w)?;
+            (random_split(ds, *train_fraction, seed(*s))?, w)
         }
     })
 }

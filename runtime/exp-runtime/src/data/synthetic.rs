@@ -20,6 +20,7 @@
 use super::{random_split as split, Dataset, Splits};
 use crate::error::{Result, RunError};
 use crate::rng::Rng;
+use exp_ops::ModularOp;
 
 fn check_nonnegative(name: &str, v: f64) -> Result<()> {
     if v.is_finite() && v >= 0.0 {
@@ -29,23 +30,19 @@ fn check_nonnegative(name: &str, v: f64) -> Result<()> {
     }
 }
 
-/// The modular-arithmetic dataset; `op` is `add`, `sub`, `mul` or `div`.
+/// The modular-arithmetic dataset for `op`.
 ///
 /// Uses no random values except the split. Inputs are ids `[a, b]`, sample shape `[2]`.
-pub fn modular(p: usize, op: &str, train_fraction: f64, seed: u64) -> Result<Splits> {
+pub fn modular(p: usize, op: ModularOp, train_fraction: f64, seed: u64) -> Result<Splits> {
     let p64 = u64::try_from(p).ok().filter(|&p| p >= 2 && p <= u64::from(u32::MAX));
     let Some(p64) = p64 else {
         return Err(RunError::new(format!("`modular` needs 2 <= p < 2^32, found {p}")));
     };
     let f: fn(u64, u64, u64) -> Option<u64> = match op {
-        "add" => |a, b, p| Some((a + b) % p),
-        "sub" => |a, b, p| Some((a + p - b) % p),
-        "mul" => |a, b, p| Some(a * b % p),
-        "div" => |a, b, p| mod_inverse(b, p).map(|inv| a * inv % p),
-        other => {
-            return Err(RunError::new(format!("unknown `op: \"{other}\"` for `modular`"))
-                .with_help("use one of \"add\", \"sub\", \"mul\", \"div\""))
-        }
+        ModularOp::Add => |a, b, p| Some((a + b) % p),
+        ModularOp::Sub => |a, b, p| Some((a + p - b) % p),
+        ModularOp::Mul => |a, b, p| Some(a * b % p),
+        ModularOp::Div => |a, b, p| mod_inverse(b, p).map(|inv| a * inv % p),
     };
     let (mut ids, mut y) = (Vec::new(), Vec::new());
     for a in 0..p64 {

@@ -135,7 +135,7 @@ impl Model {
         }
         for (i, pair) in nodes.windows(2).enumerate() {
             let (NodeOp::Layer(call), NodeOp::Elementwise { function }) = (&pair[0].op, &pair[1].op) else { continue };
-            let fusable = matches!(call.to_op(), Ok(LayerOp::Linear { .. } | LayerOp::Conv2d(_)))
+            let fusable = matches!(call.op, LayerOp::Linear { .. } | LayerOp::Conv2d(_))
                 && call.params.iter().any(|p| p.role == "bias");
             let only_consumer = pair[1].operands == [pair[0].result] && uses.get(&pair[0].result) == Some(&1);
             if let (true, true, Some(k)) = (fusable, only_consumer, self.kernels.get(function)) {
@@ -335,7 +335,7 @@ impl Model {
         };
         let (Some(w), Some(b)) = (param("weight"), param("bias")) else { return Ok(None) };
         let (w, b) = (&w, &b);
-        match call.to_op().map_err(RunError::new)? {
+        match &call.op {
             LayerOp::Linear { .. } => layers::linear_act(x, w, b, act),
             LayerOp::Conv2d(c) => {
                 let ints = |ds: &[Dim]| concrete(ds).ok_or_else(|| RunError::new("has a symbolic size"));
@@ -352,7 +352,7 @@ impl Model {
     }
 
     fn layer(&self, call: &LayerCall, x: &Tensor, (mode, track): (Mode, bool), rng: &mut Rng) -> Result<Tensor> {
-        let op = call.to_op().map_err(RunError::new)?;
+        let op = &call.op;
         let var = |role: &str| -> Option<&Var> {
             let name = &call.params.iter().find(|p| p.role == role)?.name;
             self.get(name)
@@ -361,7 +361,7 @@ impl Model {
         let req = |role: &str| opt(role).ok_or_else(|| RunError::new(format!("has no `{role}` parameter")));
         let ints = |ds: &[Dim]| concrete(ds).ok_or_else(|| RunError::new("has a symbolic size"));
         let size = |d: &Dim| Ok::<usize, RunError>(ints(std::slice::from_ref(d))?[0]);
-        match &op {
+        match op {
             LayerOp::Linear { .. } => layers::linear(x, &req("weight")?, opt("bias").as_ref()),
             LayerOp::Conv1d(c) | LayerOp::Conv2d(c) => {
                 let spec = conv::ConvSpec {

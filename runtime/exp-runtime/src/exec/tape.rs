@@ -84,8 +84,8 @@ impl Model {
         self.device.is_cpu() && params_f32 && program.graph.inputs.len() == 1 && {
             program.graph.nodes.iter().all(|node| match &node.op {
                 NodeOp::Layer(call) => matches!(
-                    call.to_op(),
-                    Ok(LayerOp::Linear { .. }
+                    call.op,
+                    LayerOp::Linear { .. }
                         | LayerOp::Conv1d(_)
                         | LayerOp::Conv2d(_)
                         | LayerOp::MaxPool1d(_)
@@ -99,7 +99,7 @@ impl Model {
                         | LayerOp::GlobalAvgPool
                         | LayerOp::LayerNorm { .. }
                         | LayerOp::BatchNorm { .. }
-                        | LayerOp::Identity)
+                        | LayerOp::Identity
                 ),
                 NodeOp::Elementwise { function } => self.kernels.contains_key(function) && node.operands.len() == 1,
                 NodeOp::Add | NodeOp::Mul | NodeOp::Scale { .. } | NodeOp::Concat { .. } => true,
@@ -213,8 +213,8 @@ impl Model {
             Some(i) => Ok::<Tensor, RunError>(tensor(i)),
             None => Ok(Tensor::zeros(out, DType::F32, &Device::Cpu)?),
         };
-        let op = call.to_op().map_err(RunError::new)?;
-        match &op {
+        let op = &call.op;
+        match op {
             LayerOp::Linear { .. } => {
                 let (w, at) = weight()?;
                 let (x2, shape) = layers::linear_rows(x, &w)?;

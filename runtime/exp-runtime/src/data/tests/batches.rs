@@ -55,7 +55,7 @@ fn resuming_from_serialized_state_continues_the_stream() {
 fn batch_stream_rejects_empty_inputs() {
     assert!(Batches::new(0, 4, true, 0).unwrap_err().message.contains("empty"));
     assert!(Batches::new(4, 0, true, 0).unwrap_err().message.contains("at least 1"));
-    let mut p = plan("two_spirals", vec![], &[2], 2);
+    let mut p = plan("two_spirals", vec![("n", int(10))], &[2], 2);
     p.batch = 0;
     let e = Batches::for_plan(&p, &Dataset { n: 3, ..Dataset::default() }, 1).unwrap_err();
     assert_eq!(e.origin, Some(ORIGIN));
@@ -83,7 +83,7 @@ fn batch_tensors_gather_rows() {
     assert_eq!((t.dims(), t.dtype()), (&[1, 1][..], CDType::F32));
     assert_eq!(t.flatten_all().unwrap().to_vec1::<f32>().unwrap(), vec![1.5]);
 
-    let grok = modular(5, "add", 0.5, 0).unwrap().train;
+    let grok = modular(5, exp_ops::ModularOp::Add, 0.5, 0).unwrap().train;
     let (ids, labels) = batch_tensors(&grok, &[0, 1, 2], &dev).unwrap();
     assert_eq!((ids.dims(), ids.dtype()), (&[3, 2][..], CDType::U32));
     let ids = ids.to_vec2::<u32>().unwrap();

@@ -158,8 +158,12 @@ fn cifar10_reads_consecutive_batches() {
 }
 
 fn csv_plan(text_args: Vec<(&str, Value)>, shape: &[usize], classes: u64) -> DataPlan {
-    let mut args =
-        vec![("path", string("t.csv")), ("label", string("kind")), ("shape", shape_value(&[shape[0] as i64]))];
+    let mut args = vec![
+        ("path", string("t.csv")),
+        ("label", string("kind")),
+        ("shape", shape_value(&[shape[0] as i64])),
+        ("classes", int(classes as i64)),
+    ];
     args.extend(text_args);
     plan("csv", args, shape, classes)
 }
@@ -180,7 +184,8 @@ fn csv_reads_labels_by_name_and_splits() {
     assert_eq!(rows[4], (4.5, -4.0, 1));
     assert_eq!(load(&p, dir.path(), 0).unwrap(), s);
     let mut other = p.clone();
-    other.args.push(("seed".into(), int(1)));
+    let exp_ops::DataSource::Csv { seed, .. } = &mut other.source else { panic!("a csv plan") };
+    *seed = 1;
     assert_ne!(load(&other, dir.path(), 0).unwrap().train.x, s.train.x);
 
     dir.write("h.csv", b"1,0.5,2\n0,1.5,3\n2,2.5,4\n1,3.5,5\n");
@@ -190,6 +195,7 @@ fn csv_reads_labels_by_name_and_splits() {
             ("path", string("h.csv")),
             ("label", string("0")),
             ("shape", shape_value(&[2])),
+            ("classes", int(3)),
             ("header", Value::Bool(false)),
         ],
         &[2],

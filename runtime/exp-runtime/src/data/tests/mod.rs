@@ -6,7 +6,7 @@ mod files;
 mod formats;
 mod synthetic;
 
-use exp_ir::{DType, DataPlan, Origin, Target, Transform, Value};
+use exp_ir::{DType, DataPlan, Origin, Target, TransformStep, Value};
 use exp_ops::{Dim, Shape};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -64,11 +64,15 @@ fn shape(dims: &[usize]) -> Shape {
     Shape::new(dims.iter().map(|&d| Dim::constant(d as i64)))
 }
 
+/// Named IR arguments.
+fn named(args: Vec<(&str, Value)>) -> exp_ir::Args {
+    args.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
 /// A data plan for `source` with float inputs of `x_shape` and `classes` classes.
 fn plan(source: &str, args: Vec<(&str, Value)>, x_shape: &[usize], classes: u64) -> DataPlan {
     DataPlan {
-        source: source.to_string(),
-        args: args.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        source: exp_ir::builtin_of(source, &named(args)).unwrap_or_else(|e| panic!("{e}")),
         x_shape: shape(x_shape),
         x_dtype: DType::F32,
         target: Target::Classes(classes),
@@ -80,10 +84,9 @@ fn plan(source: &str, args: Vec<(&str, Value)>, x_shape: &[usize], classes: u64)
     }
 }
 
-fn transform(name: &str, args: Vec<(&str, Value)>, start: u32) -> Transform {
-    Transform {
-        name: name.to_string(),
-        args: args.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+fn transform(name: &str, args: Vec<(&str, Value)>, start: u32) -> TransformStep {
+    TransformStep {
+        op: exp_ir::builtin_of(name, &named(args)).unwrap_or_else(|e| panic!("{e}")),
         origin: Some(Origin { file: 0, start, end: start + 5 }),
     }
 }

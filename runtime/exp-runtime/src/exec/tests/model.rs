@@ -215,7 +215,7 @@ fn errors_name_the_node_and_carry_its_origin() {
     let m = model(&p);
     let ids = Tensor::new(&[[3i64, 11]], &Device::Cpu).unwrap();
     let err = m.forward(&p, &ids, Mode::Eval, &mut Rng::new(0)).unwrap_err();
-    let embed = p.graph.nodes.iter().find(|n| matches!(&n.op, NodeOp::Layer(c) if c.op == "embed")).unwrap();
+    let embed = p.graph.nodes.iter().find(|n| matches!(&n.op, NodeOp::Layer(c) if c.op.name() == "embed")).unwrap();
     assert_eq!(err.origin, embed.origin);
     assert!(err.origin.is_some());
     assert!(err.message.starts_with("`embed`") && err.message.contains("0..11"), "{}", err.message);
