@@ -89,9 +89,7 @@ fn formatting_real_files_keeps_trees_and_comments() {
 }
 
 fn lower(db: &RootDb, file: exp_db::SourceFile, experiment: &str) -> String {
-    let el = exp_hir::elaborate(db, file, experiment, &[]);
-    assert!(!el.has_errors(), "{experiment} has errors: {:?}", el.diags);
-    let program = exp_driver::lower_verified(db, &el).unwrap_or_else(|e| panic!("{e}"));
+    let program = exp_tests::lowered(db, file, experiment).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(program.hash, program.compute_hash());
     exp_ir::print(&program)
 }

@@ -122,13 +122,36 @@ fn lowering_is_reused_until_the_recipe_changes() {
     let hash = |db: &RootDb| {
         let file = db.file("main.exp").unwrap();
         let item = exp_hir::items::lookup(db, file, "small").unwrap();
-        exp_lower::lowered_experiment(db, item).as_ref().expect("the experiment lowers").hash.clone()
+        exp_lower::lowered(db, item, None).as_ref().expect("the experiment lowers").hash.clone()
     };
     let before = hash(&db);
     db.start_logging();
     db.set_file("main.exp", &PROGRAM.replace("2.0 * x", "3.0 * x"));
     assert_eq!(hash(&db), before);
-    assert_eq!(executed(&db, "lowered_experiment"), 0, "an unrelated edit does not lower again");
+    assert_eq!(executed(&db, "lowered"), 0, "an unrelated edit does not lower again");
     db.set_file("main.exp", &PROGRAM.replace("linear(32)", "linear(64)"));
     assert_ne!(hash(&db), before, "a different model is a different run");
+}
+
+/// The elaborations and lowerings that ran since logging started, for one experiment item.
+fn elaborations(db: &RootDb) -> (usize, usize) {
+    let log = db.take_log();
+    let count = |q: &str| log.iter().filter(|l| l.starts_with(&format!("{q}("))).count();
+    (count("elaborated") + count("elaborated_with"), count("lowered"))
+}
+
+/// `expc run` (and `expc ir`) check the file, then lower the experiment: one elaboration in
+/// all, with or without `--set` overrides, since checking and lowering read the same query.
+#[test]
+fn compiling_for_a_run_elaborates_the_experiment_once() {
+    let path = exp_tests::root().join("examples/grokking/main.exp");
+    for sets in [vec![], vec!["batch=256".to_string(), "optimizer.lr=1e-3".to_string()]] {
+        let mut db = RootDb::default();
+        db.start_logging();
+        let program = exp_driver::compile(&mut db, &path, Some("grok"), &sets, exp_driver::Format::Human)
+            .unwrap_or_else(|o| panic!("{}", o.stderr));
+        assert_eq!(program.name, "grok");
+        // The file has two experiments; each is elaborated once, `grok` with its overrides.
+        assert_eq!(elaborations(&db), (2, 1), "with --set {sets:?}");
+    }
 }

@@ -8,9 +8,7 @@ use exp_tests::{db_with, root};
 
 /// Lowers, verifies and round-trips one experiment; returns its IR text.
 fn lower(db: &RootDb, file: exp_db::SourceFile, experiment: &str) -> String {
-    let el = exp_hir::elaborate(db, file, experiment, &[]);
-    assert!(!el.has_errors(), "{experiment} has errors: {:?}", el.diags);
-    let program = exp_driver::lower_verified(db, &el).unwrap_or_else(|e| panic!("{e}"));
+    let program = exp_tests::lowered(db, file, experiment).unwrap_or_else(|e| panic!("{e}"));
     let text = exp_ir::print(&program);
     let parsed =
         exp_ir::parse(&text).unwrap_or_else(|e| panic!("{experiment}: printed IR does not parse: {e:?}\n{text}"));

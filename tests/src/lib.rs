@@ -46,6 +46,16 @@ pub fn db_with(name: &str, text: &str, dir: Option<&Path>) -> (RootDb, exp_db::S
     (db, file)
 }
 
+/// The verified IR of an experiment through the lowering query (which elaborates through the
+/// cached elaboration), or the failure as text.
+pub fn lowered(db: &RootDb, file: exp_db::SourceFile, experiment: &str) -> Result<exp_ir::Program, String> {
+    let item = exp_hir::items::lookup(db, file, experiment).ok_or_else(|| format!("no experiment `{experiment}`"))?;
+    match exp_lower::lowered(db, item, None) {
+        Ok(p) => Ok((**p).clone()),
+        Err(e) => Err(format!("`{experiment}`: {e:?}")),
+    }
+}
+
 /// All source texts of a database, for rendering.
 pub fn sources(db: &RootDb) -> HashMap<String, Arc<str>> {
     exp_driver::sources(db)

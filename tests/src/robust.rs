@@ -322,7 +322,8 @@ fn check_and_lower(db: &RootDb, file: exp_db::SourceFile, lowering: Lowering) ->
     }
     let clean = !has_errors(&diags);
     for exp in exp_hir::items::experiments(db, file) {
-        let el = exp_hir::elaborate(db, file, &exp, &[]);
+        let item = exp_hir::items::lookup(db, file, &exp).ok_or("the experiment vanished")?;
+        let el = exp_hir::elaborated(db, item);
         if el.has_errors() {
             if clean {
                 let diags: Vec<_> = el.diags.iter().map(|d| exp_hir::to_diagnostic(db, d)).collect();
@@ -336,7 +337,7 @@ fn check_and_lower(db: &RootDb, file: exp_db::SourceFile, lowering: Lowering) ->
         if lowering == Lowering::Skipped {
             continue;
         }
-        let program = match exp_driver::lower_verified(db, &el) {
+        let program = match exp_tests::lowered(db, file, &exp) {
             Ok(p) => p,
             Err(e) => return Err(format!("`{exp}` elaborates but: {e}")),
         };

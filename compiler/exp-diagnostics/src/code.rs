@@ -98,6 +98,8 @@ codes! {
     InvalidValue = "invalid-value", Error, "a value has the right type but is outside the range allowed here";
     /// A function or block that calls itself.
     RecursiveDefinition = "recursive-definition", Error, "a function or block calls itself, directly or through others";
+    /// A definition with errors of its own used by an experiment.
+    BrokenDefinition = "broken-definition", Error, "an experiment uses a function, schedule or optimizer whose definition has errors";
     /// An optimizer rule that assigns to something it may not.
     InvalidAssignment = "invalid-assignment", Error, "an optimizer rule assigns to something other than `p`, `g` or a declared state";
     /// A stdlib `builtin` whose signature disagrees with the op table.

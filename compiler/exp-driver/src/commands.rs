@@ -89,15 +89,50 @@ pub fn check(paths: &[PathBuf], format: Format) -> Outcome {
     out
 }
 
-/// Loads one file and elaborates one experiment with overrides, or reports why not.
-pub(crate) fn elaborate_one(
+/// One experiment of one loaded file, with its command-line overrides, checked.
+pub(crate) struct Selected {
+    /// The experiment's file.
+    pub file: SourceFile,
+    /// The experiment's name.
+    pub key: String,
+    /// Its `--set` overrides, when there are any.
+    pub overrides: Option<exp_hir::Overrides>,
+}
+
+impl Selected {
+    /// The experiment's elaboration (cached by the database).
+    pub fn elaboration<'db>(&self, db: &'db RootDb) -> Option<&'db std::sync::Arc<Elaborated>> {
+        let item = exp_hir::items::lookup(db, self.file, &self.key)?;
+        Some(match self.overrides {
+            Some(o) => exp_hir::elaborated_with(db, item, o),
+            None => exp_hir::elaborated(db, item),
+        })
+    }
+
+    /// The experiment's verified IR, or why there is none (a compiler bug: the experiment
+    /// checked).
+    pub fn program(&self, db: &RootDb) -> Result<std::sync::Arc<exp_ir::Program>, String> {
+        let item = exp_hir::items::lookup(db, self.file, &self.key).ok_or("the experiment vanished")?;
+        match exp_lower::lowered(db, item, self.overrides) {
+            Ok(p) => Ok(p.clone()),
+            Err(exp_lower::LoweringFailed::Bug(e)) => Err(format!("the IR of `{}`: {e}", self.key)),
+            Err(exp_lower::LoweringFailed::Diagnostics(n)) => {
+                Err(format!("`{}` has {n} diagnostic(s) but passed the check", self.key))
+            }
+        }
+    }
+}
+
+/// Loads one file, picks one experiment and applies the overrides, then checks: the file's
+/// diagnostics and the experiment's with its overrides. Reports why not, or the selection.
+pub(crate) fn select(
     db: &mut RootDb,
-    path: &PathBuf,
+    path: &std::path::Path,
     experiment: Option<&str>,
     sets: &[String],
     format: Format,
     out: &mut Outcome,
-) -> Option<Elaborated> {
+) -> Option<Selected> {
     let name = path.to_string_lossy().replace('\\', "/");
     let files = match load(db, &[name]) {
         Ok(f) => f,
@@ -107,36 +142,44 @@ pub(crate) fn elaborate_one(
         }
     };
     let file = files[0];
-    let overrides = match crate::overrides::parse_set(db, sets, file) {
+    let fields = match crate::overrides::parse_set(db, sets, file) {
         Ok(o) => o,
         Err(msg) => {
             *out = Outcome::usage(msg);
             return None;
         }
     };
-    let diags = exp_hir::file_diagnostics(db, file);
-    let errors: Vec<Diagnostic> = diags.into_iter().filter(|d| d.severity == Severity::Error).collect();
-    if !errors.is_empty() {
-        report(db, &errors, format, out);
-        out.code = 1;
-        return None;
-    }
     let key = match pick_experiment(db, file, experiment) {
         Ok(k) => k,
         Err(d) => {
-            report(db, &[d], format, out);
+            let mut diags = errors(exp_hir::file_diagnostics(db, file));
+            diags.push(d);
+            report(db, &diags, format, out);
             out.code = 1;
             return None;
         }
     };
-    let el = exp_hir::elaborate(db, file, &key, &overrides);
-    if el.has_errors() {
-        let diags: Vec<Diagnostic> = el.diags.iter().map(|d| exp_hir::to_diagnostic(db, d)).collect();
+    let overrides = (!fields.is_empty()).then(|| exp_hir::Overrides::new(&*db, fields));
+    let selected = Selected { file, key, overrides };
+    // With overrides, the experiment's own diagnostics are those of its elaboration with them
+    // (a `--set` may fix a value or break one); it is elaborated once either way.
+    let skip = selected.overrides.map(|_| selected.key.as_str());
+    let mut diags = errors(exp_hir::file_diagnostics_except(db, file, skip));
+    if selected.overrides.is_some() {
+        if let Some(el) = selected.elaboration(db) {
+            diags.extend(errors(el.diags.iter().map(|d| exp_hir::to_diagnostic(db, d)).collect()));
+        }
+    }
+    if !diags.is_empty() {
         report(db, &diags, format, out);
         out.code = 1;
         return None;
     }
-    Some(el)
+    Some(selected)
+}
+
+fn errors(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diags.into_iter().filter(|d| d.severity == Severity::Error).collect()
 }
 
 fn pick_experiment(db: &RootDb, file: SourceFile, wanted: Option<&str>) -> Result<String, Diagnostic> {
@@ -177,29 +220,32 @@ fn experiments_help(exps: &[String], none: &str) -> String {
     format!("the experiments are {}", exps.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", "))
 }
 
-/// `expc ir FILE [EXPERIMENT]`: the IR text, or its JSON form.
-pub fn ir(path: &PathBuf, experiment: Option<&str>, sets: &[String], json: bool, format: Format) -> Outcome {
+/// Loads, checks and lowers one experiment of a file with `--set` overrides, in `db`: the
+/// verified IR, or what to print and the exit code. The experiment is elaborated once (its
+/// check and its lowering share the database's cached elaboration).
+pub fn compile(
+    db: &mut RootDb,
+    path: &std::path::Path,
+    experiment: Option<&str>,
+    sets: &[String],
+    format: Format,
+) -> Result<std::sync::Arc<exp_ir::Program>, Box<Outcome>> {
     let mut out = Outcome::default();
-    let mut db = RootDb::default();
-    let Some(el) = elaborate_one(&mut db, path, experiment, sets, format, &mut out) else {
-        return out;
+    let Some(selected) = select(db, path, experiment, sets, format, &mut out) else {
+        return Err(Box::new(out));
     };
-    match lower_verified(&db, &el) {
-        Ok(program) => out.stdout = if json { exp_ir::to_json(&program) } else { exp_ir::print(&program) },
-        Err(msg) => out = internal(msg),
-    }
-    out
+    selected.program(db).map_err(|e| Box::new(internal(e)))
 }
 
-/// Lowers and verifies; a failure here is a compiler bug, not a user error.
-pub fn lower_verified(db: &RootDb, el: &Elaborated) -> Result<exp_ir::Program, String> {
-    let program = exp_lower::lower(db, el).map_err(|e| e.to_string())?;
-    exp_ir::verify(&program).map_err(|errs| {
-        let lines: Vec<String> =
-            errs.iter().map(|e| format!("  [{}] {}: {}", e.rule.code(), e.location, e.message)).collect();
-        format!("the IR of `{}` fails verification:\n{}", el.name, lines.join("\n"))
-    })?;
-    Ok(program)
+/// `expc ir FILE [EXPERIMENT]`: the IR text, or its JSON form.
+pub fn ir(path: &PathBuf, experiment: Option<&str>, sets: &[String], json: bool, format: Format) -> Outcome {
+    match compile(&mut RootDb::default(), path, experiment, sets, format) {
+        Ok(program) => Outcome {
+            stdout: if json { exp_ir::to_json(&program) } else { exp_ir::print(&program) },
+            ..Outcome::default()
+        },
+        Err(out) => *out,
+    }
 }
 
 /// Compiles one experiment of a source text (no files, no imports of other files) to
@@ -208,17 +254,15 @@ pub fn lower_verified(db: &RootDb, el: &Elaborated) -> Result<exp_ir::Program, S
 pub fn compile_source(name: &str, text: &str, experiment: &str) -> Result<exp_ir::Program, String> {
     let mut db = RootDb::default();
     let file = db.set_file(name, text);
-    let errors: Vec<Diagnostic> =
-        exp_hir::file_diagnostics(&db, file).into_iter().filter(Diagnostic::is_error).collect();
+    let errors = errors(exp_hir::file_diagnostics(&db, file));
     if !errors.is_empty() {
         return Err(render(&errors, &sources(&db), RenderStyle { color: false, ..RenderStyle::default() }));
     }
-    let el = exp_hir::elaborate(&db, file, experiment, &[]);
-    if el.has_errors() {
-        let diags: Vec<Diagnostic> = el.diags.iter().map(|d| exp_hir::to_diagnostic(&db, d)).collect();
-        return Err(render(&diags, &sources(&db), RenderStyle { color: false, ..RenderStyle::default() }));
+    if !exp_hir::items::experiments(&db, file).iter().any(|e| e == experiment) {
+        return Err(format!("no experiment `{experiment}` in `{name}`"));
     }
-    lower_verified(&db, &el)
+    let selected = Selected { file, key: experiment.to_string(), overrides: None };
+    selected.program(&db).map(|p| (*p).clone())
 }
 
 fn internal(msg: String) -> Outcome {
@@ -235,17 +279,17 @@ fn internal(msg: String) -> Outcome {
 pub fn estimate(path: &PathBuf, experiment: Option<&str>, sets: &[String], json: bool, format: Format) -> Outcome {
     let mut out = Outcome::default();
     let mut db = RootDb::default();
-    let Some(el) = elaborate_one(&mut db, path, experiment, sets, format, &mut out) else {
+    let Some(selected) = select(&mut db, path, experiment, sets, format, &mut out) else {
         return out;
     };
-    let Some(e) = &el.estimates else {
+    let Some(experiment) = selected.elaboration(&db).and_then(|el| el.experiment.as_ref()) else {
         return Outcome { stderr: "error: the model could not be sized\n".into(), code: 1, ..Outcome::default() };
     };
-    let batch = el.field("batch").map(|b| b.to_string()).unwrap_or_default();
+    let (e, batch, name) = (&experiment.estimates, experiment.batch, &experiment.name);
     if json {
         let v = serde_json::json!({
-            "experiment": el.name,
-            "batch": batch.parse::<i64>().ok(),
+            "experiment": name,
+            "batch": batch,
             "params": e.params,
             "memory": {
                 "params": e.param_bytes, "grads": e.grad_bytes, "optimizer_state": e.state_bytes,
@@ -258,7 +302,7 @@ pub fn estimate(path: &PathBuf, experiment: Option<&str>, sets: &[String], json:
         let b = exp_hir::bytes;
         out.stdout = format!(
             "experiment {}\nparameters       {}\nmemory at batch {batch}\n  parameters     {}\n  gradients      {}\n  optimizer      {}\n  activations    {}\n  total          {}\nFLOPs per step   {}\n",
-            el.name,
+            name,
             group(e.params),
             b(e.param_bytes as f64),
             b(e.grad_bytes as f64),

@@ -9,7 +9,7 @@ mod process;
 mod run;
 mod sources;
 
-pub use commands::{check, compile_source, estimate, explain, fmt, ir, lower_verified, Format, Outcome};
+pub use commands::{check, compile, compile_source, estimate, explain, fmt, ir, Format, Outcome};
 pub use overrides::parse_set;
 pub use process::process_settings;
 pub use run::{open_device, run, RunArgs};

@@ -11,7 +11,7 @@ use exp_db::RootDb;
 use exp_diagnostics::{render, Code, Diagnostic, RenderStyle};
 use exp_runtime::train::{train, Observer, RunOptions, Summary};
 
-use crate::commands::{elaborate_one, lower_verified, Format, Outcome};
+use crate::commands::{compile, Format, Outcome};
 
 /// Options of `expc run`.
 #[derive(Clone, Debug, Default)]
@@ -164,13 +164,9 @@ pub fn run(args: &RunArgs, interrupt: Arc<AtomicBool>, quiet: bool) -> Outcome {
     if let Some(seed) = args.seed {
         sets.push(format!("seed={seed}"));
     }
-    let Some(el) = elaborate_one(&mut db, &args.file, args.experiment.as_deref(), &sets, Format::Human, &mut out)
-    else {
-        return out;
-    };
-    let program = match lower_verified(&db, &el) {
+    let program = match compile(&mut db, &args.file, args.experiment.as_deref(), &sets, Format::Human) {
         Ok(p) => p,
-        Err(msg) => return Outcome { stderr: format!("internal error: {msg}\n"), code: 101, ..Outcome::default() },
+        Err(out) => return *out,
     };
     let run_dir = match (&args.resume, &args.out) {
         (Some(dir), _) => dir.clone(),

@@ -3,16 +3,15 @@
 use exp_db::{Db, SourceFile};
 use exp_diagnostics::{Code, Diagnostic};
 use exp_ops::{Dim, Shape};
-use exp_syntax::ast::{Body, Decl, DeclKind, ExprKind, ItemKind, OptStmt, OptimizerDecl, Signature};
+use exp_syntax::ast::{Body, Decl, DeclKind, ExprKind, ItemKind, Signature};
 
 use crate::decls::{decl_signature, ParamInfo};
 use crate::diag::{to_diagnostic, HDiag, Loc};
 use crate::eval::Cx;
 use crate::graph::{Node, NodeOp};
 use crate::items::{file_items, ItemDef};
-use crate::scalar::{STy, ScalarCx};
 use crate::scope::{file_scope, import_cycle};
-use crate::types::{Ty, UnitKind};
+use crate::types::Ty;
 use crate::value::{BlockV, Val};
 
 /// Checks one item. Reads the item's own AST and, through name resolution, only the
@@ -26,15 +25,21 @@ pub fn check_item<'db>(db: &'db dyn Db, item: ItemDef<'db>) -> Vec<HDiag> {
     match &ast.kind {
         ItemKind::Use(_) => {}
         ItemKind::Decl(d) => diags.extend(check_decl(db, file, &key, d)),
-        ItemKind::Optimizer(o) => diags.extend(check_optimizer(db, file, &key, o)),
-        ItemKind::Experiment(_) => diags.extend(crate::experiment::elaborate(db, file, &key, &[]).diags),
-        ItemKind::Sweep(s) => diags.extend(crate::sweep::check_sweep(db, file, &key, s)),
+        ItemKind::Optimizer(_) => diags.extend(crate::scalar::item_diags(db, item).unwrap_or_default()),
+        ItemKind::Experiment(_) => diags.extend(crate::experiment::elaborated(db, item).diags.iter().cloned()),
+        ItemKind::Sweep(s) => diags.extend(crate::experiment::sweep::check_sweep(db, file, &key, s)),
     }
     diags
 }
 
 /// All diagnostics of a file, with absolute spans, in source order.
 pub fn file_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
+    file_diagnostics_except(db, file, None)
+}
+
+/// The diagnostics of a file but those of the item `skip` (an experiment run with
+/// command-line overrides, whose diagnostics come from its elaboration with them).
+pub fn file_diagnostics_except(db: &dyn Db, file: SourceFile, skip: Option<&str>) -> Vec<Diagnostic> {
     let path = file.path(db).clone();
     let mut out: Vec<Diagnostic> = crate::items::syntax_errors(db, file)
         .iter()
@@ -69,7 +74,9 @@ pub fn file_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
             }
             hdiags.push(d);
         }
-        hdiags.extend(check_item(db, *item).iter().cloned());
+        if skip != Some(key.as_str()) {
+            hdiags.extend(check_item(db, *item).iter().cloned());
+        }
     }
     let mut seen = std::collections::HashSet::new();
     out.extend(hdiags.iter().filter(|d| seen.insert((*d).clone())).map(|d| to_diagnostic(db, d)));
@@ -82,74 +89,12 @@ fn check_decl(db: &dyn Db, file: SourceFile, key: &str, d: &Decl) -> Vec<HDiag> 
     if let Body::Builtin(span) = d.body {
         return check_builtin(db, file, key, d, at(span));
     }
-    let Body::Expr(body) = &d.body else {
-        return vec![];
-    };
     match d.kind {
-        DeclKind::Fn => {
-            let mut cx = ScalarCx::new(db, file, key, Some(&d.name.name));
-            for p in d.params.iter().flatten() {
-                let ty = match p.ty.as_ref().map(crate::types::ty_of) {
-                    Some(Ok(Ty::Bool)) => STy::Bool,
-                    _ => STy::Float,
-                };
-                cx.bind(&p.name.name, ty);
-            }
-            let t = cx.expr(body);
-            if !matches!(t, STy::Float | STy::Unknown) {
-                let d = HDiag::new(
-                    Code::TypeMismatch,
-                    format!("a function must compute a `Float`, found `{t}`"),
-                    cx.loc(body.span),
-                    "the body's value",
-                );
-                cx.diags.push(d);
-            }
-            cx.diags
-        }
-        DeclKind::Schedule => {
-            let mut cx = ScalarCx::new(db, file, key, Some(&d.name.name));
-            for p in d.params.iter().flatten() {
-                cx.bind(&p.name.name, scalar_ty(p.ty.as_ref()));
-            }
-            for (n, t) in [
-                ("step", STy::Qty(UnitKind::Steps)),
-                ("epoch", STy::Qty(UnitKind::Epochs)),
-                ("total", STy::Qty(UnitKind::Steps)),
-                ("progress", STy::Float),
-            ] {
-                cx.bind(n, t);
-            }
-            let t = cx.expr(body);
-            if !matches!(t, STy::Float | STy::Unknown) {
-                let d = HDiag::new(
-                    Code::TypeMismatch,
-                    format!("a schedule must compute a plain `Float`, found `{t}`"),
-                    cx.loc(body.span),
-                    "the schedule's value",
-                )
-                .with_help("divide by a quantity of the same unit to get a plain number");
-                cx.diags.push(d);
-            }
-            cx.diags
-        }
+        DeclKind::Fn | DeclKind::Schedule => match crate::items::lookup(db, file, key) {
+            Some(item) => crate::scalar::item_diags(db, item).unwrap_or_default(),
+            None => vec![],
+        },
         _ => check_generic(db, file, key, d),
-    }
-}
-
-fn scalar_ty(t: Option<&exp_syntax::ast::TypeExpr>) -> STy {
-    fn conv(t: &Ty) -> STy {
-        match t {
-            Ty::Bool => STy::Bool,
-            Ty::Qty(u) => STy::Qty(*u),
-            Ty::Tuple(ts) => STy::Tuple(ts.iter().map(conv).collect()),
-            Ty::Optimizer => STy::Optimizer,
-            _ => STy::Float,
-        }
-    }
-    match t.map(crate::types::ty_of) {
-        Some(Ok(t)) => conv(&t),
-        _ => STy::Float,
     }
 }
 
@@ -244,93 +189,4 @@ fn check_generic(db: &dyn Db, file: SourceFile, key: &str, d: &Decl) -> Vec<HDia
 
 fn check_builtin(db: &dyn Db, file: SourceFile, key: &str, d: &Decl, at: Loc) -> Vec<HDiag> {
     crate::builtin::check_declaration(db, file, key, d, at)
-}
-
-fn check_optimizer(db: &dyn Db, file: SourceFile, key: &str, o: &OptimizerDecl) -> Vec<HDiag> {
-    let mut cx = ScalarCx::new(db, file, key, None);
-    for p in &o.params {
-        cx.bind(&p.name.name, scalar_ty(p.ty.as_ref()));
-    }
-    for (n, t) in [("p", STy::Float), ("g", STy::Float), ("t", STy::Float)] {
-        cx.bind(n, t);
-    }
-    let mut state: Vec<String> = Vec::new();
-    for st in &o.body {
-        match st {
-            OptStmt::State(slots, _) => {
-                for (id, init) in slots {
-                    let t = cx.expr(init);
-                    if !matches!(t, STy::Float | STy::Unknown) {
-                        let d = HDiag::new(
-                            Code::TypeMismatch,
-                            format!("state `{}` must start as a number, found `{t}`", id.name),
-                            cx.loc(init.span),
-                            "initial value",
-                        );
-                        cx.diags.push(d);
-                    }
-                    let taken = state.contains(&id.name)
-                        || ["p", "g", "t", "noise"].contains(&id.name.as_str())
-                        || o.params.iter().any(|p| p.name.name == id.name);
-                    if taken {
-                        let d = HDiag::new(
-                            Code::DuplicateDefinition,
-                            format!("`{}` is already defined in this optimizer", id.name),
-                            cx.loc(id.span),
-                            "defined again here",
-                        )
-                        .with_help(
-                            "state slots need names of their own, distinct from `p`, `g`, `t` and the hyperparameters",
-                        );
-                        cx.diags.push(d);
-                    }
-                    state.push(id.name.clone());
-                    cx.bind(&id.name, STy::Float);
-                }
-            }
-            OptStmt::Let(id, e, _) => {
-                let t = cx.expr(e);
-                cx.bind(&id.name, t);
-            }
-            OptStmt::Assign(id, e, span) => {
-                let t = cx.expr(e);
-                if !(id.name == "p" || id.name == "g" || state.contains(&id.name)) {
-                    let d = HDiag::new(
-                        Code::InvalidAssignment,
-                        format!("cannot assign to `{}`", id.name),
-                        cx.loc(id.span),
-                        "not `p`, `g` or a state slot",
-                    )
-                    .with_help(if cx.local(&id.name).is_some() {
-                        format!("declare it as state (`state {} = 0`) to keep it across steps, or use `let`", id.name)
-                    } else {
-                        format!("use `let {} = ...` for a local value", id.name)
-                    });
-                    cx.diags.push(d);
-                } else if !matches!(t, STy::Float | STy::Unknown) {
-                    let d = HDiag::new(
-                        Code::TypeMismatch,
-                        format!("`{}` must be assigned a `Float`, found `{t}`", id.name),
-                        cx.loc(*span),
-                        "assigned here",
-                    );
-                    cx.diags.push(d);
-                }
-            }
-            OptStmt::Apply(e, _) => {
-                let ok = matches!(&e.kind, ExprKind::Name(id) if cx.local(&id.name) == Some(&STy::Optimizer));
-                if !ok {
-                    let d = HDiag::new(
-                        Code::TypeMismatch,
-                        "only a wrapped optimizer can be applied as a statement",
-                        cx.loc(e.span),
-                        "not an `Optimizer` parameter",
-                    )
-                    .with_help("declare a parameter `base: Optimizer` and write `base` on its own line");
-                    cx.diags.push(d);
-                }
-            }
-        }
-    }
-    cx.diags
 }

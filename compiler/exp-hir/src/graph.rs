@@ -5,7 +5,8 @@ use std::sync::Arc;
 use exp_ops::{Dim, InitSpec, LayerOp, ParamRole, Shape};
 
 use crate::diag::Loc;
-use crate::value::{Applied, TVal};
+use crate::scalar::ScalarFnDef;
+use crate::value::TVal;
 
 /// What a node computes.
 #[derive(Clone, Debug)]
@@ -15,7 +16,7 @@ pub enum NodeOp {
     /// A layer from the op table, every argument resolved and defaulted.
     Layer(LayerOp),
     /// A scalar function applied elementwise, with its bound hyperparameters.
-    Act(Arc<Applied>),
+    Act(ActCall),
     /// Elementwise sum of the inputs (broadcasting).
     Add,
     /// Elementwise product of two inputs.
@@ -24,6 +25,20 @@ pub enum NodeOp {
     Scale(f64),
     /// Concatenation along an axis.
     Concat(usize),
+}
+
+/// A scalar function applied elementwise: its resolved definition, and the value of each of
+/// its parameters after the input (`None` while a block is checked with symbolic arguments).
+#[derive(Clone, Debug)]
+pub struct ActCall {
+    /// The function's name as referenced, for messages.
+    pub name: String,
+    /// Its resolved definition.
+    pub def: Arc<ScalarFnDef>,
+    /// The values of the parameters after the first, in order.
+    pub args: Vec<Option<f64>>,
+    /// Where it was applied.
+    pub at: Loc,
 }
 
 /// One node of the model graph.

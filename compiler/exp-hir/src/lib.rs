@@ -22,26 +22,31 @@ mod intrinsics;
 #[allow(missing_docs)]
 pub mod items;
 mod model;
-mod overrides;
-mod probes;
-mod scalar;
+pub mod scalar;
 pub mod scope;
-mod sweep;
-mod training;
 mod types;
 mod unused;
 mod value;
 
 pub use builtin::BuiltinOp;
-pub use check::{check_item, file_diagnostics};
+pub use check::{check_item, file_diagnostics, file_diagnostics_except};
 pub use decls::{decl_info, DeclInfo, ParamInfo};
 pub use diag::{absolute, to_diagnostic, HDiag, Loc};
-pub use experiment::{elaborate, ConfigEntry, Elaborated, Estimates, FieldDef, Provenance, FIELDS};
-pub use graph::{Graph, Node, NodeOp, ParamRec};
+pub use experiment::probes::{ProbeKind, ProbeSpec, StopSpec};
+pub use experiment::record::{
+    Cmp, DataRecord, Every, Experiment, HyperArg, Located, Measure, OptimizerCall, ProbeRecord, ScheduleCall, StopCond,
+    StopRecord,
+};
+pub use experiment::sweep::{axes, Axis};
+pub use experiment::training::bytes;
+pub use experiment::{
+    elaborate, elaborated, elaborated_with, ConfigEntry, ConfigValue, Elaborated, Estimates, FieldDef, Overrides,
+    Provenance, FIELDS,
+};
+pub use graph::{ActCall, Graph, Node, NodeOp, ParamRec};
 pub use items::{file_items, DefKind, ItemDef};
-pub use probes::{names_in, ProbeKind, ProbeSpec, StopSpec};
+pub use scalar::{OptimizerDef, RuleStmt, SExpr, ScalarFnDef, StateStart};
+pub use scope::names_in;
 pub use scope::DefRef;
-pub use sweep::{axes, Axis};
-pub use training::bytes;
 pub use types::{Ty, UnitKind};
 pub use value::{fmt_float, Applied, ArgOrigin, BlockV, DataV, TVal, Val};

@@ -9,7 +9,7 @@ use exp_syntax::ast::{Body, Expr, ExprKind, Signature};
 use crate::decls::decl_info;
 use crate::diag::{HDiag, Loc};
 use crate::eval::{is_builtin, Cx};
-use crate::graph::{Node, NodeOp, ParamRec};
+use crate::graph::{ActCall, Node, NodeOp, ParamRec};
 use crate::value::{Applied, BlockV, TVal, Val};
 
 /// Applies a block to a tensor, recording nodes and parameters; returns the output tensor
@@ -18,8 +18,9 @@ pub fn apply(cx: &mut Cx<'_>, b: &BlockV, x: TVal, at: Loc) -> Val {
     match b {
         BlockV::Decl(a) => apply_decl(cx, a, x),
         BlockV::Act(a) => {
+            let Some(act) = act_call(cx, a) else { return Val::Unknown };
             let node = Node {
-                op: NodeOp::Act(a.clone()),
+                op: NodeOp::Act(act),
                 inputs: vec![x.node],
                 params: vec![],
                 shape: x.shape.clone(),
@@ -98,6 +99,32 @@ pub fn apply(cx: &mut Cx<'_>, b: &BlockV, x: TVal, at: Loc) -> Val {
         }
         BlockV::Opaque(_) => Val::Unknown,
     }
+}
+
+/// The resolved call of a scalar function used as a block, or `None` after an error.
+fn act_call(cx: &mut Cx<'_>, a: &Applied) -> Option<ActCall> {
+    let item = crate::items::lookup(cx.db, a.def.file, &a.def.key)?;
+    let resolved = crate::scalar::scalar_fn(cx.db, item).as_ref()?;
+    if !resolved.diags.is_empty() {
+        cx.error(broken_definition(cx, a, &resolved.def.at));
+        return None;
+    }
+    let mut args = Vec::new();
+    for (_, v) in &a.args {
+        args.push(match v {
+            Val::Unknown => return None,
+            v => crate::value::number(v),
+        });
+    }
+    Some(ActCall { name: a.name.clone(), def: resolved.def.clone(), args, at: a.at.clone() })
+}
+
+/// "`name` cannot be used: its definition has errors", at the use, pointing at the definition.
+pub(crate) fn broken_definition(cx: &Cx<'_>, a: &Applied, def: &Loc) -> HDiag {
+    let _ = cx;
+    HDiag::new(Code::BrokenDefinition, format!("`{}` has errors in its definition", a.name), a.at.clone(), "used here")
+        .with_secondary(def.clone(), "defined here")
+        .with_help(format!("fix the errors reported on `{}` first", a.name))
 }
 
 fn arg_value(v: &Val) -> Option<ArgValue> {

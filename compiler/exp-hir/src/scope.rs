@@ -269,6 +269,27 @@ fn reaches(db: &dyn Db, from: SourceFile, goal: SourceFile, path: &mut Vec<Sourc
     false
 }
 
+/// Free names in an expression, with spans (the expressions of stop rules are flat).
+pub fn names_in(e: &exp_syntax::ast::Expr, out: &mut Vec<(String, exp_syntax::Span)>) {
+    use exp_syntax::ast::ExprKind;
+    match &e.kind {
+        ExprKind::Name(id) => out.push((id.name.clone(), id.span)),
+        ExprKind::Unary { expr, .. } => names_in(expr, out),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            names_in(lhs, out);
+            names_in(rhs, out);
+        }
+        ExprKind::If { cond, then, otherwise } => {
+            names_in(cond, out);
+            names_in(then, out);
+            names_in(otherwise, out);
+        }
+        ExprKind::Call { args, .. } => args.iter().for_each(|a| names_in(&a.value, out)),
+        ExprKind::Tuple(xs) | ExprKind::List(xs) => xs.iter().for_each(|x| names_in(x, out)),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::join_relative;

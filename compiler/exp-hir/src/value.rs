@@ -84,7 +84,20 @@ pub enum ArgOrigin {
     /// Written at the call.
     Written(Loc),
     /// Set by an override (`optimizer.lr = ...` in an extension, or `--set`).
-    Override(Loc, crate::experiment::Provenance),
+    Override(Loc, Provenance),
+}
+
+/// Where a configuration value came from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Provenance {
+    /// A parameter default.
+    Default,
+    /// Written in the experiment itself.
+    Declaration,
+    /// Written in the named base experiment.
+    Extends(String),
+    /// Given with `--set` on the command line.
+    CommandLine,
 }
 
 /// A block value: something that maps a tensor to a tensor.
@@ -251,6 +264,18 @@ impl fmt::Display for BlockV {
             BlockV::Named(n, _) => write!(f, "{n}"),
             BlockV::Opaque(n) => write!(f, "{n}"),
         }
+    }
+}
+
+/// The number a value stands for in scalar code: floats, integers, booleans as 0 or 1,
+/// quantities in their base unit; `None` for anything else or a symbolic size.
+pub fn number(v: &Val) -> Option<f64> {
+    match v {
+        Val::Float(x) => Some(*x),
+        Val::Int(d) => d.as_const().map(|i| i as f64),
+        Val::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+        Val::Qty(x, _) => Some(*x),
+        _ => None,
     }
 }
 

@@ -1,20 +1,28 @@
-//! Lowering: an elaborated experiment (from `exp-hir`) to an IR [`exp_ir::Program`].
+//! Lowering: a checked experiment's typed record ([`exp_hir::Experiment`]) to an IR
+//! [`exp_ir::Program`].
 //!
-//! The semantic model has already checked everything and recorded the model graph; this
-//! crate turns that into the IR's plain data: origins as file indices and byte ranges,
-//! scalar code as SSA functions, the optimizer with explicit state, the training plan and
-//! the estimates, then seals the program with its content hash. Lowering a checked
-//! experiment does not fail; [`LowerError`] reports a broken invariant (a compiler bug).
+//! The semantic model has already checked everything, built the registry's typed builtins,
+//! resolved all scalar code and recorded the model graph; this crate turns that into the IR's
+//! plain data: origins as file indices and byte ranges, scalar code as SSA functions, the
+//! optimizer with explicit state, the training plan and the estimates, then seals the program
+//! with its content hash. It reads neither syntax nor names, and lowering a checked
+//! experiment does not fail: [`LowerError`] reports a broken invariant (a compiler bug).
+//!
+//! [`lowered`] is the salsa query the driver calls: it elaborates (a query of `exp-hir`),
+//! lowers and verifies, so one run of `expc` elaborates each experiment once.
 
 mod optim;
 mod plan;
 mod scalar;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use exp_db::Db;
-use exp_hir::{Applied, Elaborated, Loc, Val};
+use exp_hir::{ActCall, Experiment, Loc, ScheduleCall};
 use exp_ir::{Origin, Program, ScalarFn};
+
+pub use exp_hir::Overrides;
 
 /// A broken invariant found while lowering a checked experiment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +36,7 @@ impl std::fmt::Display for LowerError {
 
 /// The state of lowering one experiment.
 pub struct Lowering<'a> {
-    /// The database.
+    /// The database, for the locations of origins.
     pub db: &'a dyn Db,
     files: Vec<String>,
     functions: Vec<ScalarFn>,
@@ -73,44 +81,37 @@ impl<'a> Lowering<'a> {
     }
 
     /// The function of an elementwise activation with its bound hyperparameters.
-    pub fn activation(&mut self, a: &Applied) -> Result<String, LowerError> {
+    pub fn activation(&mut self, act: &ActCall) -> Result<String, LowerError> {
         let key =
-            format!("act {}:{} {}", a.def.file.path(self.db), a.def.key, Val::Decl(std::sync::Arc::new(a.clone())));
-        let db = self.db;
-        let at = a.at.clone();
-        let a = a.clone();
-        self.add_function(&a.name.clone(), key, move |lw, name| {
+            format!("act {:?} {:?}", act.def.at, act.args.iter().map(|a| a.map(f64::to_bits)).collect::<Vec<_>>());
+        self.add_function(&act.name, key, |lw, name| {
             let mut b = scalar::FnBuilder::new(["x".to_string()]);
-            let x = b.input("x");
-            let mut vals = vec![Some(scalar::SVal::Op(x))];
-            for (n, v) in &a.args {
-                let c = plan::const_of(v)
-                    .ok_or_else(|| LowerError(format!("argument `{n}` of `{}` is not a number", a.name)))?;
-                vals.push(Some(scalar::SVal::Op(b.konst(c))));
+            let mut given = vec![(0, scalar::SVal::Op(b.input("x")))];
+            for (i, a) in act.args.iter().enumerate() {
+                let c = a.ok_or_else(|| LowerError(format!("an argument of `{}` is not a number", act.name)))?;
+                given.push((i + 1, scalar::SVal::Op(b.konst(c))));
             }
-            let scalar::SVal::Op(out) = scalar::apply_fn(db, &mut b, &a.def, vals, 0)? else {
-                return Err(LowerError("activation returns a tuple".into()));
-            };
-            let origin = lw.origin(&at);
+            let out = scalar::inline(&mut b, &act.def, given, 0)?.one()?;
+            let origin = lw.origin(&act.at);
             Ok(b.finish(name, vec![("y".into(), out)], origin))
         })
     }
 
     /// The schedule for hyperparameter `path`; returns the schedule's name.
-    pub fn schedule(&mut self, path: &str, a: &Applied) -> Result<String, LowerError> {
+    pub fn schedule(&mut self, path: &str, s: &ScheduleCall) -> Result<String, LowerError> {
         let name = format!("sched_{}", path.replace('.', "_"));
-        let fname = plan::schedule_fn(self, &name, a)?;
-        let origin = self.origin(&a.at);
+        let fname = plan::schedule_fn(self, &name, s)?;
+        let origin = self.origin(&s.at);
         self.schedules.push(exp_ir::Schedule { name: name.clone(), function: fname, origin });
         Ok(name)
     }
 }
 
-/// Lowers a checked experiment to a sealed, verified IR program.
-pub fn lower(db: &dyn Db, el: &Elaborated) -> Result<Program, LowerError> {
+/// Lowers a checked experiment to a sealed IR program (not yet verified).
+pub fn lower(db: &dyn Db, experiment: &Experiment) -> Result<Program, LowerError> {
     let mut lw =
         Lowering { db, files: Vec::new(), functions: Vec::new(), schedules: Vec::new(), fn_names: BTreeMap::new() };
-    let mut program = plan::program(&mut lw, el)?;
+    let mut program = plan::program(&mut lw, experiment)?;
     program.files = lw.files;
     program.functions = lw.functions;
     program.schedules = lw.schedules;
@@ -118,23 +119,29 @@ pub fn lower(db: &dyn Db, el: &Elaborated) -> Result<Program, LowerError> {
     Ok(program)
 }
 
-/// The IR of an experiment item as written (no command-line overrides), or why there is
-/// none: the checker's diagnostics when it has errors, or a broken invariant.
+/// The verified IR of an experiment item, with command-line overrides if any, or why there
+/// is none: the checker's diagnostics when it has errors, or a broken invariant.
 ///
-/// A salsa query keyed on the item: editing another item leaves it cached, and an edit that
-/// does not change the recipe produces an equal program, so its readers are reused.
+/// A salsa query keyed on the item and the overrides; it reads the cached elaboration
+/// ([`exp_hir::elaborated`] or [`exp_hir::elaborated_with`]), so checking and running one
+/// experiment elaborates it once. An edit that does not change the recipe produces an equal
+/// program, so its readers are reused.
 #[salsa::tracked(returns(ref))]
-pub fn lowered_experiment<'db>(
+pub fn lowered<'db>(
     db: &'db dyn Db,
     item: exp_hir::ItemDef<'db>,
-) -> Result<std::sync::Arc<Program>, LoweringFailed> {
-    let el = exp_hir::elaborate(db, item.file(db), item.key(db), &[]);
-    if el.has_errors() {
+    overrides: Option<Overrides>,
+) -> Result<Arc<Program>, LoweringFailed> {
+    let el = match overrides {
+        Some(o) => exp_hir::elaborated_with(db, item, o),
+        None => exp_hir::elaborated(db, item),
+    };
+    let Some(experiment) = &el.experiment else {
         return Err(LoweringFailed::Diagnostics(el.diags.len()));
-    }
-    let program = lower(db, &el).map_err(LoweringFailed::Bug)?;
+    };
+    let program = lower(db, experiment).map_err(LoweringFailed::Bug)?;
     match exp_ir::verify(&program) {
-        Ok(()) => Ok(std::sync::Arc::new(program)),
+        Ok(()) => Ok(Arc::new(program)),
         Err(errs) => Err(LoweringFailed::Bug(LowerError(
             errs.iter()
                 .map(|e| format!("[{}] {}: {}", e.rule.code(), e.location, e.message))
@@ -144,10 +151,10 @@ pub fn lowered_experiment<'db>(
     }
 }
 
-/// Why [`lowered_experiment`] has no program.
+/// Why [`lowered`] has no program.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LoweringFailed {
-    /// The experiment has this many errors; `check_item` reports them.
+    /// The experiment has this many diagnostics; its elaboration reports them.
     Diagnostics(usize),
     /// Lowering or verification failed on a checked experiment: a compiler bug.
     Bug(LowerError),

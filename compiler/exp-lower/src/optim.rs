@@ -1,14 +1,12 @@
 //! Optimizers: hyperparameters (constants or schedules), state slots, and the update rule
 //! as one scalar function. Wrappers such as `gradient_noise(base: adam(...))` are inlined:
 //! the wrapper's statements run, and `base` runs the wrapped optimizer's statements at that
-//! point, with its hyperparameters and state prefixed `base.`.
+//! point, with its hyperparameters and state prefixed `base_`.
 
-use exp_db::Db;
-use exp_hir::{Applied, Val};
+use exp_hir::{HyperArg, OptimizerCall, RuleStmt, StateStart};
 use exp_ir::{Hyper, HyperValue, Operand, StateInit, StateSlot};
-use exp_syntax::ast::{ExprKind, ItemKind, OptStmt};
 
-use crate::scalar::{lower_expr, FnBuilder, SVal, Scope};
+use crate::scalar::{lower, Env, FnBuilder, SVal};
 use crate::{LowerError, Lowering};
 
 /// State of the update rule being built: the current value of `p`, `g` and each slot.
@@ -22,7 +20,7 @@ struct Rule {
 /// Lowers the optimizer: returns its hyperparameters, state and update function.
 pub fn lower_optimizer(
     lw: &mut Lowering<'_>,
-    opt: &Applied,
+    opt: &OptimizerCall,
 ) -> Result<(Vec<Hyper>, Vec<StateSlot>, exp_ir::ScalarFn), LowerError> {
     let mut r = Rule {
         b: FnBuilder::new(["p", "g", "t", "noise"].map(String::from)),
@@ -34,7 +32,7 @@ pub fn lower_optimizer(
     let g = r.b.input("g");
     r.current.push(("p".into(), p));
     r.current.push(("g".into(), g));
-    inline(lw, &mut r, opt, "", 0)?;
+    inline(lw, &mut r, opt, "")?;
     let mut outputs = vec![("p".to_string(), value(&r, "p")?)];
     for s in &r.state {
         outputs.push((s.name.clone(), value(&r, &s.name)?));
@@ -53,123 +51,89 @@ fn value(r: &Rule, name: &str) -> Result<Operand, LowerError> {
         .ok_or_else(|| LowerError(format!("`{name}` is never set")))
 }
 
-fn hyper_val(
-    lw: &mut Lowering<'_>,
-    r: &mut Rule,
-    path: &str,
-    v: &Val,
-    depth: usize,
-) -> Result<Option<SVal>, LowerError> {
-    Ok(Some(match v {
-        Val::Tuple(items) => {
+/// The value of hyperparameter `path` inside the rule: an input of the update function for
+/// a number or schedule, a tuple of them, or `None` for a wrapped optimizer.
+fn hyper_val(lw: &mut Lowering<'_>, r: &mut Rule, path: &str, v: &HyperArg) -> Result<Option<SVal>, LowerError> {
+    let value = match v {
+        HyperArg::Tuple(items) => {
             let mut out = Vec::new();
             for (i, it) in items.iter().enumerate() {
-                match hyper_val(lw, r, &format!("{path}_{i}"), it, depth)? {
+                match hyper_val(lw, r, &format!("{path}_{i}"), it)? {
                     Some(s) => out.push(s),
                     None => return Ok(None),
                 }
             }
-            SVal::Tuple(out)
+            return Ok(Some(SVal::Tuple(out)));
         }
-        Val::Decl(a) if a.kind() == exp_hir::DefKind::Optimizer => return Ok(None),
-        _ => {
-            let hv = match v {
-                Val::Float(x) => HyperValue::Const(*x),
-                Val::Int(d) => HyperValue::Const(
-                    d.as_const().ok_or_else(|| LowerError(format!("`{path}` is not a number")))? as f64,
-                ),
-                Val::Bool(b) => HyperValue::Const(if *b { 1.0 } else { 0.0 }),
-                Val::Qty(x, _) => HyperValue::Const(*x),
-                Val::Decl(a) if a.kind() == exp_hir::DefKind::Schedule => HyperValue::Schedule(lw.schedule(path, a)?),
-                other => return Err(LowerError(format!("hyperparameter `{path}` is `{}`", other.type_name()))),
-            };
-            r.hypers.push(Hyper { name: path.to_string(), value: hv });
-            SVal::Op(r.b.input(path))
-        }
-    }))
+        HyperArg::Optimizer(_) => return Ok(None),
+        HyperArg::Number(x) => HyperValue::Const(*x),
+        HyperArg::Schedule(s) => HyperValue::Schedule(lw.schedule(path, s)?),
+    };
+    r.hypers.push(Hyper { name: path.to_string(), value });
+    Ok(Some(SVal::Op(r.b.input(path))))
 }
 
-fn inline(lw: &mut Lowering<'_>, r: &mut Rule, opt: &Applied, prefix: &str, depth: usize) -> Result<(), LowerError> {
-    if depth > 8 {
-        return Err(LowerError("optimizers wrap each other too deeply".into()));
+fn start(s: StateStart) -> StateInit {
+    match s {
+        StateStart::Zeros => StateInit::Zeros,
+        StateStart::Const(c) => StateInit::Const(c),
+        StateStart::CopyGrad => StateInit::CopyGrad,
+        StateStart::CopyParam => StateInit::CopyParam,
     }
-    let db: &dyn Db = lw.db;
-    let item =
-        exp_hir::items::lookup(db, opt.def.file, &opt.def.key).ok_or_else(|| LowerError("lost optimizer".into()))?;
-    let ast = item.ast(db).clone();
-    let ItemKind::Optimizer(o) = &ast.kind else {
-        return Err(LowerError(format!("`{}` is not an optimizer", opt.name)));
-    };
-    let mut scope = Scope { file: opt.def.file, env: Vec::new() };
-    let mut wrapped: Vec<(String, Applied)> = Vec::new();
-    for (name, v) in &opt.args {
+}
+
+fn inline(lw: &mut Lowering<'_>, r: &mut Rule, opt: &OptimizerCall, prefix: &str) -> Result<(), LowerError> {
+    let mut scope: Env = Vec::new();
+    let mut wrapped: Vec<(String, &OptimizerCall)> = Vec::new();
+    for (name, v) in &opt.hypers {
         let path = format!("{prefix}{name}");
-        match hyper_val(lw, r, &path, v, depth)? {
-            Some(s) => scope.env.push((name.clone(), s)),
+        match hyper_val(lw, r, &path, v)? {
+            Some(s) => scope.push((name.clone(), s)),
             None => {
-                if let Val::Decl(a) = v {
-                    wrapped.push((name.clone(), (**a).clone()));
+                if let HyperArg::Optimizer(o) = v {
+                    wrapped.push((name.clone(), o));
                 }
             }
         }
     }
     let t = r.b.input("t");
-    scope.env.push(("t".into(), SVal::Op(t)));
+    scope.push(("t".into(), SVal::Op(t)));
     let mut slots: Vec<String> = Vec::new();
-    for st in &o.body {
-        let cur = |r: &Rule, n: &str| value(r, n);
+    for st in &opt.def.body {
         for n in ["p", "g"] {
-            let v = cur(r, n)?;
-            scope.env.push((n.into(), SVal::Op(v)));
+            let v = value(r, n)?;
+            scope.push((n.into(), SVal::Op(v)));
         }
         for s in &slots {
-            let v = cur(r, &format!("{prefix}{s}"))?;
-            scope.env.push((s.clone(), SVal::Op(v)));
+            let v = value(r, &format!("{prefix}{s}"))?;
+            scope.push((s.clone(), SVal::Op(v)));
         }
         match st {
-            OptStmt::State(items, _) => {
-                for (id, init) in items {
-                    let full = format!("{prefix}{}", id.name);
-                    let init = match &init.kind {
-                        ExprKind::Int(0) => StateInit::Zeros,
-                        ExprKind::Float(x) if *x == 0.0 => StateInit::Zeros,
-                        ExprKind::Int(i) => StateInit::Const(*i as f64),
-                        ExprKind::Float(x) => StateInit::Const(*x),
-                        ExprKind::Name(n) if n.name == "g" => StateInit::CopyGrad,
-                        ExprKind::Name(n) if n.name == "p" => StateInit::CopyParam,
-                        _ => {
-                            return Err(LowerError(format!("state `{}` must start as a constant, `g` or `p`", id.name)))
-                        }
-                    };
-                    r.state.push(StateSlot { name: full.clone(), init });
+            RuleStmt::State(items) => {
+                for (name, init) in items {
+                    let full = format!("{prefix}{name}");
+                    r.state.push(StateSlot { name: full.clone(), init: start(*init) });
                     let input = r.b.input(&full);
                     r.current.push((full, input));
-                    slots.push(id.name.clone());
+                    slots.push(name.clone());
                 }
             }
-            OptStmt::Let(id, e, _) => {
-                let v = lower_expr(db, &mut r.b, &mut scope, e, 0)?;
-                scope.env.push((id.name.clone(), v));
+            RuleStmt::Let(name, e) => {
+                let v = lower(&mut r.b, &mut scope, e)?;
+                scope.push((name.clone(), v));
             }
-            OptStmt::Assign(id, e, _) => {
-                let v = lower_expr(db, &mut r.b, &mut scope, e, 0)?;
-                let SVal::Op(v) = v else {
-                    return Err(LowerError("a tuple assigned".into()));
-                };
-                let target =
-                    if id.name == "p" || id.name == "g" { id.name.clone() } else { format!("{prefix}{}", id.name) };
+            RuleStmt::Assign(name, e) => {
+                let v = lower(&mut r.b, &mut scope, e)?.one()?;
+                let target = if name == "p" || name == "g" { name.clone() } else { format!("{prefix}{name}") };
                 r.current.push((target, v));
             }
-            OptStmt::Apply(e, _) => {
-                let ExprKind::Name(n) = &e.kind else {
-                    return Err(LowerError("apply of a non-name".into()));
-                };
-                let (_, base) = wrapped
+            RuleStmt::Apply(name) => {
+                let base = wrapped
                     .iter()
-                    .find(|(w, _)| *w == n.name)
-                    .ok_or_else(|| LowerError(format!("`{}` is not a wrapped optimizer", n.name)))?
-                    .clone();
-                inline(lw, r, &base, &format!("{prefix}{}_", n.name), depth + 1)?;
+                    .find(|(w, _)| w == name)
+                    .map(|(_, o)| *o)
+                    .ok_or_else(|| LowerError(format!("`{name}` is not a wrapped optimizer")))?;
+                inline(lw, r, base, &format!("{prefix}{name}_"))?;
             }
         }
     }

@@ -1,11 +1,10 @@
-//! Lowering scalar code (function bodies, update rules, schedules, derived probes) from the
-//! AST to SSA scalar functions: calls to user functions are inlined, builtins become ops,
-//! `if` becomes `select` (both sides are computed, as the JIT will do).
+//! Lowering resolved scalar code ([`SExpr`]) to SSA scalar functions: calls of functions
+//! written in the language are inlined, `if` is already a `select` (both sides are computed,
+//! as the JIT does), and randomness is the `noise` input.
 
-use exp_db::{Db, SourceFile};
+use exp_hir::{SExpr, ScalarFnDef};
 use exp_ir::{FnOutput, Inst, InstOp, Operand, ScalarFn, ScalarId};
 use exp_ops::ScalarOp;
-use exp_syntax::ast::{BinOp, Body, DeclKind, Expr, ExprKind, ItemKind, UnOp, Unit};
 
 use crate::LowerError;
 
@@ -16,6 +15,16 @@ pub enum SVal {
     Op(Operand),
     /// A tuple.
     Tuple(Vec<SVal>),
+}
+
+impl SVal {
+    /// The operand of a number; an error for a tuple.
+    pub fn one(self) -> Result<Operand, LowerError> {
+        match self {
+            SVal::Op(o) => Ok(o),
+            SVal::Tuple(_) => Err(LowerError("a tuple used as a number".into())),
+        }
+    }
 }
 
 /// Builds one scalar function. Instructions are hash-consed: a constant or an op applied to
@@ -82,208 +91,77 @@ impl FnBuilder {
     }
 }
 
-/// A lowering context for one body: where its names resolve, and what they are bound to.
-pub struct Scope {
-    /// The file whose names the body uses.
-    pub file: SourceFile,
-    /// Local bindings, most recent last.
-    pub env: Vec<(String, SVal)>,
+/// Bindings of names to values, most recent last.
+pub type Env = Vec<(String, SVal)>;
+
+/// How deeply functions may be inlined into each other (the checker refuses recursion, so
+/// this only bounds pathological but finite nesting).
+const MAX_DEPTH: usize = 64;
+
+/// Lowers `e` with the locals of `env`.
+pub fn lower(b: &mut FnBuilder, env: &mut Env, e: &SExpr) -> Result<SVal, LowerError> {
+    lower_at(b, env, e, 0)
 }
 
-impl Scope {
-    fn get(&self, name: &str) -> Option<SVal> {
-        self.env.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone())
-    }
-}
-
-fn one(v: SVal) -> Result<Operand, LowerError> {
-    match v {
-        SVal::Op(o) => Ok(o),
-        SVal::Tuple(_) => Err(LowerError("a tuple used as a number".into())),
-    }
-}
-
-/// Lowers an expression to an operand.
-pub fn lower_expr(db: &dyn Db, b: &mut FnBuilder, s: &mut Scope, e: &Expr, depth: usize) -> Result<SVal, LowerError> {
-    if depth > 64 {
+fn lower_at(b: &mut FnBuilder, env: &mut Env, e: &SExpr, depth: usize) -> Result<SVal, LowerError> {
+    if depth > MAX_DEPTH {
         return Err(LowerError("scalar functions nest too deeply".into()));
     }
-    Ok(match &e.kind {
-        ExprKind::Int(i) => SVal::Op(b.konst(*i as f64)),
-        ExprKind::Float(x) => SVal::Op(b.konst(*x)),
-        ExprKind::Bool(v) => SVal::Op(b.konst(if *v { 1.0 } else { 0.0 })),
-        ExprKind::Quantity { value, unit } => {
-            let x = match value.kind {
-                ExprKind::Int(i) => i as f64,
-                ExprKind::Float(x) => x,
-                _ => return Err(LowerError("quantity without a number".into())),
-            };
-            let scale = if let Unit::Bytes(k) = unit { 1024f64.powi(*k.min(&3) as i32) } else { 1.0 };
-            SVal::Op(b.konst(x * scale))
-        }
-        ExprKind::Name(id) => match s.get(&id.name) {
-            Some(v) => v,
-            None => call(db, b, s, &id.name, &[], depth)?,
-        },
-        ExprKind::Field { base, field } => match lower_expr(db, b, s, base, depth + 1)? {
-            SVal::Tuple(items) => field
-                .name
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| items.get(i).cloned())
-                .ok_or_else(|| LowerError(format!("no tuple field `{}`", field.name)))?,
-            SVal::Op(_) => return Err(LowerError(format!("field `{}` of a number", field.name))),
-        },
-        ExprKind::Call { callee, args } => {
-            let ExprKind::Name(id) = &callee.kind else {
-                return Err(LowerError("call of a non-name".into()));
-            };
-            call(db, b, s, &id.name, args, depth)?
-        }
-        ExprKind::Unary { op, expr } => {
-            let x = one(lower_expr(db, b, s, expr, depth + 1)?)?;
-            SVal::Op(b.op(if *op == UnOp::Neg { ScalarOp::Neg } else { ScalarOp::Not }, vec![x]))
-        }
-        ExprKind::Binary { op, lhs, rhs } => {
-            let x = one(lower_expr(db, b, s, lhs, depth + 1)?)?;
-            let y = one(lower_expr(db, b, s, rhs, depth + 1)?)?;
-            SVal::Op(binary(b, *op, x, y)?)
-        }
-        ExprKind::If { cond, then, otherwise } => {
-            let c = one(lower_expr(db, b, s, cond, depth + 1)?)?;
-            let t = one(lower_expr(db, b, s, then, depth + 1)?)?;
-            let f = one(lower_expr(db, b, s, otherwise, depth + 1)?)?;
-            SVal::Op(b.op(ScalarOp::Select, vec![c, t, f]))
-        }
-        ExprKind::Tuple(items) => {
-            SVal::Tuple(items.iter().map(|x| lower_expr(db, b, s, x, depth + 1)).collect::<Result<_, _>>()?)
-        }
-        ExprKind::Block { lets, result } => {
-            let mark = s.env.len();
-            for l in lets {
-                let v = lower_expr(db, b, s, &l.value, depth + 1)?;
-                s.env.push((l.name.name.clone(), v));
+    Ok(match e {
+        SExpr::Num(x) => SVal::Op(b.konst(*x)),
+        SExpr::Local(name) => env
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| LowerError(format!("`{name}` is not bound")))?,
+        SExpr::Op(op, xs) => {
+            let mut args = Vec::with_capacity(xs.len());
+            for x in xs {
+                args.push(lower_at(b, env, x, depth + 1)?.one()?);
             }
-            let v = lower_expr(db, b, s, result, depth + 1)?;
-            s.env.truncate(mark);
-            v
+            SVal::Op(b.op(*op, args))
         }
-        _ => return Err(LowerError("not a scalar expression".into())),
+        SExpr::Noise => SVal::Op(b.input("noise")),
+        SExpr::Call(def, given) => {
+            let mut values = Vec::with_capacity(given.len());
+            for (i, x) in given {
+                values.push((*i, lower_at(b, env, x, depth + 1)?));
+            }
+            inline(b, def, values, depth + 1)?
+        }
+        SExpr::Let(name, value, body) => {
+            let v = lower_at(b, env, value, depth + 1)?;
+            env.push((name.clone(), v));
+            let out = lower_at(b, env, body, depth + 1);
+            env.pop();
+            out?
+        }
+        SExpr::Tuple(xs) => SVal::Tuple(xs.iter().map(|x| lower_at(b, env, x, depth + 1)).collect::<Result<_, _>>()?),
+        SExpr::Field(x, i) => match lower_at(b, env, x, depth + 1)? {
+            SVal::Tuple(items) => items.get(*i).cloned().ok_or_else(|| LowerError(format!("no tuple field `{i}`")))?,
+            SVal::Op(_) => return Err(LowerError(format!("field `{i}` of a number"))),
+        },
+        SExpr::Error => return Err(LowerError("scalar code with errors".into())),
     })
 }
 
-fn binary(b: &mut FnBuilder, op: BinOp, x: Operand, y: Operand) -> Result<Operand, LowerError> {
-    let sop = match op {
-        BinOp::Add => ScalarOp::Add,
-        BinOp::Sub => ScalarOp::Sub,
-        BinOp::Mul => ScalarOp::Mul,
-        BinOp::Div => ScalarOp::Div,
-        BinOp::Pow => ScalarOp::Pow,
-        BinOp::Eq => ScalarOp::Eq,
-        BinOp::Ne => ScalarOp::Ne,
-        BinOp::Lt => ScalarOp::Lt,
-        BinOp::Le => ScalarOp::Le,
-        BinOp::Gt => ScalarOp::Gt,
-        BinOp::Ge => ScalarOp::Ge,
-        BinOp::And => ScalarOp::And,
-        BinOp::Or => ScalarOp::Or,
-        BinOp::Rem => {
-            // x % y = x - y * floor(x / y): the sign follows y, like Python.
-            let q = b.op(ScalarOp::Div, vec![x, y]);
-            let f = b.op(ScalarOp::Floor, vec![q]);
-            let m = b.op(ScalarOp::Mul, vec![y, f]);
-            return Ok(b.op(ScalarOp::Sub, vec![x, m]));
-        }
-        BinOp::Then => return Err(LowerError("`>>` in scalar code".into())),
-    };
-    Ok(b.op(sop, vec![x, y]))
-}
-
-/// Lowers a call to a builtin or user function (user functions are inlined).
-fn call(
-    db: &dyn Db,
+/// Inlines `def` with the values of some of its parameters (by index); the others take their
+/// defaults, which may read earlier parameters.
+pub fn inline(
     b: &mut FnBuilder,
-    s: &mut Scope,
-    name: &str,
-    args: &[exp_syntax::ast::Arg],
+    def: &ScalarFnDef,
+    given: Vec<(usize, SVal)>,
     depth: usize,
 ) -> Result<SVal, LowerError> {
-    let def = exp_hir::scope::resolve(db, s.file, name).ok_or_else(|| LowerError(format!("unknown name `{name}`")))?;
-    let item =
-        exp_hir::items::lookup(db, def.file, &def.key).ok_or_else(|| LowerError(format!("lost item `{name}`")))?;
-    let ast = item.ast(db).clone();
-    let ItemKind::Decl(d) = &ast.kind else {
-        return Err(LowerError(format!("`{name}` is not a function")));
-    };
-    if d.kind != DeclKind::Fn {
-        return Err(LowerError(format!("`{name}` is not a function")));
-    }
-    let params = d.params.clone().unwrap_or_default();
-    let mut vals: Vec<Option<SVal>> = vec![None; params.len()];
-    let mut positional = 0;
-    for a in args {
-        let idx = match &a.name {
-            Some(n) => params
-                .iter()
-                .position(|p| p.name.name == n.name)
-                .ok_or_else(|| LowerError(format!("no parameter `{}`", n.name)))?,
-            None => {
-                positional += 1;
-                positional - 1
-            }
+    let mut inner: Env = Vec::new();
+    for (i, (name, default)) in def.params.iter().enumerate() {
+        let v = match (given.iter().find(|(j, _)| *j == i), default) {
+            (Some((_, v)), _) => v.clone(),
+            (None, Some(d)) => lower_at(b, &mut inner, d, depth + 1)?,
+            (None, None) => return Err(LowerError(format!("missing argument `{name}` of `{}`", def.name))),
         };
-        let v = lower_expr(db, b, s, &a.value, depth + 1)?;
-        *vals.get_mut(idx).ok_or_else(|| LowerError("too many arguments".into()))? = Some(v);
+        inner.push((name.clone(), v));
     }
-    apply_fn(db, b, &def, vals, depth)
-}
-
-/// Inlines the function `def` applied to argument values in parameter order (`None` for a
-/// parameter left to its default).
-pub fn apply_fn(
-    db: &dyn Db,
-    b: &mut FnBuilder,
-    def: &exp_hir::DefRef,
-    vals: Vec<Option<SVal>>,
-    depth: usize,
-) -> Result<SVal, LowerError> {
-    let item =
-        exp_hir::items::lookup(db, def.file, &def.key).ok_or_else(|| LowerError(format!("lost item `{}`", def.key)))?;
-    let ast = item.ast(db).clone();
-    let ItemKind::Decl(d) = &ast.kind else {
-        return Err(LowerError(format!("`{}` is not a function", def.key)));
-    };
-    let params = d.params.clone().unwrap_or_default();
-    let mut inner = Scope { file: def.file, env: Vec::new() };
-    let mut vals = vals.into_iter();
-    for p in &params {
-        let v = match (vals.next().flatten(), &p.default) {
-            (Some(v), _) => v,
-            (None, Some(d)) => lower_expr(db, b, &mut inner, d, depth + 1)?,
-            (None, None) => return Err(LowerError(format!("missing argument `{}`", p.name.name))),
-        };
-        inner.env.push((p.name.name.clone(), v));
-    }
-    match &d.body {
-        Body::Builtin(_) => builtin(b, &def.key, &inner),
-        Body::Expr(body) => lower_expr(db, b, &mut inner, body, depth + 1),
-    }
-}
-
-fn builtin(b: &mut FnBuilder, name: &str, s: &Scope) -> Result<SVal, LowerError> {
-    let args: Vec<Operand> = s.env.iter().map(|(_, v)| one(v.clone())).collect::<Result<_, _>>()?;
-    if name == "normal" {
-        // normal(mean, std) = mean + std * noise, with `noise` a standard normal draw per element.
-        let noise = b.input("noise");
-        let scaled = b.op(ScalarOp::Mul, vec![args[1], noise]);
-        return Ok(SVal::Op(b.op(ScalarOp::Add, vec![args[0], scaled])));
-    }
-    if let Some(c) = exp_ops::builtin_constant(name) {
-        return Ok(SVal::Op(b.konst(c)));
-    }
-    let op = exp_ops::builtin_function(name).ok_or_else(|| LowerError(format!("`{name}` is not a scalar builtin")))?;
-    if op.arity() != args.len() {
-        return Err(LowerError(format!("`{name}` takes {} arguments", op.arity())));
-    }
-    Ok(SVal::Op(b.op(op, args)))
+    lower_at(b, &mut inner, &def.body, depth + 1)
 }

@@ -162,8 +162,8 @@ impl Constraint {
     pub fn describe(&self) -> String {
         match (self.min, self.max) {
             (None, None) => "any number".into(),
-            (Some(Bound { value, inclusive: false }), None) if value == 0.0 => "positive".into(),
-            (Some(Bound { value, inclusive: true }), None) if value == 0.0 => "non-negative".into(),
+            (Some(Bound { value: 0.0, inclusive: false }), None) => "positive".into(),
+            (Some(Bound { value: 0.0, inclusive: true }), None) => "non-negative".into(),
             (Some(b), None) => format!("{} {}", if b.inclusive { "at least" } else { "greater than" }, number(b.value)),
             (None, Some(b)) => format!("{} {}", if b.inclusive { "at most" } else { "less than" }, number(b.value)),
             (Some(lo), Some(hi)) => format!(

@@ -77,9 +77,11 @@ fn lower(data: &str, model: &str) -> Program {
     // Each program uses one of the imported sources; the others are unused on purpose.
     let diags: Vec<_> = exp_hir::file_diagnostics(&db, file).into_iter().filter(|d| d.is_error()).collect();
     assert!(diags.is_empty(), "{text}\n{diags:?}");
-    let el = exp_hir::elaborate(&db, file, "item", &[]);
-    assert!(!el.has_errors(), "{text}\n{:?}", el.diags);
-    exp_lower::lower(&db, &el).unwrap_or_else(|e| panic!("{text}\n{e}"))
+    let item = exp_hir::items::lookup(&db, file, "item").expect("the experiment exists");
+    match exp_lower::lowered(&db, item, None) {
+        Ok(program) => (**program).clone(),
+        Err(e) => panic!("{text}\n{e:?}"),
+    }
 }
 
 /// Image data `[C, H, W]` for [`lower`].

@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use exp_diagnostics::Code;
-use exp_syntax::ast::{Expr, ExprKind};
+use exp_syntax::ast::Expr;
 
+use super::training::MAX_COUNT;
 use crate::builtin::BuiltinOp;
 use crate::diag::{did_you_mean, HDiag, Loc};
 use crate::eval::Cx;
 use crate::experiment::{Collected, Elaborated};
 use crate::items::DefKind;
-use crate::training::MAX_COUNT;
 use crate::types::UnitKind;
 use crate::value::{Applied, Val};
 use exp_ops::MeasureError;
@@ -129,7 +129,7 @@ pub(crate) fn check_probes(cx: &mut Cx<'_>, el: &mut Elaborated, col: &Collected
     for (at, cond, for_count) in &col.stops {
         let item = at.item.clone().unwrap_or_default();
         let mut unknown = Vec::new();
-        names_in(cond, &mut unknown);
+        crate::scope::names_in(cond, &mut unknown);
         let mut ok = true;
         for (n, span) in unknown.into_iter().filter(|(n, _)| !names.contains(n)) {
             ok = false;
@@ -235,24 +235,4 @@ fn check_measure(cx: &mut Cx<'_>, el: &Elaborated, a: &Applied, name: &str) -> b
     let dname = data.name.as_deref().unwrap_or("the data");
     cx.error(HDiag::new(code, e.to_string(), a.at.clone(), format!("measures `{dname}`")));
     false
-}
-
-/// Free names in an expression, with spans (the expressions of stop rules are flat).
-pub fn names_in(e: &Expr, out: &mut Vec<(String, exp_syntax::Span)>) {
-    match &e.kind {
-        ExprKind::Name(id) => out.push((id.name.clone(), id.span)),
-        ExprKind::Unary { expr, .. } => names_in(expr, out),
-        ExprKind::Binary { lhs, rhs, .. } => {
-            names_in(lhs, out);
-            names_in(rhs, out);
-        }
-        ExprKind::If { cond, then, otherwise } => {
-            names_in(cond, out);
-            names_in(then, out);
-            names_in(otherwise, out);
-        }
-        ExprKind::Call { args, .. } => args.iter().for_each(|a| names_in(&a.value, out)),
-        ExprKind::Tuple(xs) | ExprKind::List(xs) => xs.iter().for_each(|x| names_in(x, out)),
-        _ => {}
-    }
 }

@@ -8,7 +8,7 @@ use exp_diagnostics::Code;
 use crate::decls::decl_info;
 use crate::diag::{did_you_mean, HDiag};
 use crate::eval::Cx;
-use crate::experiment::{ConfigEntry, FieldDef, Provenance};
+use crate::experiment::{ConfigEntry, ConfigValue, FieldDef, Provenance};
 use crate::value::{Applied, ArgOrigin, BlockV, Val};
 
 /// Replaces the argument at `path` inside `v` with the value of `f`.
@@ -116,7 +116,12 @@ pub fn config_entries(
 }
 
 fn walk(out: &mut Vec<ConfigEntry>, path: &str, v: &Val, prov: &Provenance) {
-    out.push(ConfigEntry { path: path.to_string(), value: v.to_string(), val: v.clone(), provenance: prov.clone() });
+    out.push(ConfigEntry {
+        path: path.to_string(),
+        text: v.to_string(),
+        value: ConfigValue::of(v),
+        provenance: prov.clone(),
+    });
     let applied = match v {
         Val::Decl(a) | Val::Block(BlockV::Decl(a)) => Some(a.clone()),
         Val::Block(BlockV::Named(_, inner)) => match &**inner {

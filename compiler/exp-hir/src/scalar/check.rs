@@ -1,14 +1,20 @@
-//! Checking of scalar code: `fn` bodies, optimizer update rules and schedules.
+//! Checking of scalar code: `fn` bodies, optimizer update rules, schedules, derived probes
+//! and stop conditions.
 //!
 //! Scalar code computes one number per element (or per step, for schedules). Its types are
 //! `Float`, `Bool`, tuples of them, and quantities with units, so that `step < warmup`
-//! checks while `step < 5 epochs` is a unit mismatch.
+//! checks while `step < 5 epochs` is a unit mismatch. The walk that checks an expression
+//! also resolves it ([`SExpr`]), so lowering never looks a name up again.
 
 use exp_db::{Db, SourceFile};
 use exp_diagnostics::Code;
-use exp_syntax::ast::{BinOp, DeclKind, Expr, ExprKind, ItemKind, UnOp};
+use exp_syntax::ast::{BinOp, DeclKind, Expr, ExprKind, ItemKind, UnOp, Unit};
 use exp_syntax::Span;
 
+use exp_ops::{ScalarFn, ScalarOp};
+
+use super::resolved::SExpr;
+use super::Builtin;
 use crate::diag::{HDiag, Loc};
 use crate::items::{lookup, DefKind};
 use crate::scope::resolve;
@@ -87,50 +93,72 @@ impl<'a> ScalarCx<'a> {
         self.env.iter().rev().find(|(n, _)| n == name).map(|(_, t)| t)
     }
 
-    fn error(&mut self, d: HDiag) -> STy {
+    fn error(&mut self, d: HDiag) -> (STy, SExpr) {
         self.diags.push(d);
-        STy::Unknown
+        (STy::Unknown, SExpr::Error)
     }
 
-    /// Checks an expression and returns its type.
-    pub fn expr(&mut self, e: &Expr) -> STy {
+    /// Checks an expression; returns its type and its resolved form.
+    pub fn expr(&mut self, e: &Expr) -> (STy, SExpr) {
         match &e.kind {
-            ExprKind::Int(_) | ExprKind::Float(_) => STy::Float,
-            ExprKind::Bool(_) => STy::Bool,
-            ExprKind::Quantity { unit, .. } => STy::Qty(UnitKind::of(*unit)),
+            ExprKind::Int(i) => (STy::Float, SExpr::Num(*i as f64)),
+            ExprKind::Float(x) => (STy::Float, SExpr::Num(*x)),
+            ExprKind::Bool(b) => (STy::Bool, SExpr::Num(if *b { 1.0 } else { 0.0 })),
+            ExprKind::Quantity { value, unit } => {
+                let x = match value.kind {
+                    ExprKind::Int(i) => i as f64,
+                    ExprKind::Float(x) => x,
+                    _ => f64::NAN,
+                };
+                let scale = if let Unit::Bytes(k) = unit { 1024f64.powi((*k).min(3) as i32) } else { 1.0 };
+                (STy::Qty(UnitKind::of(*unit)), SExpr::Num(x * scale))
+            }
             ExprKind::Name(id) => self.name(&id.name, id.span),
             ExprKind::Field { base, field } => self.field(base, field),
             ExprKind::Call { callee, args } => self.call(e, callee, args),
             ExprKind::Unary { op, expr } => {
-                let t = self.expr(expr);
+                let (t, x) = self.expr(expr);
+                let out = |t| match op {
+                    UnOp::Neg => (t, SExpr::Op(ScalarOp::Neg, vec![x.clone()])),
+                    UnOp::Not => (t, SExpr::Op(ScalarOp::Not, vec![x.clone()])),
+                };
                 match (op, &t) {
-                    (_, STy::Unknown) => STy::Unknown,
-                    (UnOp::Neg, STy::Float | STy::Qty(_)) => t,
-                    (UnOp::Not, STy::Bool) => STy::Bool,
+                    (_, STy::Unknown) => (STy::Unknown, SExpr::Error),
+                    (UnOp::Neg, STy::Float | STy::Qty(_)) => out(t.clone()),
+                    (UnOp::Not, STy::Bool) => out(STy::Bool),
                     (UnOp::Neg, _) => self.mismatch(expr.span, "a number", &t),
                     (UnOp::Not, _) => self.mismatch(expr.span, "`Bool`", &t),
                 }
             }
             ExprKind::Binary { op, lhs, rhs } => self.binary(e.span, *op, lhs, rhs),
             ExprKind::If { cond, then, otherwise } => {
-                let c = self.expr(cond);
+                let (c, ce) = self.expr(cond);
                 if !matches!(c, STy::Bool | STy::Unknown) {
                     self.mismatch(cond.span, "`Bool`", &c);
                 }
-                let a = self.expr(then);
-                let b = self.expr(otherwise);
-                self.join(a, b, otherwise.span)
+                let (a, ae) = self.expr(then);
+                let (b, be) = self.expr(otherwise);
+                let (t, _) = self.join(a, b, otherwise.span);
+                (t, SExpr::Op(ScalarOp::Select, vec![ce, ae, be]))
             }
-            ExprKind::Tuple(items) => STy::Tuple(items.iter().map(|x| self.expr(x)).collect()),
+            ExprKind::Tuple(items) => {
+                let (tys, xs): (Vec<STy>, Vec<SExpr>) = items.iter().map(|x| self.expr(x)).unzip();
+                (STy::Tuple(tys), SExpr::Tuple(xs))
+            }
             ExprKind::Block { lets, result } => {
                 let mark = self.env.len();
+                let mut bound = Vec::new();
                 for l in lets {
-                    let t = self.expr(&l.value);
+                    let (t, v) = self.expr(&l.value);
                     self.bind(&l.name.name, t);
+                    bound.push((l.name.name.clone(), v));
                 }
-                let t = self.expr(result);
+                let (t, mut body) = self.expr(result);
                 self.env.truncate(mark);
-                t
+                for (name, v) in bound.into_iter().rev() {
+                    body = SExpr::Let(name, Box::new(v), Box::new(body));
+                }
+                (t, body)
             }
             ExprKind::Str(_)
             | ExprKind::Index { .. }
@@ -145,7 +173,7 @@ impl<'a> ScalarCx<'a> {
         }
     }
 
-    fn mismatch(&mut self, span: Span, expected: &str, found: &STy) -> STy {
+    fn mismatch(&mut self, span: Span, expected: &str, found: &STy) -> (STy, SExpr) {
         let d = HDiag::new(
             Code::TypeMismatch,
             format!("expected {expected}, found `{found}`"),
@@ -155,17 +183,17 @@ impl<'a> ScalarCx<'a> {
         self.error(d)
     }
 
-    fn join(&mut self, a: STy, b: STy, span: Span) -> STy {
+    fn join(&mut self, a: STy, b: STy, span: Span) -> (STy, SExpr) {
         match (&a, &b) {
-            (STy::Unknown, _) => b,
-            (_, STy::Unknown) => a,
-            _ if a == b => a,
+            (STy::Unknown, _) => (b, SExpr::Error),
+            (_, STy::Unknown) => (a, SExpr::Error),
+            _ if a == b => (a, SExpr::Error),
             (STy::Qty(x), STy::Qty(y)) => self.unit_mismatch(span, *x, *y),
             _ => self.mismatch(span, &format!("`{a}` like the other branch"), &b),
         }
     }
 
-    fn unit_mismatch(&mut self, span: Span, a: UnitKind, b: UnitKind) -> STy {
+    fn unit_mismatch(&mut self, span: Span, a: UnitKind, b: UnitKind) -> (STy, SExpr) {
         let d = HDiag::new(
             Code::UnitMismatch,
             format!("`{}` and `{}` cannot be combined", a.type_name(), b.type_name()),
@@ -176,15 +204,16 @@ impl<'a> ScalarCx<'a> {
         self.error(d)
     }
 
-    fn name(&mut self, name: &str, span: Span) -> STy {
+    fn name(&mut self, name: &str, span: Span) -> (STy, SExpr) {
         if let Some(t) = self.local(name) {
-            return t.clone();
+            return (t.clone(), SExpr::Local(name.to_string()));
         }
         match resolve(self.db, self.file, name) {
             Some(def) if def.kind == DefKind::Fn => {
                 let n = fn_arity(self.db, def.file, &def.key);
                 if n == 0 {
-                    STy::Float
+                    let f = self.callee(&def);
+                    (STy::Float, f.map_or(SExpr::Error, |f| SExpr::Call(f, Vec::new())))
                 } else {
                     self.error(
                         HDiag::new(
@@ -211,22 +240,31 @@ impl<'a> ScalarCx<'a> {
         }
     }
 
-    fn field(&mut self, base: &Expr, field: &exp_syntax::ast::Ident) -> STy {
+    /// The resolved definition of a function called from here, if it has no errors of its
+    /// own (those are reported on it).
+    fn callee(&self, def: &crate::scope::DefRef) -> Option<std::sync::Arc<super::ScalarFnDef>> {
+        let item = lookup(self.db, def.file, &def.key)?;
+        super::scalar_fn(self.db, item).as_ref().map(|r| r.def.clone()).filter(|d| !d.has_error())
+    }
+
+    fn field(&mut self, base: &Expr, field: &exp_syntax::ast::Ident) -> (STy, SExpr) {
         match self.expr(base) {
-            STy::Unknown => STy::Unknown,
-            STy::Tuple(items) => match field.name.parse::<usize>().ok().and_then(|i| items.get(i).cloned()) {
-                Some(t) => t,
-                None => self.error(
-                    HDiag::new(
-                        Code::UnknownField,
-                        format!("no field `{}` on a {}-tuple", field.name, items.len()),
-                        self.loc(field.span),
-                        "unknown field",
-                    )
-                    .with_help(format!("tuple fields are `.0` to `.{}`", items.len().saturating_sub(1))),
-                ),
-            },
-            other => self.error(HDiag::new(
+            (STy::Unknown, _) => (STy::Unknown, SExpr::Error),
+            (STy::Tuple(items), x) => {
+                match field.name.parse::<usize>().ok().and_then(|i| Some((i, items.get(i)?.clone()))) {
+                    Some((i, t)) => (t, SExpr::Field(Box::new(x), i)),
+                    None => self.error(
+                        HDiag::new(
+                            Code::UnknownField,
+                            format!("no field `{}` on a {}-tuple", field.name, items.len()),
+                            self.loc(field.span),
+                            "unknown field",
+                        )
+                        .with_help(format!("tuple fields are `.0` to `.{}`", items.len().saturating_sub(1))),
+                    ),
+                }
+            }
+            (other, _) => self.error(HDiag::new(
                 Code::UnknownField,
                 format!("`{other}` has no field `{}`", field.name),
                 self.loc(field.span),
@@ -235,7 +273,7 @@ impl<'a> ScalarCx<'a> {
         }
     }
 
-    fn call(&mut self, e: &Expr, callee: &Expr, args: &[exp_syntax::ast::Arg]) -> STy {
+    fn call(&mut self, e: &Expr, callee: &Expr, args: &[exp_syntax::ast::Arg]) -> (STy, SExpr) {
         let ExprKind::Name(id) = &callee.kind else {
             return self.error(HDiag::new(
                 Code::NotCallable,
@@ -244,11 +282,13 @@ impl<'a> ScalarCx<'a> {
                 "not a function",
             ));
         };
+        let mut values = Vec::new();
         for a in args {
-            let t = self.expr(&a.value);
+            let (t, v) = self.expr(&a.value);
             if !matches!(t, STy::Float | STy::Bool | STy::Unknown) {
                 self.mismatch(a.value.span, "a number", &t);
             }
+            values.push(v);
         }
         if self.local(&id.name).is_some() {
             return self.error(HDiag::new(
@@ -283,11 +323,53 @@ impl<'a> ScalarCx<'a> {
             ));
         }
         let Some(params) = fn_params(self.db, def.file, &def.key) else {
-            return STy::Float;
+            return (STy::Float, SExpr::Error);
         };
-        let mut filled = vec![false; params.len()];
+        let Some(given) = self.bind_args(&id.name, e.span, &params, args, values) else {
+            return (STy::Unknown, SExpr::Error);
+        };
+        let builtin = super::builtin_fn(self.db, &def);
+        let by_param = |given: Vec<(usize, SExpr)>| {
+            let mut slots: Vec<Option<SExpr>> = vec![None; params.len()];
+            for (i, v) in given {
+                slots[i] = Some(v);
+            }
+            slots
+        };
+        match builtin {
+            Some(Builtin::Primitive(ScalarFn::Op(op))) => {
+                let operands: Option<Vec<SExpr>> = by_param(given).into_iter().collect();
+                (STy::Float, operands.map_or(SExpr::Error, |xs| SExpr::Op(op, xs)))
+            }
+            Some(Builtin::Primitive(ScalarFn::Normal)) => (STy::Float, normal(by_param(given))),
+            Some(Builtin::Other(kind)) => self.error(
+                HDiag::new(
+                    Code::NotCallable,
+                    format!("`{}` is {} {}, not a scalar function", id.name, article(kind.noun()), kind.noun()),
+                    self.loc(callee.span),
+                    "not a scalar function",
+                )
+                .with_help("initializers are chosen with an experiment's `init = ...`"),
+            ),
+            None => (STy::Float, self.callee(&def).map_or(SExpr::Error, |f| SExpr::Call(f, given))),
+        }
+    }
+
+    /// Matches written arguments to parameters, reporting unknown, repeated, extra and
+    /// missing ones; the written values in written order with their parameter's index, or
+    /// `None` after an error.
+    fn bind_args(
+        &mut self,
+        callee: &str,
+        span: Span,
+        params: &[(String, bool)],
+        args: &[exp_syntax::ast::Arg],
+        values: Vec<SExpr>,
+    ) -> Option<Vec<(usize, SExpr)>> {
+        let errors = self.diags.len();
+        let mut given: Vec<(usize, SExpr)> = Vec::new();
         let mut positional = 0;
-        for a in args {
+        for (a, v) in args.iter().zip(values) {
             let idx = match &a.name {
                 Some(n) => match params.iter().position(|(p, _)| *p == n.name) {
                     Some(i) => i,
@@ -296,7 +378,7 @@ impl<'a> ScalarCx<'a> {
                         self.error(
                             HDiag::new(
                                 Code::UnknownArgument,
-                                format!("`{}` has no parameter `{}`", id.name, n.name),
+                                format!("`{callee}` has no parameter `{}`", n.name),
                                 self.loc(n.span),
                                 "unknown argument",
                             )
@@ -310,8 +392,8 @@ impl<'a> ScalarCx<'a> {
                     positional - 1
                 }
             };
-            match filled.get_mut(idx) {
-                Some(slot) if !*slot => *slot = true,
+            match params.get(idx) {
+                Some(_) if !given.iter().any(|(i, _)| *i == idx) => given.push((idx, v)),
                 Some(_) => {
                     self.error(HDiag::new(
                         Code::DuplicateArgument,
@@ -324,7 +406,7 @@ impl<'a> ScalarCx<'a> {
                     self.error(
                         HDiag::new(
                             Code::WrongArity,
-                            format!("`{}` takes {} argument(s), found {}", id.name, params.len(), positional),
+                            format!("`{callee}` takes {} argument(s), found {}", params.len(), positional),
                             self.loc(a.span),
                             "extra argument",
                         )
@@ -337,16 +419,16 @@ impl<'a> ScalarCx<'a> {
             }
         }
         for (i, (p, has_default)) in params.iter().enumerate() {
-            if !filled[i] && !has_default {
+            if !given.iter().any(|(j, _)| *j == i) && !has_default {
                 self.error(HDiag::new(
                     Code::MissingArgument,
-                    format!("missing argument `{p}` of `{}`", id.name),
-                    self.loc(e.span),
+                    format!("missing argument `{p}` of `{callee}`"),
+                    self.loc(span),
                     format!("`{p}` is not given"),
                 ));
             }
         }
-        STy::Float
+        (self.diags.len() == errors).then_some(given)
     }
 
     /// Whether calling `name` leads back to the function being checked (indirect recursion,
@@ -370,7 +452,7 @@ impl<'a> ScalarCx<'a> {
                 if let exp_syntax::ast::Body::Expr(body) = &d.body {
                     let params: Vec<&str> = d.params.iter().flatten().map(|p| p.name.name.as_str()).collect();
                     let mut names = Vec::new();
-                    crate::probes::names_in(body, &mut names);
+                    crate::scope::names_in(body, &mut names);
                     callees(body, &mut names);
                     for (callee, _) in names.into_iter().filter(|(c, _)| !params.contains(&c.as_str())) {
                         if def.file == self.file && callee == me {
@@ -384,9 +466,15 @@ impl<'a> ScalarCx<'a> {
         false
     }
 
-    fn binary(&mut self, span: Span, op: BinOp, lhs: &Expr, rhs: &Expr) -> STy {
-        let a = self.expr(lhs);
-        let b = self.expr(rhs);
+    fn binary(&mut self, span: Span, op: BinOp, lhs: &Expr, rhs: &Expr) -> (STy, SExpr) {
+        let (a, x) = self.expr(lhs);
+        let (b, y) = self.expr(rhs);
+        let t = self.binary_type(span, op, (a, lhs), (b, rhs));
+        (t, binary_expr(op, x, y))
+    }
+
+    /// The type of `lhs op rhs` from the operands' types.
+    fn binary_type(&mut self, span: Span, op: BinOp, (a, lhs): (STy, &Expr), (b, rhs): (STy, &Expr)) -> STy {
         if matches!(a, STy::Unknown) || matches!(b, STy::Unknown) {
             return if is_comparison(op) || matches!(op, BinOp::And | BinOp::Or) { STy::Bool } else { STy::Unknown };
         }
@@ -409,7 +497,7 @@ impl<'a> ScalarCx<'a> {
                 }
                 (Qty(u), Float) | (Float, Qty(u)) => {
                     let at = if matches!(a, Float) { lhs.span } else { rhs.span };
-                    self.error(
+                    self.err(
                         HDiag::new(
                             Code::UnitMismatch,
                             format!("cannot compare `{}` with a plain number", u.type_name()),
@@ -420,13 +508,13 @@ impl<'a> ScalarCx<'a> {
                     );
                     Bool
                 }
-                _ => self.mismatch(rhs.span, &format!("`{a}`"), &b),
+                _ => self.mismatch(rhs.span, &format!("`{a}`"), &b).0,
             },
             BinOp::Add | BinOp::Sub => match (&a, &b) {
                 (Float, Float) => Float,
                 (Qty(x), Qty(y)) if x == y => Qty(*x),
-                (Qty(x), Qty(y)) => self.unit_mismatch(span, *x, *y),
-                (Qty(u), Float) | (Float, Qty(u)) => self.error(
+                (Qty(x), Qty(y)) => self.unit_mismatch(span, *x, *y).0,
+                (Qty(u), Float) | (Float, Qty(u)) => self.err(
                     HDiag::new(
                         Code::UnitMismatch,
                         format!("cannot add a plain number to `{}`", u.type_name()),
@@ -440,7 +528,7 @@ impl<'a> ScalarCx<'a> {
             BinOp::Mul => match (&a, &b) {
                 (Float, Float) => Float,
                 (Qty(u), Float) | (Float, Qty(u)) => Qty(*u),
-                (Qty(x), Qty(y)) => self.error(
+                (Qty(x), Qty(y)) => self.err(
                     HDiag::new(
                         Code::UnitMismatch,
                         format!("cannot multiply `{}` by `{}`", x.type_name(), y.type_name()),
@@ -455,8 +543,8 @@ impl<'a> ScalarCx<'a> {
                 (Float, Float) => Float,
                 (Qty(x), Qty(y)) if x == y => Float,
                 (Qty(u), Float) => Qty(*u),
-                (Qty(x), Qty(y)) => self.unit_mismatch(span, *x, *y),
-                (Float, Qty(u)) => self.error(
+                (Qty(x), Qty(y)) => self.unit_mismatch(span, *x, *y).0,
+                (Float, Qty(u)) => self.err(
                     HDiag::new(
                         Code::UnitMismatch,
                         format!("cannot divide a plain number by `{}`", u.type_name()),
@@ -473,7 +561,7 @@ impl<'a> ScalarCx<'a> {
                 _ => self.arith_mismatch(span, op, &a, &b),
             },
             BinOp::Then | BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-                self.error(HDiag::new(
+                self.err(HDiag::new(
                     Code::TypeMismatch,
                     "`>>` composes blocks and cannot be used in scalar code",
                     self.loc(span),
@@ -483,16 +571,67 @@ impl<'a> ScalarCx<'a> {
         }
     }
 
+    fn err(&mut self, d: HDiag) -> STy {
+        self.error(d).0
+    }
+
     fn arith_mismatch(&mut self, span: Span, op: BinOp, a: &STy, b: &STy) -> STy {
         let code =
             if matches!((a, b), (STy::Qty(_), _) | (_, STy::Qty(_))) { Code::UnitMismatch } else { Code::TypeMismatch };
-        self.error(HDiag::new(
+        self.err(HDiag::new(
             code,
             format!("cannot apply `{}` to `{a}` and `{b}`", op.text()),
             self.loc(span),
             "unsupported operands",
         ))
     }
+}
+
+/// `mean + std * z` for `normal(mean, std)`, the defaults from its registry row.
+fn normal(slots: Vec<Option<SExpr>>) -> SExpr {
+    let spec = ScalarFn::Normal.spec();
+    let mut args = slots.into_iter().zip(spec.args).map(|(given, arg)| match (given, arg.default) {
+        (Some(v), _) => v,
+        (None, Some(exp_ops::ArgDefault::Float(x))) => SExpr::Num(x),
+        (None, _) => SExpr::Error,
+    });
+    let (mean, std) = (args.next().unwrap_or(SExpr::Error), args.next().unwrap_or(SExpr::Error));
+    SExpr::Op(ScalarOp::Add, vec![mean, SExpr::Op(ScalarOp::Mul, vec![std, SExpr::Noise])])
+}
+
+/// "a" or "an" before `noun`.
+fn article(noun: &str) -> &'static str {
+    if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+/// `lhs op rhs` resolved; `%` as `x - y * floor(x / y)`, whose sign follows `y` as in Python.
+fn binary_expr(op: BinOp, x: SExpr, y: SExpr) -> SExpr {
+    let op2 = |op, a, b| SExpr::Op(op, vec![a, b]);
+    let prim = match op {
+        BinOp::Add => ScalarOp::Add,
+        BinOp::Sub => ScalarOp::Sub,
+        BinOp::Mul => ScalarOp::Mul,
+        BinOp::Div => ScalarOp::Div,
+        BinOp::Pow => ScalarOp::Pow,
+        BinOp::Eq => ScalarOp::Eq,
+        BinOp::Ne => ScalarOp::Ne,
+        BinOp::Lt => ScalarOp::Lt,
+        BinOp::Le => ScalarOp::Le,
+        BinOp::Gt => ScalarOp::Gt,
+        BinOp::Ge => ScalarOp::Ge,
+        BinOp::And => ScalarOp::And,
+        BinOp::Or => ScalarOp::Or,
+        BinOp::Rem => {
+            let floor = SExpr::Op(ScalarOp::Floor, vec![op2(ScalarOp::Div, x.clone(), y.clone())]);
+            return op2(ScalarOp::Sub, x, op2(ScalarOp::Mul, y, floor));
+        }
+        BinOp::Then => return SExpr::Error,
+    };
+    op2(prim, x, y)
 }
 
 fn is_comparison(op: BinOp) -> bool {

@@ -8,27 +8,21 @@ use exp_diagnostics::Code;
 use exp_syntax::ast::{ExpStmt, Expr, ItemKind};
 use exp_syntax::Span;
 
+pub mod overrides;
+pub mod probes;
+pub mod record;
+pub mod sweep;
+pub mod training;
+
 use crate::diag::{did_you_mean, HDiag, Loc};
 use crate::eval::Cx;
 use crate::items::{lookup, DefKind};
-use crate::overrides::{apply_override, config_entries};
-use crate::probes::{check_probes, ProbeSpec, StopSpec};
 use crate::scope::resolve;
 use crate::types::{Ty, UnitKind};
+pub use crate::value::Provenance;
 use crate::value::{DataV, TVal, Val};
-
-/// Where a configuration value came from.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Provenance {
-    /// A parameter default.
-    Default,
-    /// Written in the experiment itself.
-    Declaration,
-    /// Written in the named base experiment.
-    Extends(String),
-    /// Given with `--set` on the command line.
-    CommandLine,
-}
+use overrides::{apply_override, config_entries};
+use probes::{check_probes, ProbeSpec, StopSpec};
 
 /// A field assignment: `path = expr`, with where it was written.
 #[derive(Clone, Debug)]
@@ -51,11 +45,48 @@ pub struct ConfigEntry {
     /// Dotted path such as `optimizer.lr`.
     pub path: String,
     /// The value, as text that reads back in the language.
-    pub value: String,
+    pub text: String,
     /// The value itself.
-    pub val: Val,
+    pub value: ConfigValue,
     /// Where it came from.
     pub provenance: Provenance,
+}
+
+/// A configuration value as plain data.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConfigValue {
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+    /// A string.
+    Str(String),
+    /// A number with a unit (bytes already scaled).
+    Quantity(f64, UnitKind),
+    /// A list.
+    List(Vec<ConfigValue>),
+    /// A tuple.
+    Tuple(Vec<ConfigValue>),
+    /// Anything else (a model, a call), as the text that reads back in the language.
+    Text(String),
+}
+
+impl ConfigValue {
+    /// The plain form of a value.
+    pub fn of(v: &Val) -> ConfigValue {
+        match v {
+            Val::Int(d) => d.as_const().map_or_else(|| ConfigValue::Text(d.to_string()), ConfigValue::Int),
+            Val::Float(x) => ConfigValue::Float(*x),
+            Val::Bool(b) => ConfigValue::Bool(*b),
+            Val::Str(s) => ConfigValue::Str(s.clone()),
+            Val::Qty(x, u) => ConfigValue::Quantity(*x, *u),
+            Val::List(items) => ConfigValue::List(items.iter().map(ConfigValue::of).collect()),
+            Val::Tuple(items) => ConfigValue::Tuple(items.iter().map(ConfigValue::of).collect()),
+            other => ConfigValue::Text(other.to_string()),
+        }
+    }
 }
 
 /// The known experiment fields, their types, and whether they must be given.
@@ -141,6 +172,8 @@ pub struct Elaborated {
     pub estimates: Option<Estimates>,
     /// Problems found.
     pub diags: Vec<HDiag>,
+    /// The typed record lowering reads, when there are no errors.
+    pub experiment: Option<record::Experiment>,
 }
 
 impl Elaborated {
@@ -255,7 +288,45 @@ fn collect(
     out
 }
 
-/// Elaborates the experiment `key` of `file` with command-line overrides appended.
+pub use overrides_input::Overrides;
+
+mod overrides_input {
+    // Salsa generates the constructor and getters without doc comments.
+    #![allow(missing_docs)]
+    use super::FieldDef;
+
+    /// Command-line overrides of one run (`--set path=value`), as a salsa input so that the
+    /// elaboration of an experiment with them is a query like the one without.
+    #[salsa::input(debug)]
+    pub struct Overrides {
+        /// The overriding fields, in the order given.
+        #[returns(ref)]
+        pub fields: Vec<FieldDef>,
+    }
+}
+
+/// The elaboration of an experiment item as written: its diagnostics and, when it has none,
+/// its typed record.
+///
+/// Cached per item, so `check` and `run` elaborate an experiment once; no equality (the
+/// value holds the whole model graph), so every query reading it re-runs when it does.
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn elaborated<'db>(db: &'db dyn Db, item: crate::items::ItemDef<'db>) -> Arc<Elaborated> {
+    Arc::new(elaborate(db, item.file(db), item.key(db), &[]))
+}
+
+/// The elaboration of an experiment item with command-line overrides.
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn elaborated_with<'db>(
+    db: &'db dyn Db,
+    item: crate::items::ItemDef<'db>,
+    overrides: Overrides,
+) -> Arc<Elaborated> {
+    Arc::new(elaborate(db, item.file(db), item.key(db), overrides.fields(db)))
+}
+
+/// Elaborates the experiment `key` of `file` with command-line overrides appended; not
+/// cached (sweeps check many points of one experiment this way). Prefer [`elaborated`].
 pub fn elaborate(db: &dyn Db, file: SourceFile, key: &str, cli: &[FieldDef]) -> Elaborated {
     let mut diags = Vec::new();
     let mut col = collect(db, file, key, &mut diags, &mut Vec::new());
@@ -341,11 +412,16 @@ pub fn elaborate(db: &dyn Db, file: SourceFile, key: &str, cli: &[FieldDef]) -> 
         config: Vec::new(),
         estimates: None,
         diags: Vec::new(),
+        experiment: None,
     };
-    crate::training::check_training(&mut cx, &mut el);
+    training::check_training(&mut cx, &mut el);
     check_probes(&mut cx, &mut el, &col);
     el.config = config_entries(&el.fields, &origins);
     el.graph = std::mem::take(&mut cx.graph);
+    let clean = !cx.diags.iter().any(|d| d.severity == exp_diagnostics::Severity::Error);
+    if clean {
+        el.experiment = record::build(&mut cx, &el);
+    }
     el.diags = cx.diags;
     el
 }
