@@ -7,6 +7,7 @@ mod fmt;
 mod incremental;
 mod init;
 mod ir;
+mod numerics;
 mod optim;
 mod parse;
 mod robust;

@@ -63,6 +63,7 @@ pub(crate) fn libcalls(f: &ScalarFn) -> Vec<Libcall> {
         let call = match op {
             ScalarOp::Pow if small_int_exponent(&consts, &inst.args[1]).is_none() => Libcall::Pow,
             ScalarOp::Log => Libcall::Log,
+            ScalarOp::Log1p => Libcall::Log1p,
             ScalarOp::Sin => Libcall::Sin,
             ScalarOp::Cos => Libcall::Cos,
             _ => continue,
@@ -292,6 +293,9 @@ impl Lower<'_, '_> {
             Tanh => math::tanh(self, a[0]),
             Sigmoid => math::sigmoid(self, a[0]),
             Log => self.lanes(Libcall::Log, a),
+            Log1p => self.lanes(Libcall::Log1p, a),
+            Expm1 => math::expm1(self, a[0]),
+            Erfc => math::erfc(self, a[0]),
             Sin => self.lanes(Libcall::Sin, a),
             Cos => self.lanes(Libcall::Cos, a),
             Erf => math::erf(self, a[0]),

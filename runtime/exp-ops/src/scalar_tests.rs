@@ -18,7 +18,10 @@ fn names_round_trip_and_are_unique() {
 
 #[test]
 fn builtin_functions_are_exactly_the_documented_list() {
-    let expected = ["exp", "log", "sqrt", "abs", "tanh", "sigmoid", "sin", "cos", "erf", "min", "max", "floor", "sign"];
+    let expected = [
+        "exp", "log", "log1p", "expm1", "sqrt", "abs", "tanh", "sigmoid", "sin", "cos", "erf", "erfc", "min", "max",
+        "floor", "sign",
+    ];
     let mut callable: Vec<_> = ScalarOp::ALL.iter().filter(|op| op.is_callable()).map(|op| op.name()).collect();
     let mut expected = expected.to_vec();
     callable.sort_unstable();
@@ -67,6 +70,35 @@ fn evaluation() {
     assert!((Sigmoid.eval(&[-800.0])).abs() < 1e-300, "no overflow for very negative inputs");
 }
 
+/// `log1p`, `expm1` and `erfc` keep their relative accuracy where the naive formulas lose it:
+/// at tiny arguments (`log(1 + x)`, `exp(x) - 1`) and in the tail (`1 - erf(x)`). Reference
+/// values: `math.log1p`, `math.expm1` and `math.erfc` of Python 3.11.
+#[test]
+fn accurate_primitives_match_reference_values() {
+    use ScalarOp::*;
+    let table: &[(ScalarOp, f64, f64)] = &[
+        (Log1p, 1e-10, 9.999999999500001e-11),
+        (Log1p, -0.5, -std::f64::consts::LN_2),
+        (Log1p, 1e300, 690.7755278982137),
+        (Expm1, 1e-10, 1.00000000005e-10),
+        (Expm1, -1e-6, -9.999995000001667e-07),
+        (Expm1, 1.0, 1.718281828459045),
+        (Erfc, 0.5, 0.4795001221869535),
+        (Erfc, 2.0, 0.004677734981047265),
+        (Erfc, 3.0, 2.2090496998585438e-05),
+        (Erfc, 5.0, 1.5374597944280351e-12),
+        (Erfc, 10.0, 2.088487583762545e-45),
+        (Erfc, 26.0, 5.663192408856143e-296),
+        (Erfc, -3.0, 1.9999779095030015),
+    ];
+    for &(op, x, want) in table {
+        let got = op.eval(&[x]);
+        assert!((got - want).abs() <= 1e-14 * want.abs(), "{}({x}) = {got:e}, expected {want:e}", op.name());
+    }
+    assert_eq!(Erfc.eval(&[30.0]), 0.0);
+    assert!(Erfc.eval(&[f64::NAN]).is_nan());
+}
+
 #[test]
 fn erf_matches_reference_values() {
     // Reference values from the DLMF tables of erf.
@@ -86,11 +118,12 @@ fn erf_matches_reference_values() {
 }
 
 /// Points where each differentiable op is smooth (positive bases for `pow` and `log`,
-/// distinct arguments for `min` and `max`).
+/// arguments above -1 for `log1p`, distinct arguments for `min` and `max`).
 fn sample_points(op: ScalarOp) -> Vec<Vec<f64>> {
     use ScalarOp::*;
     match op {
         Log | Sqrt | Pow => vec![vec![0.7, 1.3], vec![2.5, -0.4], vec![1.1, 3.0]],
+        Log1p => vec![vec![0.3], vec![-0.8], vec![1e-9], vec![2.5]],
         Select => vec![vec![1.0, 0.3, -2.0], vec![0.0, 0.3, -2.0]],
         _ => vec![vec![0.3, -1.2], vec![-0.8, 0.45], vec![1.7, 2.2], vec![-2.1, -0.6]],
     }
@@ -134,7 +167,8 @@ fn piecewise_constant_ops_have_no_derivative() {
     }
     assert!(Select.derivative(0).is_none());
     assert!(Add.derivative(2).is_none(), "out-of-range argument");
-    let differentiable = [Add, Sub, Mul, Div, Pow, Neg, Exp, Log, Sqrt, Abs, Tanh, Sigmoid, Sin, Cos, Erf, Min, Max];
+    let differentiable =
+        [Add, Sub, Mul, Div, Pow, Neg, Exp, Log, Log1p, Expm1, Sqrt, Abs, Tanh, Sigmoid, Sin, Cos, Erf, Erfc, Min, Max];
     for op in differentiable {
         assert!((0..op.arity()).all(|i| op.derivative(i).is_some()), "{}", op.name());
     }

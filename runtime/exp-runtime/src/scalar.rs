@@ -141,6 +141,34 @@ pub fn eval_scalar(f: &ScalarFn, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
     f.outputs.iter().map(|o| ctx.expand(&read(&values, &o.value)?, &ctx.shape)).collect()
 }
 
+/// Applies the one-input function `f` to `x` by composed ops, differentiably.
+///
+/// When `x` is tracked and `f`'s symbolic derivative `vjp` ([`exp_ir::derive::vjp`]) is
+/// given, the value is `f` at the detached input and the gradient is the derivative composed
+/// too, attached as `y + (x - x.detach()) * d` with `d` detached: the first term has no
+/// gradient and the second is exactly zero, so the value is `f(x)` and `dy/dx = d`. This is
+/// what the compiled path does, and for the same reason: Candle's autograd through the
+/// composed function multiplies the zero gradient of an untaken `if` branch by that branch's
+/// derivative, which overflows (`softplus` above 88.7 in `f32`: `0 * inf = NaN`); the derived
+/// VJP selects instead. Where the derivative itself is not finite the gradient is 0.
+pub fn eval_unary(f: &ScalarFn, vjp: Option<&ScalarFn>, x: &Tensor) -> Result<Tensor> {
+    let one = |mut out: Vec<Tensor>| -> Result<Tensor> {
+        match out.len() {
+            1 => Ok(out.remove(0)),
+            n => Err(RunError::at(format!("`{}` returns {n} values, not one", f.name), f.origin)),
+        }
+    };
+    let Some(vjp) = vjp.filter(|_| x.track_op()) else {
+        return one(eval_scalar(f, std::slice::from_ref(x))?);
+    };
+    let xd = x.detach();
+    let y = one(eval_scalar(f, std::slice::from_ref(&xd))?)?;
+    let d = one(eval_scalar(vjp, &[xd.clone(), xd.ones_like()?])?)?;
+    let finite = d.abs()?.lt(f64::INFINITY)?;
+    let d = finite.where_cond(&d, &d.zeros_like()?)?.detach();
+    Ok(y.add(&x.sub(&xd)?.mul(&d)?)?)
+}
+
 /// One instruction.
 fn apply(ctx: &Ctx, op: ScalarOp, args: &[Val]) -> Result<Val> {
     use ScalarOp::*;
@@ -165,6 +193,9 @@ fn apply(ctx: &Ctx, op: ScalarOp, args: &[Val]) -> Result<Val> {
         (Neg, [T(a)]) => t(a.neg()?),
         (Exp, [T(a)]) => t(a.exp()?),
         (Log, [T(a)]) => t(a.log()?),
+        (Log1p | Expm1 | Erfc | Sigmoid, [T(a)]) if a.device().is_cpu() => t(a.apply_op1(Exact(op))?),
+        (Log1p, [T(a)]) => t(log1p(a)?),
+        (Expm1, [T(a)]) => t(expm1(a)?),
         (Sqrt, [T(a)]) => t(a.sqrt()?),
         (Abs, [T(a)]) => t(abs(a)?),
         (Tanh, [T(a)]) => t(a.tanh()?),
@@ -172,6 +203,7 @@ fn apply(ctx: &Ctx, op: ScalarOp, args: &[Val]) -> Result<Val> {
         (Sin, [T(a)]) => t(a.sin()?),
         (Cos, [T(a)]) => t(a.cos()?),
         (Erf, [T(a)]) => t(a.erf()?),
+        (Erfc, [T(a)]) => t(erfc(a)?),
         (Floor, [T(a)]) => t(a.floor()?.detach()),
         (Sign, [T(a)]) => t(a.sign()?.detach()),
         (Min | Max, [a, b]) => {
@@ -207,6 +239,112 @@ fn apply(ctx: &Ctx, op: ScalarOp, args: &[Val]) -> Result<Val> {
         }
         _ => Err(RunError::new(format!("`{}` got {} operands", op.name(), args.len()))),
     }
+}
+
+/// A one-argument op with the op table's own `f64` semantics, element by element, on the
+/// CPU: for the primitives Candle has no kernel for (`log1p`, `expm1`, `erfc`), and for
+/// `sigmoid`, whose Candle kernel `1 / (1 + e^-x)` underflows to 0 from `x = -88.7` in `f32`
+/// where the true value is still representable. Its backward is the op table's derivative,
+/// composed. Other devices compose the forward ([`log1p`], [`expm1`], [`erfc`], Candle's
+/// `sigmoid`).
+struct Exact(ScalarOp);
+
+impl candle_core::CustomOp1 for Exact {
+    fn name(&self) -> &'static str {
+        "exp-exact-unary"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, Shape)> {
+        use candle_core::CpuStorage as S;
+        let op = self.0;
+        let Some((a, b)) = layout.contiguous_offsets() else {
+            candle_core::bail!("`{}` needs a contiguous input", op.name())
+        };
+        let out = match storage {
+            S::F32(v) => S::F32(v[a..b].iter().map(|&x| op.eval(&[f64::from(x)]) as f32).collect()),
+            S::F64(v) => S::F64(v[a..b].iter().map(|&x| op.eval(&[x])).collect()),
+            other => candle_core::bail!(
+                "`{}` needs float input, got {:?}",
+                op.name(),
+                candle_core::backend::BackendStorage::dtype(other)
+            ),
+        };
+        Ok((out, layout.shape().clone()))
+    }
+
+    fn bwd(&self, arg: &Tensor, res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        let Some(rule) = self.0.derivative(0) else { return Ok(None) };
+        let ctx = Ctx { dtype: arg.dtype(), device: arg.device().clone(), shape: arg.shape().clone() };
+        let d = partial(&ctx, &rule, &arg.detach(), &res.detach()).map_err(|e| candle_core::Error::Msg(e.message))?;
+        Ok(Some(grad.mul(&ctx.expand(&d, arg.shape()).map_err(|e| candle_core::Error::Msg(e.message))?)?))
+    }
+}
+
+/// A derivative rule of the op table evaluated on tensors.
+fn partial(ctx: &Ctx, e: &exp_ops::DExpr, arg: &Tensor, res: &Tensor) -> Result<Val> {
+    Ok(match e {
+        exp_ops::DExpr::Arg(_) => Val::T(arg.clone()),
+        exp_ops::DExpr::Result => Val::T(res.clone()),
+        exp_ops::DExpr::Const(c) => Val::Const(*c),
+        exp_ops::DExpr::Op(op, xs) => {
+            let args = xs.iter().map(|x| partial(ctx, x, arg, res)).collect::<Result<Vec<_>>>()?;
+            apply(ctx, *op, &args)?
+        }
+    })
+}
+
+/// `ln(1 + x)` by Kahan's correction: with `u = 1 + x` rounded, `log(u) * x / (u - 1)` is
+/// accurate to a few ulps where `log` is (Goldberg, 1991, theorem 4); `x` itself where `u`
+/// rounds to 1, and `u` where it is infinite. Computed detached: [`eval_unary`] gives the
+/// gradient.
+fn log1p(x: &Tensor) -> Result<Tensor> {
+    let u = x.affine(1.0, 1.0)?;
+    let d = u.affine(1.0, -1.0)?;
+    let corrected = u.log()?.mul(&x.div(&d)?)?;
+    let r = d.eq(0f64)?.where_cond(x, &corrected)?;
+    Ok(u.eq(f64::INFINITY)?.where_cond(&u, &r)?)
+}
+
+/// `e^x - 1` by Kahan's correction: with `u = e^x` rounded, `(u - 1) * x / log(u)`; `x`
+/// itself where `u` rounds to 1, -1 where `u - 1` does, and `u` where it is infinite.
+fn expm1(x: &Tensor) -> Result<Tensor> {
+    let u = x.exp()?;
+    let um1 = u.affine(1.0, -1.0)?;
+    let corrected = um1.mul(&x.div(&u.log()?)?)?;
+    let r = u.eq(1f64)?.where_cond(x, &corrected)?;
+    let r = um1.eq(-1f64)?.where_cond(&um1, &r)?;
+    Ok(u.eq(f64::INFINITY)?.where_cond(&u, &r)?)
+}
+
+/// `erfc(x)` by the Chebyshev fit of Numerical Recipes (`erfcc`, fractional error below
+/// 1.2e-7): `t exp(-x^2 + P(t))`, `t = 1 / (1 + |x| / 2)`, for `x >= 0`, and `2 - erfc(-x)`
+/// below; the JIT evaluates the same fit.
+fn erfc(x: &Tensor) -> Result<Tensor> {
+    const P: [f64; 10] = [
+        0.17087277,
+        -0.82215223,
+        1.48851587,
+        -1.13520398,
+        0.27886807,
+        -0.18628806,
+        0.09678418,
+        0.37409196,
+        1.00002368,
+        -1.26551223,
+    ];
+    let ax = x.abs()?;
+    let t = ax.affine(0.5, 1.0)?.recip()?;
+    let mut q = t.affine(P[0], P[1])?;
+    for c in &P[2..] {
+        q = q.mul(&t)?.affine(1.0, *c)?;
+    }
+    let pos = t.mul(&q.sub(&ax.sqr()?)?.exp()?)?;
+    let neg = pos.affine(-1.0, 2.0)?;
+    Ok(x.ge(0f64)?.where_cond(&pos, &neg)?)
 }
 
 /// `|x|` whose derivative is `sign(x)`, zero at zero as the op table says (Candle's own

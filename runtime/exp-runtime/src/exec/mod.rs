@@ -30,7 +30,7 @@ mod tests;
 use crate::error::{Result, RunError};
 use crate::init::init_tensor;
 use crate::rng::Rng;
-use crate::scalar::eval_scalar;
+use crate::scalar::{eval_scalar, eval_unary};
 use candle_core::{DType, Device, Tensor, Var};
 use exp_ir::{LayerCall, Node, NodeOp, Program, ValueId};
 use exp_ops::{Dim, LayerOp};
@@ -63,6 +63,9 @@ pub struct Model {
     /// Whether training steps record a [`tape::Tape`] rather than Candle's autograd graph
     /// (set by [`Model::compile_elementwise`] when the tape covers the graph).
     taped: bool,
+    /// The symbolic derivative of every one-input elementwise function, for the composed path
+    /// ([`crate::scalar::eval_unary`]).
+    derivatives: HashMap<String, Arc<exp_ir::ScalarFn>>,
 }
 
 fn concrete(shape: &[Dim]) -> Option<Vec<usize>> {
@@ -81,7 +84,15 @@ impl Model {
             fused: HashMap::new(),
             device: Device::Cpu,
             taped: false,
+            derivatives: HashMap::new(),
         };
+        for node in &program.graph.nodes {
+            let NodeOp::Elementwise { function } = &node.op else { continue };
+            let vjp = program.function(function).filter(|f| f.inputs.len() == 1).and_then(exp_ir::derive::vjp);
+            if let Some(vjp) = vjp {
+                model.derivatives.insert(function.clone(), Arc::new(vjp));
+            }
+        }
         for (is_buffer, list) in [(false, &program.params), (true, &program.buffers)] {
             for p in list {
                 let at = |msg: String| RunError::at(msg, p.origin);
@@ -316,6 +327,9 @@ impl Model {
                 let f = program
                     .function(function)
                     .ok_or_else(|| RunError::new(format!("the program has no function `{function}`")))?;
+                if let [x] = args {
+                    return eval_unary(f, self.derivatives.get(function).map(|d| d.as_ref()), x);
+                }
                 let inputs: Vec<Tensor> = args.iter().map(|t| (*t).clone()).collect();
                 let mut out = eval_scalar(f, &inputs)?;
                 if out.len() != 1 {
@@ -458,16 +472,13 @@ pub fn elementwise(f: &exp_ir::ScalarFn, x: &Tensor, jit: bool) -> Result<Tensor
     if let Some(y) = jit.then(|| jit::Compiled::new(f)).flatten().and_then(|k| Arc::new(k).apply(x)) {
         return Ok(y?);
     }
-    let mut out = eval_scalar(f, std::slice::from_ref(x))?;
-    match out.len() {
-        1 => Ok(out.remove(0)),
-        n => Err(RunError::new(format!("`{}` returns {n} values, not one", f.name))),
-    }
+    eval_unary(f, exp_ir::derive::vjp(f).as_ref(), x)
 }
 
 /// The gradient of the input of the one-input elementwise function `f` at `x` for the output
 /// gradient `dy`: the compiled derivative when `jit` is set and `x` is an `f32` CPU tensor
-/// (what a taped training step runs), else Candle's autograd through the composed function.
+/// (what a taped training step runs), else Candle's autograd through the composed path
+/// ([`crate::scalar::eval_unary`]).
 pub fn elementwise_vjp(f: &exp_ir::ScalarFn, x: &Tensor, dy: &Tensor, jit: bool) -> Result<Tensor> {
     let compiled = jit.then(|| jit::Compiled::new(f)).flatten();
     if let (Some(k), DType::F32, true) = (compiled, x.dtype(), x.device().is_cpu()) {
