@@ -428,6 +428,8 @@ fn set_reports_bad_overrides() {
     assert_eq!(d["code"], "invalid-override");
     assert_eq!(d["file"], "<--set 1>");
     assert!(d["help"].as_str().unwrap().contains("did you mean `lr`"), "{d}");
+    // The label is on the path, in the option's text.
+    assert_eq!((&d["line"], &d["column"], &d["end_column"]), (&1.into(), &1.into(), &14.into()));
 
     // The diagnostic points into the override that is wrong, not the first one.
     let d = one_diagnostic(&ir(&quickstart(), None, &["seed=3", "optimizer.lrr=1"]));
@@ -437,7 +439,7 @@ fn set_reports_bad_overrides() {
     assert_eq!(d["code"], "type-mismatch");
     assert_eq!(
         (&d["file"], &d["line"], &d["column"], &d["end_column"]),
-        (&"<--set 1>".into(), &1.into(), &1.into(), &5.into())
+        (&"<--set 1>".into(), &1.into(), &7.into(), &11.into())
     );
 
     let d = one_diagnostic(&ir(&quickstart(), None, &["bogus=1"]));

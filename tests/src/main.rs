@@ -2,6 +2,7 @@
 //! Snapshots live in `tests/snapshots/`; run with `CI=true` so a missing snapshot fails.
 
 mod check;
+mod docs;
 mod driver;
 mod fmt;
 mod incremental;

@@ -18,13 +18,17 @@ pub fn parse_set(db: &mut RootDb, sets: &[String], scope: exp_db::SourceFile) ->
         if path.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_alphanumeric() || c == '_')) {
             return Err(format!("`--set {s}`: `{}` is not a dotted path of names", path.join(".")));
         }
+        // The file holds the whole option, so a label can point at the path or the value;
+        // the value is parsed behind blanks that stand for `path=`, which keeps its spans
+        // where the value is in the option.
         let name = format!("<--set {}>", i + 1);
-        let file = db.set_file(&name, value);
-        let expr = match exp_syntax::parse_expr(value) {
+        let file = db.set_file(&name, s);
+        let at_value = s.len() - value.len();
+        let expr = match exp_syntax::parse_expr(&format!("{}{value}", " ".repeat(at_value))) {
             Ok(e) => e,
             Err(e) => return Err(format!("`--set {s}`: {}", e.message)),
         };
-        let span = Span::new(0, value.len());
+        let span = Span::new(0, at_value - 1);
         out.push(FieldDef {
             path,
             expr,

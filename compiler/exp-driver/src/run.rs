@@ -299,7 +299,11 @@ fn runtime_error(db: &RootDb, program: &exp_ir::Program, e: &exp_runtime::RunErr
     };
     let file = program.files.get(origin.file as usize).cloned().unwrap_or_default();
     let span = exp_syntax::Span::new(origin.start as usize, origin.end as usize);
-    let mut d = Diagnostic::error(Code::RuntimeError, e.message.clone(), file.as_str(), span, "while running this");
+    let (code, label) = match e.kind {
+        exp_runtime::ErrorKind::Data => (Code::InvalidDataSource, "while loading this"),
+        exp_runtime::ErrorKind::Run => (Code::RuntimeError, "while running this"),
+    };
+    let mut d = Diagnostic::error(code, e.message.clone(), file.as_str(), span, label);
     if let Some(h) = &e.help {
         d = d.with_help(h.clone());
     }

@@ -13,17 +13,38 @@ pub struct RunError {
     pub origin: Option<Origin>,
     /// A fix, when one is known.
     pub help: Option<String>,
+    /// Whether the data or the run itself failed.
+    pub kind: ErrorKind,
+}
+
+/// What failed, for the diagnostic code the driver reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorKind {
+    /// The run: a non-finite loss, a tensor operation, a file of the run directory.
+    #[default]
+    Run,
+    /// Loading the data: a missing or corrupt file, or data that disagrees with its
+    /// declaration (shape, classes, labels).
+    Data,
 }
 
 impl RunError {
     /// An error without a source location.
     pub fn new(message: impl Into<String>) -> RunError {
-        RunError { message: message.into(), origin: None, help: None }
+        RunError { message: message.into(), origin: None, help: None, kind: ErrorKind::Run }
     }
 
     /// An error at a source location.
     pub fn at(message: impl Into<String>, origin: Option<Origin>) -> RunError {
-        RunError { message: message.into(), origin, help: None }
+        RunError { message: message.into(), origin, help: None, kind: ErrorKind::Run }
+    }
+
+    /// The same error, as a failure to load the data declared at `origin` (kept when the
+    /// error already names a more precise place, such as a transform).
+    pub fn in_data(mut self, origin: Option<Origin>) -> RunError {
+        self.kind = ErrorKind::Data;
+        self.origin = self.origin.or(origin);
+        self
     }
 
     /// Adds a help line.

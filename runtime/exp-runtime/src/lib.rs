@@ -20,4 +20,4 @@ pub mod rundir;
 pub mod scalar;
 pub mod train;
 
-pub use error::{Result, RunError};
+pub use error::{ErrorKind, Result, RunError};

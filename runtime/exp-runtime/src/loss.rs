@@ -26,6 +26,7 @@ pub fn loss(kind: &Loss, logits: &Tensor, target: &Tensor) -> Result<Tensor> {
         message: format!("loss `{name}`: {}", e.message),
         origin: e.origin.or(kind.origin),
         help: e.help,
+        kind: e.kind,
     };
     compute(kind, logits, target).map_err(at)
 }

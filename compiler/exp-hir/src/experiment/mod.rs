@@ -335,6 +335,10 @@ pub fn elaborate(db: &dyn Db, file: SourceFile, key: &str, cli: &[FieldDef]) -> 
     cx.diags = diags;
     let mut fields: Vec<(String, Val, Loc)> = Vec::new();
     let mut origins: Vec<(String, Provenance)> = Vec::new();
+    // A field set under a misspelt name, or in an experiment whose `extends` chain is a
+    // cycle, is not reported missing too: the one error says what to fix.
+    let cyclic = cx.diags.iter().any(|d| d.code == Code::ExtendsCycle);
+    let mut misspelt: Vec<&str> = Vec::new();
     // Root fields: the last assignment wins (extensions and `--set` come later).
     for f in col.fields.iter().filter(|f| f.path.len() == 1) {
         let root = &f.path[0];
@@ -343,6 +347,7 @@ pub fn elaborate(db: &dyn Db, file: SourceFile, key: &str, cli: &[FieldDef]) -> 
             let code = if f.provenance == Provenance::CommandLine { Code::InvalidOverride } else { Code::UnknownField };
             let help = did_you_mean(root, names.iter().copied())
                 .unwrap_or_else(|| format!("the fields are {}", names.join(", ")));
+            misspelt.extend(crate::diag::closest(root, names.iter().copied()));
             cx.error(
                 HDiag::new(code, format!("experiments have no field `{root}`"), path_loc(f), "unknown field")
                     .with_help(help),
@@ -388,7 +393,7 @@ pub fn elaborate(db: &dyn Db, file: SourceFile, key: &str, cli: &[FieldDef]) -> 
         span: lookup(db, file, key).map(|i| i.ast(db).name().map_or(i.ast(db).span, |n| n.span)).unwrap_or_default(),
     };
     for (name, ty, required) in FIELDS {
-        if *required && !fields.iter().any(|(n, _, _)| n == name) {
+        if *required && !cyclic && !misspelt.contains(name) && !fields.iter().any(|(n, _, _)| n == name) {
             cx.error(
                 HDiag::new(
                     Code::MissingField,

@@ -43,7 +43,7 @@ mod tests;
 use crate::error::{Result, RunError};
 use crate::rng::Rng;
 use checks::{apply_transform, check_plan, from_arrays};
-use exp_ir::{DataPlan, Origin};
+use exp_ir::DataPlan;
 use exp_ops::DataSource;
 use std::path::Path;
 
@@ -153,13 +153,13 @@ pub fn source_seed(data_seed: u64, seed: i64) -> u64 {
 ///
 /// `base_dir` is the directory of the `.exp` file (relative paths in the arguments start there);
 /// `data_seed` seeds the generators and random splits as described in the module docs.
+/// Every error is marked as the data's ([`ErrorKind::Data`](crate::ErrorKind::Data)).
 pub fn load(plan: &DataPlan, base_dir: &Path, data_seed: u64) -> Result<Splits> {
-    let origin = plan.origin;
-    let (mut splits, what) = load_source(plan, base_dir, data_seed).map_err(|e| with_origin(e, origin))?;
-    check_plan(plan, &splits, &what)?;
+    let (mut splits, what) = load_source(plan, base_dir, data_seed).map_err(|e| e.in_data(plan.origin))?;
+    check_plan(plan, &splits, &what).map_err(|e| e.in_data(plan.origin))?;
     for t in &plan.transforms {
         for ds in [&mut splits.train, &mut splits.test] {
-            apply_transform(t, ds, &what)?;
+            apply_transform(t, ds, &what).map_err(|e| e.in_data(t.origin.or(plan.origin)))?;
         }
     }
     Ok(splits)
@@ -221,13 +221,6 @@ fn load_source(plan: &DataPlan, base: &Path, data_seed: u64) -> Result<(Splits, 
             (random_split(ds, *train_fraction, seed(*s))?, w)
         }
     })
-}
-
-fn with_origin(mut e: RunError, origin: Option<Origin>) -> RunError {
-    if e.origin.is_none() {
-        e.origin = origin;
-    }
-    e
 }
 
 /// The seed of the train/test shuffle of a source whose generator seed is `seed`:

@@ -444,5 +444,10 @@ pub(super) fn operands<'v>(node: &Node, values: &'v HashMap<ValueId, Tensor>) ->
 
 /// `e` with the node's name in front and its origin when it has none.
 pub(super) fn in_node(node: &Node, e: RunError) -> RunError {
-    RunError { message: format!("`{}`: {}", node.op.name(), e.message), origin: e.origin.or(node.origin), help: e.help }
+    RunError {
+        message: format!("`{}`: {}", node.op.name(), e.message),
+        origin: e.origin.or(node.origin),
+        help: e.help,
+        kind: e.kind,
+    }
 }
