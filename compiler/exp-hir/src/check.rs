@@ -5,14 +5,14 @@ use exp_diagnostics::{Code, Diagnostic};
 use exp_ops::{Dim, Shape};
 use exp_syntax::ast::{Body, Decl, DeclKind, ExprKind, ItemKind, Signature};
 
-use crate::decls::{decl_signature, ParamInfo};
 use crate::diag::{to_diagnostic, HDiag, Loc};
+use crate::eval::types::Ty;
+use crate::eval::value::{BlockV, Val};
 use crate::eval::Cx;
-use crate::graph::{Node, NodeOp};
-use crate::items::{file_items, ItemDef};
-use crate::scope::{file_scope, import_cycle};
-use crate::types::Ty;
-use crate::value::{BlockV, Val};
+use crate::model::graph::{Node, NodeOp};
+use crate::names::decls::{decl_signature, ParamInfo};
+use crate::names::items::{file_items, ItemDef};
+use crate::names::scope::{file_scope, import_cycle};
 
 /// Checks one item. Reads the item's own AST and, through name resolution, only the
 /// signatures (and, for experiments, the bodies) of what it uses.
@@ -41,7 +41,7 @@ pub fn file_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
 /// command-line overrides, whose diagnostics come from its elaboration with them).
 pub fn file_diagnostics_except(db: &dyn Db, file: SourceFile, skip: Option<&str>) -> Vec<Diagnostic> {
     let path = file.path(db).clone();
-    let mut out: Vec<Diagnostic> = crate::items::syntax_errors(db, file)
+    let mut out: Vec<Diagnostic> = crate::names::items::syntax_errors(db, file)
         .iter()
         .map(|e| {
             let d = Diagnostic::error(Code::SyntaxError, e.message.clone(), path.as_str(), e.span, "here");
@@ -53,7 +53,7 @@ pub fn file_diagnostics_except(db: &dyn Db, file: SourceFile, skip: Option<&str>
         .collect();
     let mut hdiags: Vec<HDiag> = file_scope(db, file).diags.clone();
     hdiags.extend(import_cycle(db, file));
-    hdiags.extend(crate::unused::unused_imports(db, file));
+    hdiags.extend(crate::names::unused::unused_imports(db, file));
     let items = file_items(db, file);
     for item in items {
         let key = item.key(db);
@@ -90,7 +90,7 @@ fn check_decl(db: &dyn Db, file: SourceFile, key: &str, d: &Decl) -> Vec<HDiag> 
         return check_builtin(db, file, key, d, at(span));
     }
     match d.kind {
-        DeclKind::Fn | DeclKind::Schedule => match crate::items::lookup(db, file, key) {
+        DeclKind::Fn | DeclKind::Schedule => match crate::names::items::lookup(db, file, key) {
             Some(item) => crate::scalar::item_diags(db, item).unwrap_or_default(),
             None => vec![],
         },
@@ -120,7 +120,8 @@ fn placeholder(cx: &mut Cx<'_>, p: &ParamInfo, file: SourceFile, key: &str, earl
 /// Checks a block, data, loss, probe or metric declaration with placeholder arguments; a
 /// block with a tensor signature is applied to a symbolic input of that shape.
 fn check_generic(db: &dyn Db, file: SourceFile, key: &str, d: &Decl) -> Vec<HDiag> {
-    let Some((info, _)) = decl_signature(db, crate::items::lookup(db, file, key).expect("checked item exists")).clone()
+    let Some((info, _)) =
+        decl_signature(db, crate::names::items::lookup(db, file, key).expect("checked item exists")).clone()
     else {
         return vec![];
     };
@@ -188,5 +189,5 @@ fn check_generic(db: &dyn Db, file: SourceFile, key: &str, d: &Decl) -> Vec<HDia
 }
 
 fn check_builtin(db: &dyn Db, file: SourceFile, key: &str, d: &Decl, at: Loc) -> Vec<HDiag> {
-    crate::builtin::check_declaration(db, file, key, d, at)
+    crate::model::builtin::check_declaration(db, file, key, d, at)
 }

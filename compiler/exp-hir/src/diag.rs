@@ -8,7 +8,7 @@ use exp_db::{Db, SourceFile};
 use exp_diagnostics::{Code, Diagnostic, Severity};
 use exp_syntax::Span;
 
-use crate::items;
+use crate::names::items;
 
 /// A place in the sources: a span relative to an item, or absolute when `item` is `None`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -15,12 +15,12 @@ pub mod sweep;
 pub mod training;
 
 use crate::diag::{did_you_mean, HDiag, Loc};
+use crate::eval::types::{Ty, UnitKind};
+pub use crate::eval::value::Provenance;
+use crate::eval::value::{DataV, TVal, Val};
 use crate::eval::Cx;
-use crate::items::{lookup, DefKind};
-use crate::scope::resolve;
-use crate::types::{Ty, UnitKind};
-pub use crate::value::Provenance;
-use crate::value::{DataV, TVal, Val};
+use crate::names::items::{lookup, DefKind};
+use crate::names::scope::resolve;
 use overrides::{apply_override, config_entries};
 use probes::{check_probes, ProbeSpec, StopSpec};
 
@@ -159,7 +159,7 @@ pub struct Elaborated {
     /// The dataset.
     pub data: Option<Arc<DataV>>,
     /// The model graph.
-    pub graph: crate::graph::Graph,
+    pub graph: crate::model::graph::Graph,
     /// The model's output.
     pub output: Option<TVal>,
     /// Probes in declaration order.
@@ -238,7 +238,7 @@ fn collect(
                 "cannot extend this",
             )),
             None => {
-                let help = crate::scope::unknown_name_help(db, file, &base.name, &[]);
+                let help = crate::names::scope::unknown_name_help(db, file, &base.name, &[]);
                 diags.push(
                     HDiag::new(
                         Code::UnknownName,
@@ -311,7 +311,7 @@ mod overrides_input {
 /// Cached per item, so `check` and `run` elaborate an experiment once; no equality (the
 /// value holds the whole model graph), so every query reading it re-runs when it does.
 #[salsa::tracked(returns(ref), no_eq)]
-pub fn elaborated<'db>(db: &'db dyn Db, item: crate::items::ItemDef<'db>) -> Arc<Elaborated> {
+pub fn elaborated<'db>(db: &'db dyn Db, item: crate::names::items::ItemDef<'db>) -> Arc<Elaborated> {
     Arc::new(elaborate(db, item.file(db), item.key(db), &[]))
 }
 
@@ -319,7 +319,7 @@ pub fn elaborated<'db>(db: &'db dyn Db, item: crate::items::ItemDef<'db>) -> Arc
 #[salsa::tracked(returns(ref), no_eq)]
 pub fn elaborated_with<'db>(
     db: &'db dyn Db,
-    item: crate::items::ItemDef<'db>,
+    item: crate::names::items::ItemDef<'db>,
     overrides: Overrides,
 ) -> Arc<Elaborated> {
     Arc::new(elaborate(db, item.file(db), item.key(db), overrides.fields(db)))

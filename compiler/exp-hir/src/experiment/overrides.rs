@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use exp_diagnostics::Code;
 
-use crate::decls::decl_info;
 use crate::diag::{did_you_mean, HDiag};
+use crate::eval::value::{Applied, ArgOrigin, BlockV, Val};
 use crate::eval::Cx;
 use crate::experiment::{ConfigEntry, ConfigValue, FieldDef, Provenance};
-use crate::value::{Applied, ArgOrigin, BlockV, Val};
+use crate::names::decls::decl_info;
 
 /// Replaces the argument at `path` inside `v` with the value of `f`.
 pub fn apply_override(cx: &mut Cx<'_>, v: Val, path: &[String], f: &FieldDef) -> Val {
@@ -86,7 +86,7 @@ fn refine(cx: &mut Cx<'_>, a: &Applied, path: &[String], f: &FieldDef) -> Option
             .as_ref()
             .and_then(|ps| ps.iter().find(|p| &p.name == name))
             .map(|p| p.ty.clone())
-            .unwrap_or(crate::types::Ty::Any);
+            .unwrap_or(crate::eval::types::Ty::Any);
         let item = f.at.item.clone().unwrap_or_default();
         let v = cx.in_scope(f.at.file, &item, f.scope, Vec::new(), |cx| {
             let v = cx.eval(&f.expr);

@@ -7,13 +7,13 @@ use exp_diagnostics::Code;
 use exp_syntax::ast::Expr;
 
 use super::training::MAX_COUNT;
-use crate::builtin::BuiltinOp;
 use crate::diag::{did_you_mean, HDiag, Loc};
+use crate::eval::types::UnitKind;
+use crate::eval::value::{Applied, Val};
 use crate::eval::Cx;
 use crate::experiment::{Collected, Elaborated};
-use crate::items::DefKind;
-use crate::types::UnitKind;
-use crate::value::{Applied, Val};
+use crate::model::builtin::BuiltinOp;
+use crate::names::items::DefKind;
 use exp_ops::MeasureError;
 
 /// What a probe measures.
@@ -129,7 +129,7 @@ pub(crate) fn check_probes(cx: &mut Cx<'_>, el: &mut Elaborated, col: &Collected
     for (at, cond, for_count) in &col.stops {
         let item = at.item.clone().unwrap_or_default();
         let mut unknown = Vec::new();
-        crate::scope::names_in(cond, &mut unknown);
+        crate::names::scope::names_in(cond, &mut unknown);
         let mut ok = true;
         for (n, span) in unknown.into_iter().filter(|(n, _)| !names.contains(n)) {
             ok = false;

@@ -15,14 +15,14 @@ use exp_syntax::ast::{BinOp, ExprKind};
 
 use super::probes::{ProbeKind, ProbeSpec, StopSpec};
 use super::{ConfigEntry, Elaborated, Estimates};
-use crate::builtin::BuiltinOp;
 use crate::diag::{HDiag, Loc};
+use crate::eval::types::UnitKind;
+use crate::eval::value::{Applied, TVal, Val};
 use crate::eval::Cx;
-use crate::graph::Graph;
-use crate::items::DefKind;
+use crate::model::builtin::BuiltinOp;
+use crate::model::graph::Graph;
+use crate::names::items::DefKind;
 use crate::scalar::{OptimizerDef, SExpr, STy, ScalarCx, ScalarFnDef};
-use crate::types::UnitKind;
-use crate::value::{Applied, TVal, Val};
 
 /// A value and where it was written.
 #[derive(Clone, Debug)]
@@ -236,7 +236,7 @@ pub(crate) fn build(cx: &mut Cx<'_>, el: &Elaborated) -> Option<Experiment> {
         _ => return None,
     };
     let clip = match field("clip") {
-        Some(v) => crate::value::number(v),
+        Some(v) => crate::eval::value::number(v),
         None => None,
     };
     let probes = probes(cx, &el.probes)?;
@@ -271,7 +271,7 @@ fn optimizer_call(cx: &mut Cx<'_>, a: &Applied, depth: usize) -> Option<Optimize
         cx.error(HDiag::new(Code::InvalidValue, "optimizers wrap each other too deeply", a.at.clone(), "here"));
         return None;
     }
-    let item = crate::items::lookup(cx.db, a.def.file, &a.def.key)?;
+    let item = crate::names::items::lookup(cx.db, a.def.file, &a.def.key)?;
     let rule = crate::scalar::optimizer_rule(cx.db, item).as_ref()?;
     if !rule.diags.is_empty() {
         cx.error(crate::model::broken_definition(cx, a, &rule.def.at));
@@ -291,18 +291,18 @@ fn hyper(cx: &mut Cx<'_>, v: &Val, depth: usize) -> Option<HyperArg> {
             HyperArg::Optimizer(Box::new(optimizer_call(cx, a, depth + 1)?))
         }
         Val::Decl(a) if a.kind() == DefKind::Schedule => HyperArg::Schedule(schedule_call(cx, a)?),
-        v => HyperArg::Number(crate::value::number(v)?),
+        v => HyperArg::Number(crate::eval::value::number(v)?),
     })
 }
 
 fn schedule_call(cx: &mut Cx<'_>, a: &Applied) -> Option<ScheduleCall> {
-    let item = crate::items::lookup(cx.db, a.def.file, &a.def.key)?;
+    let item = crate::names::items::lookup(cx.db, a.def.file, &a.def.key)?;
     let resolved = crate::scalar::schedule_fn(cx.db, item).as_ref()?;
     if !resolved.diags.is_empty() {
         cx.error(crate::model::broken_definition(cx, a, &resolved.def.at));
         return None;
     }
-    let args = a.args.iter().map(|(_, v)| crate::value::number(v)).collect::<Option<Vec<f64>>>()?;
+    let args = a.args.iter().map(|(_, v)| crate::eval::value::number(v)).collect::<Option<Vec<f64>>>()?;
     Some(ScheduleCall { def: resolved.def.clone(), args, at: a.at.clone() })
 }
 

@@ -6,11 +6,11 @@ use exp_syntax::ast::{Expr, ExprKind, SweepDecl, SweepStmt};
 use exp_syntax::Span;
 
 use crate::diag::{did_you_mean, HDiag, Loc};
+use crate::eval::value::Val;
 use crate::eval::Cx;
 use crate::experiment::{elaborate, FieldDef, Provenance};
-use crate::items::DefKind;
-use crate::scope::{resolve, unknown_name_help};
-use crate::value::Val;
+use crate::names::items::DefKind;
+use crate::names::scope::{resolve, unknown_name_help};
 
 /// Grids up to this size are checked point by point; larger ones axis by axis.
 const FULL_CHECK_LIMIT: usize = 64;

@@ -7,14 +7,14 @@ use exp_diagnostics::Code;
 use exp_ops::{Dim, LossTargetError, Shape};
 use exp_syntax::ast::{ItemKind, OptStmt};
 
-use crate::builtin::BuiltinOp;
 use crate::diag::{HDiag, Loc};
+use crate::eval::types::UnitKind;
+use crate::eval::value::{Applied, Val};
 use crate::eval::Cx;
 use crate::experiment::{Elaborated, Estimates};
-use crate::graph::{Node, NodeOp};
-use crate::items::lookup;
-use crate::types::UnitKind;
-use crate::value::{Applied, Val};
+use crate::model::builtin::BuiltinOp;
+use crate::model::graph::{Node, NodeOp};
+use crate::names::items::lookup;
 
 /// The largest count of steps, epochs or probe events the checker accepts: far beyond any
 /// real run, and small enough that products of counts cannot overflow.
@@ -154,7 +154,7 @@ fn check_loss(
     cx: &mut Cx<'_>,
     loss: &Applied,
     out: &Shape,
-    data: &crate::value::DataV,
+    data: &crate::eval::value::DataV,
     model_loc: &Loc,
     data_loc: &Loc,
 ) {
@@ -226,7 +226,7 @@ fn state_slots(cx: &Cx<'_>, opt: &Applied, depth: usize) -> u64 {
             .iter()
             .map(|(_, v)| {
                 if let Val::Decl(a) = v {
-                    if a.kind() == crate::items::DefKind::Optimizer {
+                    if a.kind() == crate::names::items::DefKind::Optimizer {
                         state_slots(cx, a, depth + 1)
                     } else {
                         0

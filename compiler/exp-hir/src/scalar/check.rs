@@ -16,9 +16,9 @@ use exp_ops::{ScalarFn, ScalarOp};
 use super::resolved::SExpr;
 use super::Builtin;
 use crate::diag::{HDiag, Loc};
-use crate::items::{lookup, DefKind};
-use crate::scope::resolve;
-use crate::types::UnitKind;
+use crate::eval::types::UnitKind;
+use crate::names::items::{lookup, DefKind};
+use crate::names::scope::resolve;
 
 /// The type of a scalar value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -234,7 +234,7 @@ impl<'a> ScalarCx<'a> {
             )),
             None => {
                 let locals: Vec<String> = self.env.iter().map(|(n, _)| n.clone()).collect();
-                let d = crate::scope::unknown_name(self.db, self.file, name, &locals, self.loc(span));
+                let d = crate::names::scope::unknown_name(self.db, self.file, name, &locals, self.loc(span));
                 self.error(d)
             }
         }
@@ -242,7 +242,7 @@ impl<'a> ScalarCx<'a> {
 
     /// The resolved definition of a function called from here, if it has no errors of its
     /// own (those are reported on it).
-    fn callee(&self, def: &crate::scope::DefRef) -> Option<std::sync::Arc<super::ScalarFnDef>> {
+    fn callee(&self, def: &crate::names::scope::DefRef) -> Option<std::sync::Arc<super::ScalarFnDef>> {
         let item = lookup(self.db, def.file, &def.key)?;
         super::scalar_fn(self.db, item).as_ref().map(|r| r.def.clone()).filter(|d| !d.has_error())
     }
@@ -452,7 +452,7 @@ impl<'a> ScalarCx<'a> {
                 if let exp_syntax::ast::Body::Expr(body) = &d.body {
                     let params: Vec<&str> = d.params.iter().flatten().map(|p| p.name.name.as_str()).collect();
                     let mut names = Vec::new();
-                    crate::scope::names_in(body, &mut names);
+                    crate::names::scope::names_in(body, &mut names);
                     callees(body, &mut names);
                     for (callee, _) in names.into_iter().filter(|(c, _)| !params.contains(&c.as_str())) {
                         if def.file == self.file && callee == me {

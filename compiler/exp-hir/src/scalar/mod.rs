@@ -20,9 +20,9 @@ pub use check::{STy, ScalarCx};
 pub use resolved::{OptimizerDef, RuleStmt, SExpr, ScalarFnDef, StateStart};
 
 use crate::diag::{HDiag, Loc};
-use crate::items::ItemDef;
-use crate::scope::DefRef;
-use crate::types::{Ty, UnitKind};
+use crate::eval::types::{Ty, UnitKind};
+use crate::names::items::ItemDef;
+use crate::names::scope::DefRef;
 
 /// A builtin `fn`: a scalar primitive, or a builtin of another kind declared with `fn`
 /// (an initializer), which scalar code cannot call.
@@ -36,7 +36,7 @@ pub(crate) enum Builtin {
 /// What the `= builtin` function `def` is, from the registry; `None` for a function written
 /// in the language.
 pub(crate) fn builtin_fn(db: &dyn Db, def: &DefRef) -> Option<Builtin> {
-    let info = crate::decls::decl_info(db, def)?;
+    let info = crate::names::decls::decl_info(db, def)?;
     if !matches!(info.body, Some(Body::Builtin(_))) {
         return None;
     }
@@ -66,7 +66,7 @@ fn param_sty(t: Option<&exp_syntax::ast::TypeExpr>) -> STy {
             _ => STy::Float,
         }
     }
-    match t.map(crate::types::ty_of) {
+    match t.map(crate::eval::types::ty_of) {
         Some(Ok(t)) => conv(&t),
         _ => STy::Float,
     }

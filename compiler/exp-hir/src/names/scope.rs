@@ -10,7 +10,7 @@ use exp_diagnostics::Code;
 use exp_syntax::ast::{ItemKind, UseSource};
 
 use crate::diag::{did_you_mean, HDiag, Loc};
-use crate::items::{file_items, item_names, DefKind};
+use crate::names::items::{file_items, item_names, DefKind};
 
 /// What a name refers to: an item of some file.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -230,7 +230,7 @@ pub fn import_cycle(db: &dyn Db, file: SourceFile) -> Option<HDiag> {
         let mut path = vec![*target];
         if reaches(db, *target, file, &mut path, 0) {
             let chain: Vec<String> = std::iter::once(file).chain(path).map(|f| format!("`{}`", f.path(db))).collect();
-            let item = crate::items::lookup(db, file, key)?;
+            let item = crate::names::items::lookup(db, file, key)?;
             let span = item.ast(db).span;
             return Some(
                 HDiag::new(

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use exp_ops::{Dim, InitSpec, LayerOp, ParamRole, Shape};
 
 use crate::diag::Loc;
+use crate::eval::value::TVal;
 use crate::scalar::ScalarFnDef;
-use crate::value::TVal;
 
 /// What a node computes.
 #[derive(Clone, Debug)]

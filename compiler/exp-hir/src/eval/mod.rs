@@ -1,9 +1,17 @@
-//! The elaborator's expression evaluator: experiment- and block-level expressions to values.
+//! The elaborator's expression evaluator: experiment- and block-level expressions to values,
+//! with their types and units (`types`, `value`), arithmetic (`arith`), coercions to declared
+//! types (`coerce`) and the built-in functions of expressions (`intrinsics`).
 //!
 //! Checking an experiment *is* evaluating it: names resolve, calls bind arguments to
 //! parameters, values are checked against declared types, and applying the model to the
 //! data's input shape infers every tensor shape. The same walk records the model graph that
 //! lowering turns into IR, so the checker and the compiler cannot disagree.
+
+pub(crate) mod arith;
+pub(crate) mod coerce;
+pub(crate) mod intrinsics;
+pub(crate) mod types;
+pub(crate) mod value;
 
 use std::sync::Arc;
 
@@ -13,13 +21,13 @@ use exp_ops::Dim;
 use exp_syntax::ast::{Arg, BinOp, Body, Expr, ExprKind, UnOp, Unit};
 use exp_syntax::Span;
 
-use crate::decls::{decl_info, DeclInfo};
 use crate::diag::{did_you_mean, HDiag, Loc};
-use crate::graph::Graph;
-use crate::items::DefKind;
-use crate::scope::{resolve, DefRef};
-use crate::types::UnitKind;
-use crate::value::{Applied, ArgOrigin, BlockV, Closure, Val};
+use crate::eval::types::UnitKind;
+use crate::eval::value::{Applied, ArgOrigin, BlockV, Closure, Val};
+use crate::model::graph::Graph;
+use crate::names::decls::{decl_info, DeclInfo};
+use crate::names::items::DefKind;
+use crate::names::scope::{resolve, DefRef};
 
 /// Names the evaluator provides itself: list combinators over blocks and tensors.
 pub const INTRINSICS: &[&str] = &["sum", "fold", "concat", "len"];
@@ -277,7 +285,7 @@ impl<'a> Cx<'a> {
             ),
             None => {
                 let locals: Vec<String> = self.env.iter().map(|(n, _)| n.clone()).collect();
-                let d = crate::scope::unknown_name(self.db, file, name, &locals, self.loc(span));
+                let d = crate::names::scope::unknown_name(self.db, file, name, &locals, self.loc(span));
                 self.error(d)
             }
         }
@@ -332,7 +340,7 @@ impl<'a> Cx<'a> {
                 && INTRINSICS.contains(&id.name.as_str())
                 && resolve(self.db, self.frame().scope, &id.name).is_none()
             {
-                return crate::intrinsics::call(self, &id.name, span, args);
+                return crate::eval::intrinsics::call(self, &id.name, span, args);
             }
             if self.local(&id.name).is_none() {
                 if let Some(def) = resolve(self.db, self.frame().scope, &id.name) {
@@ -531,7 +539,7 @@ impl<'a> Cx<'a> {
     /// probe or metric written in the language is its body with the arguments bound.
     pub(crate) fn finish(&mut self, mut applied: Applied, info: &DeclInfo) -> Val {
         if is_builtin(info) {
-            match crate::builtin::build(self, &applied) {
+            match crate::model::builtin::build(self, &applied) {
                 Ok(op) => applied.op = op,
                 Err(()) => return Val::Unknown,
             }
@@ -540,7 +548,7 @@ impl<'a> Cx<'a> {
         }
         match applied.def.kind {
             DefKind::Block => Val::Block(BlockV::Decl(Arc::new(applied))),
-            DefKind::Data => crate::data::data_value(self, applied, info),
+            DefKind::Data => crate::model::data::data_value(self, applied, info),
             _ => Val::Decl(Arc::new(applied)),
         }
     }
@@ -655,14 +663,14 @@ impl<'a> Cx<'a> {
             return self.compose(a, rhs, span);
         }
         let b = self.eval(rhs);
-        crate::arith::binary(self, span, op, a, b, lhs.span, rhs.span)
+        crate::eval::arith::binary(self, span, op, a, b, lhs.span, rhs.span)
     }
 
     fn compose(&mut self, a: Val, rhs: &Expr, span: Span) -> Val {
         match a {
             Val::Data(d) => {
                 let b = self.eval(rhs);
-                crate::data::transform(self, d, b, rhs.span)
+                crate::model::data::transform(self, d, b, rhs.span)
             }
             Val::Tensor(t) => {
                 let b = self.eval(rhs);

@@ -12,12 +12,12 @@ use exp_ops::{Dim, Schema, Shape, TargetKind};
 use exp_syntax::ast::Body;
 use exp_syntax::Span;
 
-use crate::builtin::BuiltinOp;
-use crate::decls::DeclInfo;
 use crate::diag::HDiag;
+use crate::eval::value::{Applied, DataV, Val};
 use crate::eval::{is_builtin, Cx};
-use crate::items::DefKind;
-use crate::value::{Applied, DataV, Val};
+use crate::model::builtin::BuiltinOp;
+use crate::names::decls::DeclInfo;
+use crate::names::items::DefKind;
 
 /// The value of an applied `data` declaration: a dataset, or a transform waiting for `>>`.
 pub fn data_value(cx: &mut Cx<'_>, a: Applied, info: &DeclInfo) -> Val {

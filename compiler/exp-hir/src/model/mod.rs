@@ -1,4 +1,9 @@
-//! Applying blocks to tensors: shape inference through every layer and combinator.
+//! Applying blocks to tensors: shape inference through every layer and combinator, with the
+//! builtin calls ([`builtin`]), data values (`data`) and the recorded graph (`graph`).
+
+pub mod builtin;
+pub(crate) mod data;
+pub(crate) mod graph;
 
 use std::collections::BTreeMap;
 
@@ -6,11 +11,11 @@ use exp_diagnostics::Code;
 use exp_ops::{ArgValue, Rank, Shape, ShapeError};
 use exp_syntax::ast::{Body, Expr, ExprKind, Signature};
 
-use crate::decls::decl_info;
 use crate::diag::{HDiag, Loc};
+use crate::eval::value::{Applied, BlockV, TVal, Val};
 use crate::eval::{is_builtin, Cx};
-use crate::graph::{ActCall, Node, NodeOp, ParamRec};
-use crate::value::{Applied, BlockV, TVal, Val};
+use crate::model::graph::{ActCall, Node, NodeOp, ParamRec};
+use crate::names::decls::decl_info;
 
 /// Applies a block to a tensor, recording nodes and parameters; returns the output tensor
 /// or [`Val::Unknown`] after an error.
@@ -103,7 +108,7 @@ pub fn apply(cx: &mut Cx<'_>, b: &BlockV, x: TVal, at: Loc) -> Val {
 
 /// The resolved call of a scalar function used as a block, or `None` after an error.
 fn act_call(cx: &mut Cx<'_>, a: &Applied) -> Option<ActCall> {
-    let item = crate::items::lookup(cx.db, a.def.file, &a.def.key)?;
+    let item = crate::names::items::lookup(cx.db, a.def.file, &a.def.key)?;
     let resolved = crate::scalar::scalar_fn(cx.db, item).as_ref()?;
     if !resolved.diags.is_empty() {
         cx.error(broken_definition(cx, a, &resolved.def.at));
@@ -113,7 +118,7 @@ fn act_call(cx: &mut Cx<'_>, a: &Applied) -> Option<ActCall> {
     for (_, v) in &a.args {
         args.push(match v {
             Val::Unknown => return None,
-            v => crate::value::number(v),
+            v => crate::eval::value::number(v),
         });
     }
     Some(ActCall { name: a.name.clone(), def: resolved.def.clone(), args, at: a.at.clone() })
@@ -341,7 +346,7 @@ impl Applied {
 /// Whether the block's own check already reports its signature's output, so an instance of
 /// the same mistake is not reported again at every use.
 fn reported_by_block(cx: &Cx<'_>, a: &Applied, dims: &[Expr]) -> bool {
-    let Some(item) = crate::items::lookup(cx.db, a.def.file, &a.def.key) else { return false };
+    let Some(item) = crate::names::items::lookup(cx.db, a.def.file, &a.def.key) else { return false };
     let span = dims.first().map(|f| f.span.cover(dims[dims.len() - 1].span)).unwrap_or_default();
     crate::check::check_item(cx.db, item).iter().any(|d| d.code == Code::ShapeMismatch && d.primary.span == span)
 }

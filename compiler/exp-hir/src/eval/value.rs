@@ -7,9 +7,9 @@ use exp_ops::{Dim, Shape};
 use exp_syntax::ast::Expr;
 
 use crate::diag::Loc;
-use crate::items::DefKind;
-use crate::scope::DefRef;
-use crate::types::UnitKind;
+use crate::eval::types::UnitKind;
+use crate::names::items::DefKind;
+use crate::names::scope::DefRef;
 
 /// A value. Integers are [`Dim`]s so that block parameters can stay symbolic while a block
 /// is checked on its own.
@@ -61,7 +61,7 @@ pub struct Applied {
     pub at: Loc,
     /// The registry's typed value, for a builtin of a kind that has one, once every argument
     /// is known.
-    pub op: Option<crate::builtin::BuiltinOp>,
+    pub op: Option<crate::model::builtin::BuiltinOp>,
 }
 
 impl Applied {
@@ -170,7 +170,7 @@ impl DataV {
     /// The typed data source.
     pub fn source_op(&self) -> Option<&exp_ops::DataSource> {
         match &self.source.op {
-            Some(crate::builtin::BuiltinOp::Source(s)) => Some(s),
+            Some(crate::model::builtin::BuiltinOp::Source(s)) => Some(s),
             _ => None,
         }
     }

@@ -14,12 +14,12 @@ use exp_ops::{
 };
 use exp_syntax::ast::{Decl, ExprKind, Signature};
 
-use crate::decls::decl_signature;
 use crate::diag::{did_you_mean, HDiag, Loc};
+use crate::eval::types::Ty;
+use crate::eval::value::{Applied, ArgOrigin, Val};
 use crate::eval::Cx;
-use crate::items::DefKind;
-use crate::types::Ty;
-use crate::value::{Applied, ArgOrigin, Val};
+use crate::names::decls::decl_signature;
+use crate::names::items::DefKind;
 
 /// A builtin call with its typed value from the registry.
 #[derive(Clone, Debug, PartialEq)]
@@ -140,7 +140,7 @@ pub(crate) fn check_declaration(db: &dyn Db, file: SourceFile, key: &str, d: &De
     }
     let mut cx = Cx::new(db, file, key);
     let mut out = Vec::new();
-    let info = crate::items::lookup(db, file, key).and_then(|it| decl_signature(db, it).clone()).map(|(i, _)| i);
+    let info = crate::names::items::lookup(db, file, key).and_then(|it| decl_signature(db, it).clone()).map(|(i, _)| i);
     let tys: Vec<Ty> = info.iter().flat_map(|i| i.params.iter().flatten().map(|p| p.ty.clone())).collect();
     for ((p, a), ty) in params.iter().zip(spec.args).zip(tys.iter().chain(std::iter::repeat(&Ty::Any))) {
         let written = p.default.as_ref().map(|e| &e.kind);
@@ -169,7 +169,7 @@ pub(crate) fn check_declaration(db: &dyn Db, file: SourceFile, key: &str, d: &De
     }
     if let Some(ret) = spec.returns {
         let declared = match &d.signature {
-            Some(Signature::Type(t)) => crate::types::ty_of(t).ok(),
+            Some(Signature::Type(t)) => crate::eval::types::ty_of(t).ok(),
             _ => None,
         };
         if !declared.as_ref().is_some_and(|t| type_fits(ret, t)) {

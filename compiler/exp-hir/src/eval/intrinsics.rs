@@ -9,9 +9,9 @@ use exp_syntax::ast::Arg;
 use exp_syntax::Span;
 
 use crate::diag::HDiag;
+use crate::eval::value::{TVal, Val};
 use crate::eval::Cx;
-use crate::graph::{Node, NodeOp};
-use crate::value::{TVal, Val};
+use crate::model::graph::{Node, NodeOp};
 
 /// Calls intrinsic `name`.
 pub fn call(cx: &mut Cx<'_>, name: &str, span: Span, args: &[Arg]) -> Val {
@@ -83,7 +83,7 @@ fn sum(cx: &mut Cx<'_>, span: Span, list: &Val, lspan: Span) -> Val {
     if let Val::List(items) = list {
         if items.iter().all(|i| matches!(i, Val::Int(_) | Val::Float(_))) {
             return items.iter().cloned().fold(Val::Int(Dim::constant(0)), |acc, x| {
-                crate::arith::binary(cx, span, exp_syntax::ast::BinOp::Add, acc, x, span, span)
+                crate::eval::arith::binary(cx, span, exp_syntax::ast::BinOp::Add, acc, x, span, span)
             });
         }
     }
@@ -95,7 +95,8 @@ fn sum(cx: &mut Cx<'_>, span: Span, list: &Val, lspan: Span) -> Val {
     };
     let mut acc = Val::Tensor(first.clone());
     for t in &ts[1..] {
-        acc = crate::arith::binary(cx, span, exp_syntax::ast::BinOp::Add, acc, Val::Tensor(t.clone()), span, span);
+        acc =
+            crate::eval::arith::binary(cx, span, exp_syntax::ast::BinOp::Add, acc, Val::Tensor(t.clone()), span, span);
     }
     acc
 }

@@ -10,10 +10,10 @@ use exp_syntax::ast::BinOp;
 use exp_syntax::Span;
 
 use crate::diag::HDiag;
+use crate::eval::types::UnitKind;
+use crate::eval::value::Val;
 use crate::eval::Cx;
-use crate::graph::{Node, NodeOp};
-use crate::types::UnitKind;
-use crate::value::Val;
+use crate::model::graph::{Node, NodeOp};
 
 /// Evaluates `a op b` (composition `>>` is handled by the evaluator).
 pub fn binary(cx: &mut Cx<'_>, span: Span, op: BinOp, a: Val, b: Val, ls: Span, rs: Span) -> Val {
@@ -214,7 +214,7 @@ fn qty_num(cx: &mut Cx<'_>, span: Span, op: BinOp, q: f64, u: UnitKind, n: Val, 
                 cx.loc(nspan),
                 "this number has no unit",
             )
-            .with_help(format!("give the number a unit, e.g. `{} {}`", crate::value::fmt_float(k), u.word()))
+            .with_help(format!("give the number a unit, e.g. `{} {}`", crate::eval::value::fmt_float(k), u.word()))
             .with_secondary(cx.loc(span), "in this expression"),
         ),
     }

@@ -7,7 +7,7 @@ use exp_diagnostics::Code;
 use exp_syntax::ast::{Body, ExpStmt, Expr, ExprKind, Item, ItemKind, OptStmt, Signature, SweepStmt, UseSource};
 
 use crate::diag::{HDiag, Loc};
-use crate::items::file_items;
+use crate::names::items::file_items;
 
 /// One warning per explicitly imported name that the file never uses.
 pub fn unused_imports(db: &dyn Db, file: SourceFile) -> Vec<HDiag> {
@@ -25,7 +25,7 @@ pub fn unused_imports(db: &dyn Db, file: SourceFile) -> Vec<HDiag> {
             _ => continue,
         };
         // Names whose import failed are reported by resolution already.
-        let scope = crate::scope::file_scope(db, file);
+        let scope = crate::names::scope::file_scope(db, file);
         let imported = |n: &str| scope.names.get(n).is_some_and(|d| d.file != file);
         for id in names.into_iter().filter(|id| !used.contains(&id.name) && imported(&id.name)) {
             let at = Loc { file, item: Some(it.key(db).clone()), span: id.span };
