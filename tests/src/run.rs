@@ -216,3 +216,88 @@ fn unavailable_and_unknown_devices_are_refused_before_anything_runs() {
         assert!(!dir.exists(), "{device}: nothing is written before the device opens");
     }
 }
+
+/// A run store that behaves like a disk filling up: every write after the first `ok` fails
+/// with `StorageFull`, and the files written before stay as they were.
+#[derive(Debug)]
+struct FillingDisk {
+    files: Arc<exp_runtime::store::MemStore>,
+    ok: usize,
+    writes: std::sync::atomic::AtomicUsize,
+}
+
+impl exp_runtime::store::RunStore for FillingDisk {
+    fn write(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        if self.writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= self.ok {
+            return Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device"));
+        }
+        self.files.write(name, bytes)
+    }
+    fn read(&self, name: &str) -> std::io::Result<Option<Vec<u8>>> {
+        self.files.read(name)
+    }
+    fn append(&self, name: &str, line: &str) -> std::io::Result<()> {
+        self.files.append(name, line)
+    }
+    fn list(&self, dir: &str) -> std::io::Result<Vec<String>> {
+        self.files.list(dir)
+    }
+    fn locate(&self, name: &str) -> String {
+        self.files.locate(name)
+    }
+}
+
+struct Silent;
+
+impl exp_runtime::train::Observer for Silent {
+    fn message(&mut self, _: &str) {}
+    fn step(&mut self, _: u64, _: u64, _: f64) {}
+    fn probes(&mut self, _: u64, _: &[(String, f64)]) {}
+}
+
+/// The disk fills up in the middle of a run: the run stops with an error that says so, the
+/// checkpoint written before is intact, and resuming from it (once there is space) ends with
+/// the weights and metrics of a run that never failed. Runs entirely on in-memory stores.
+#[test]
+fn a_full_disk_stops_the_run_without_losing_the_last_checkpoint() {
+    use exp_runtime::store::{MemStore, RunStore};
+    let text = "use std.data.gaussian_mixture\nuse std.probes.{loss}\n\
+                data d = gaussian_mixture(dim: 4, classes: 3, n: 300)\n\
+                experiment e {\n    data = d\n    model = linear(16) >> relu >> linear(3)\n    loss = cross_entropy\n\
+                \x20   optimizer = adam(lr: 1e-2)\n    batch = 16\n    train = 30 steps\n\
+                \x20   probe every 5 steps { test_loss = loss(on: d.test) }\n}\n";
+    let program = exp_driver::compile_source("disk.exp", text, "e").unwrap();
+    let run_on = |store: Arc<dyn RunStore>, resume: bool| {
+        let opts = exp_runtime::train::RunOptions {
+            base_dir: PathBuf::new(),
+            store,
+            resume,
+            checkpoint_every: 5,
+            interrupt: Arc::new(AtomicBool::new(false)),
+            max_steps: None,
+            init_from: None,
+            jit: true,
+            device: candle_core::Device::Cpu,
+        };
+        exp_runtime::train::train(&program, &opts, &mut Silent)
+    };
+    let clean = Arc::new(MemStore::default());
+    let summary = run_on(clean.clone(), false).unwrap();
+    assert_eq!(summary.ended, exp_runtime::train::Ended::Completed);
+
+    // Each probe event writes the two metrics files, then the checkpoint: the 8th write (the
+    // CSV at step 15) is the first that finds the disk full.
+    let files = Arc::new(MemStore::default());
+    let full = FillingDisk { files: files.clone(), ok: 7, writes: Default::default() };
+    let err = run_on(Arc::new(full), false).unwrap_err();
+    assert!(err.message.contains("cannot write `<memory>/metrics.csv`"), "{}", err.message);
+    assert!(err.help.as_deref().is_some_and(|h| h.contains("disk is full") && h.contains("--resume")), "{err:?}");
+    assert_eq!(files.names().iter().filter(|n| n.starts_with("checkpoints/")).count(), 2, "{:?}", files.names());
+    assert!(files.read("final.safetensors").unwrap().is_none());
+
+    let resumed = run_on(files.clone(), true).unwrap();
+    assert_eq!((resumed.steps, resumed.ended), (30, exp_runtime::train::Ended::Completed));
+    for name in ["final.safetensors", "metrics.jsonl", "metrics.csv"] {
+        assert_eq!(clean.read(name).unwrap(), files.read(name).unwrap(), "{name} differs after the resume");
+    }
+}

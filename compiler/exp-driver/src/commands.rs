@@ -353,18 +353,12 @@ pub fn fmt(paths: &[PathBuf], check_only: bool) -> Outcome {
         if check_only {
             out.stdout.push_str(&format!("{name}\n"));
             out.code = 1;
-        } else if let Err(e) = write_atomic(&name, &formatted) {
+        } else if let Err(e) = exp_runtime::store::write_atomic(std::path::Path::new(&name), formatted.as_bytes()) {
             out.stderr.push_str(&format!("error: cannot write `{name}`: {e}\n"));
             out.code = 1;
         }
     }
     out
-}
-
-fn write_atomic(path: &str, text: &str) -> std::io::Result<()> {
-    let tmp = format!("{path}.fmt-tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
 }
 
 /// `expc explain CODE`: the page for a diagnostic code.

@@ -181,13 +181,21 @@ pub fn run(args: &RunArgs, interrupt: Arc<AtomicBool>, quiet: bool) -> Outcome {
                 ..Outcome::default()
             };
         }
-    } else if let Err(e) = prepare(&run_dir, &program) {
-        return Outcome { stderr: format!("error: {e}\n"), code: 1, ..Outcome::default() };
+    }
+    let store = match exp_runtime::store::FsStore::create(&run_dir) {
+        Ok(s) => Arc::new(s),
+        Err(e) => return Outcome { stderr: runtime_error(&db, &program, &e), code: 1, ..Outcome::default() },
+    };
+    let dir = exp_runtime::rundir::RunDir::new(store.clone());
+    if args.resume.is_none() {
+        if let Err(e) = prepare(&dir, &program) {
+            return Outcome { stderr: runtime_error(&db, &program, &e), code: 1, ..Outcome::default() };
+        }
     }
     let base_dir = args.file.parent().map(Path::to_path_buf).unwrap_or_default();
     let opts = RunOptions {
         base_dir,
-        run_dir: run_dir.clone(),
+        store,
         resume: args.resume.is_some(),
         checkpoint_every: args.checkpoint_every.unwrap_or(0),
         interrupt,
@@ -197,7 +205,7 @@ pub fn run(args: &RunArgs, interrupt: Arc<AtomicBool>, quiet: bool) -> Outcome {
         device,
     };
     let summary = model_summary(&program);
-    let _ = std::fs::write(run_dir.join("model.txt"), &summary);
+    let _ = dir.write("model.txt", summary.as_bytes());
     let result = if std::io::stderr().is_terminal() && !quiet {
         eprint!("{summary}");
         let style = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {per_sec} {msg}")
@@ -232,22 +240,24 @@ fn default_dir(name: &str, hash: &str) -> PathBuf {
 }
 
 /// Writes `ir.expir` and `config.json` before training starts.
-fn prepare(dir: &Path, program: &exp_ir::Program) -> Result<(), String> {
-    let rd = exp_runtime::rundir::RunDir::create(dir).map_err(|e| e.message)?;
-    exp_runtime::rundir::write_atomic(&rd.path("ir.expir"), exp_ir::print(program).as_bytes())
-        .map_err(|e| e.message)?;
+fn prepare(dir: &exp_runtime::rundir::RunDir, program: &exp_ir::Program) -> exp_runtime::Result<()> {
+    dir.write("ir.expir", exp_ir::print(program).as_bytes())?;
     let config: Vec<serde_json::Value> = program
         .config
         .iter()
         .map(|c| serde_json::json!({ "path": c.path, "value": format!("{:?}", c.value), "provenance": format!("{:?}", c.provenance) }))
         .collect();
     let json = serde_json::json!({ "experiment": program.name, "hash": program.hash, "config": config });
-    exp_runtime::rundir::write_atomic(&rd.path("config.json"), format!("{json:#}\n").as_bytes()).map_err(|e| e.message)
+    dir.write("config.json", format!("{json:#}\n").as_bytes())
 }
 
 /// Refuses to resume a run of a different recipe, saying what changed.
 fn same_recipe(dir: &Path, program: &exp_ir::Program) -> Result<(), String> {
-    let text = std::fs::read_to_string(dir.join("ir.expir")).map_err(|e| format!("no `ir.expir` there ({e})"))?;
+    let store = exp_runtime::store::FsStore::open(dir);
+    let bytes = exp_runtime::store::RunStore::read(&store, "ir.expir")
+        .map_err(|e| format!("cannot read its `ir.expir` ({e})"))?
+        .ok_or("no `ir.expir` there")?;
+    let text = String::from_utf8_lossy(&bytes);
     let old = exp_ir::parse(&text).map_err(|e| format!("its `ir.expir` does not parse: {}", e.message))?;
     if old.hash == program.hash {
         return Ok(());

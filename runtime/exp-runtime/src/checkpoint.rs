@@ -30,8 +30,8 @@ pub struct TrainState {
     pub stop_counts: Vec<u32>,
 }
 
-/// Writes tensors and state to `path` atomically.
-pub fn save(path: &Path, tensors: &[(String, Tensor)], state: &TrainState) -> Result<()> {
+/// Tensors and state as the bytes of a safetensors file.
+pub fn encode(tensors: &[(String, Tensor)], state: &TrainState) -> Result<Vec<u8>> {
     let mut data: Vec<(String, Vec<u8>, Vec<usize>)> = Vec::new();
     for (name, t) in tensors {
         let t = t.to_dtype(DType::F32)?.flatten_all()?;
@@ -47,22 +47,27 @@ pub fn save(path: &Path, tensors: &[(String, Tensor)], state: &TrainState) -> Re
         "expc.state".to_string(),
         serde_json::to_string(state).map_err(|e| RunError::new(e.to_string()))?,
     )]);
-    let bytes = safetensors::serialize(views, Some(meta))
-        .map_err(|e| RunError::new(format!("cannot encode checkpoint: {e}")))?;
-    crate::rundir::write_atomic(path, &bytes)
+    safetensors::serialize(views, Some(meta)).map_err(|e| RunError::new(format!("cannot encode checkpoint: {e}")))
 }
 
 fn tensors_shape(tensors: &[(String, Tensor)], name: &str) -> Vec<usize> {
     tensors.iter().find(|(n, _)| n == name).map(|(_, t)| t.dims().to_vec()).unwrap_or_default()
 }
 
-/// Reads a checkpoint: its tensors by name and, if present, the training state.
-pub fn load(path: &Path) -> Result<(Vec<(String, Tensor)>, Option<TrainState>)> {
-    let bytes =
-        std::fs::read(path).map_err(|e| RunError::new(format!("cannot read checkpoint `{}`: {e}", path.display())))?;
-    let bad = |e: String| RunError::new(format!("`{}` is not a valid safetensors file: {e}", path.display()));
-    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
-    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
+/// The tensors and, if present, the training state of a safetensors file read from a user's
+/// path (`--init-from`).
+pub fn load(path: &Path) -> Result<Checkpoint> {
+    decode(&crate::store::read_input(path)?, &path.display().to_string())
+}
+
+/// A checkpoint's tensors, sorted by name, and its training state if it has one.
+pub type Checkpoint = (Vec<(String, Tensor)>, Option<TrainState>);
+
+/// Decodes the bytes of a checkpoint; `what` names it in errors.
+pub fn decode(bytes: &[u8], what: &str) -> Result<Checkpoint> {
+    let bad = |e: String| RunError::new(format!("`{what}` is not a valid safetensors file: {e}"));
+    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
+    let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
     let mut out = Vec::new();
     for (name, view) in st.tensors() {
         let t = match view.dtype() {

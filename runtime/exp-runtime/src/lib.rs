@@ -5,7 +5,9 @@
 //! The runtime reads only the IR: it never sees syntax, the semantic model or salsa. Every
 //! error it reports carries the IR origin of the node or declaration that caused it, so the
 //! driver can point at the `.exp` source. Random numbers come from [`rng::Rng`], never from
-//! Candle's unseedable CPU generator. Tests live beside each module and in `tests/src/run*.rs`.
+//! Candle's unseedable CPU generator. Files are read and written only through [`store`]: the
+//! run directory behind the [`store::RunStore`] trait, inputs through [`store::read_input`].
+//! Tests live beside each module and in `tests/src/run*.rs`.
 
 pub mod checkpoint;
 pub mod data;
@@ -18,6 +20,7 @@ pub mod probes;
 pub mod rng;
 pub mod rundir;
 pub mod scalar;
+pub mod store;
 pub mod train;
 
 pub use error::{ErrorKind, Result, RunError};

@@ -12,23 +12,8 @@ use flate2::read::GzDecoder;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// The error for a file that does not exist: names the directory when that is what is missing.
-fn missing(path: &Path) -> RunError {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir());
-    match dir {
-        Some(d) => RunError::new(format!("cannot find the directory `{}`", d.display())),
-        None => RunError::new(format!("cannot find the file `{}`", path.display())),
-    }
-    .with_help("paths in a data declaration are relative to the `.exp` file")
-}
-
-/// The whole file at `path`; a missing file or directory is reported as such.
-pub(super) fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => missing(path),
-        _ => RunError::new(format!("cannot read `{}`: {e}", path.display())),
-    })
-}
+pub(super) use crate::store::read_input as read_file;
+use crate::store::{input_exists, missing};
 
 /// `bytes` decompressed when they start with the gzip magic `1f 8b` (or the name ends in `.gz`).
 pub(super) fn maybe_gunzip(bytes: Vec<u8>, path: &Path) -> Result<Vec<u8>> {
@@ -47,8 +32,8 @@ pub(super) fn maybe_gunzip(bytes: Vec<u8>, path: &Path) -> Result<Vec<u8>> {
 fn read_maybe_gz(dir: &Path, name: &str) -> Result<(Vec<u8>, PathBuf)> {
     let plain = dir.join(name);
     let gz = dir.join(format!("{name}.gz"));
-    let path = if !plain.exists() && gz.exists() { gz } else { plain };
-    if !path.exists() {
+    let path = if !input_exists(&plain) && input_exists(&gz) { gz } else { plain };
+    if !input_exists(&path) {
         let e = missing(&path);
         let help = format!("an `idx` directory holds `{name}` (or `{name}.gz`) and its three companions");
         return Err(if e.message.contains("directory") { e } else { e.with_help(help) });
@@ -198,7 +183,7 @@ pub fn load_cifar10(dir: &Path) -> Result<Splits> {
     cifar_batch(&dir.join("data_batch_1.bin"), &mut train)?;
     for k in 2.. {
         let path = dir.join(format!("data_batch_{k}.bin"));
-        if !path.exists() {
+        if !input_exists(&path) {
             break;
         }
         cifar_batch(&path, &mut train)?;
