@@ -7,6 +7,7 @@ mod driver;
 mod fmt;
 mod incremental;
 mod init;
+mod lint;
 mod ir;
 mod numerics;
 mod optim;

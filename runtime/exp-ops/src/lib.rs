@@ -32,5 +32,5 @@ pub use registry::{
     MeasureError, Metric, ModularOp, ParamRole, Probe, ScalarFn, Schema, TargetKind, Transform, TransformError,
     Validate,
 };
-pub use scalar::{builtin_constant, builtin_function, DExpr, ScalarOp, BUILTIN_CONSTANTS};
+pub use scalar::{DExpr, ScalarOp};
 pub use shape::{broadcast_add, concat, Shape};

@@ -7,7 +7,7 @@
 //! Derivative rules are in [`ScalarOp::derivative`], as expression trees a symbolic
 //! differentiator can splice in. Tests: `scalar_tests.rs`, against finite differences.
 
-use std::f64::consts::{E, PI};
+use std::f64::consts::PI;
 
 use serde::{Deserialize, Serialize};
 
@@ -243,19 +243,6 @@ impl ScalarOp {
         };
         Some(d)
     }
-}
-
-/// Constants the language knows by name.
-pub const BUILTIN_CONSTANTS: &[(&str, f64)] = &[("pi", PI), ("e", E)];
-
-/// The value of the builtin constant `name` (`pi`, `e`).
-pub fn builtin_constant(name: &str) -> Option<f64> {
-    BUILTIN_CONSTANTS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
-}
-
-/// The scalar op behind the builtin function `name` (`exp`, `max`, ...), if callable.
-pub fn builtin_function(name: &str) -> Option<ScalarOp> {
-    ScalarOp::from_name(name).filter(|op| op.is_callable())
 }
 
 /// The logistic function, written so that neither branch overflows.

@@ -27,11 +27,8 @@ fn builtin_functions_are_exactly_the_documented_list() {
     callable.sort_unstable();
     expected.sort_unstable();
     assert_eq!(callable, expected);
-    assert_eq!(builtin_function("max"), Some(ScalarOp::Max));
-    assert_eq!(builtin_function("add"), None);
-    assert_eq!(builtin_constant("pi"), Some(std::f64::consts::PI));
-    assert_eq!(builtin_constant("e"), Some(std::f64::consts::E));
-    assert_eq!(builtin_constant("tau"), None);
+    assert!(ScalarOp::from_name("max").is_some_and(|op| op.is_callable()));
+    assert!(ScalarOp::from_name("add").is_some_and(|op| !op.is_callable()));
 }
 
 #[test]
