@@ -6,13 +6,13 @@ use exp_ops::{Dim, Shape};
 use exp_syntax::ast::{Body, Decl, DeclKind, ExprKind, ItemKind, Signature};
 
 use crate::diag::{to_diagnostic, HDiag, Loc};
-use crate::eval::types::Ty;
 use crate::eval::value::{BlockV, Val};
 use crate::eval::Cx;
 use crate::model::graph::{Node, NodeOp};
 use crate::names::decls::{decl_signature, ParamInfo};
 use crate::names::items::{file_items, ItemDef};
 use crate::names::scope::{file_scope, import_cycle};
+use crate::types::Ty;
 
 /// Checks one item. Reads the item's own AST and, through name resolution, only the
 /// signatures (and, for experiments, the bodies) of what it uses.

@@ -6,12 +6,16 @@
 //! the same walk that finds type, unit and shape errors records the model graph that
 //! lowering turns into IR. Diagnostics are returned by queries, never accumulated.
 //!
-//! The modules by role: `names` (items, scopes, imports, declaration signatures), `eval`
-//! (expressions to typed values: types, units, arithmetic, coercions), `model` (blocks applied
-//! to shapes, builtin calls, data values, the recorded graph), [`scalar`] (scalar code
-//! resolved into trees for lowering) and `experiment` (elaboration, probes, sweeps, training
-//! estimates, and the typed record lowering reads); `check` and `diag` tie them to
-//! diagnostics. Tests live in the workspace's `tests/` crate (`check/`, `incremental`).
+//! The modules by role: `types` (the types and units of the language), `names` (items,
+//! scopes, imports, declaration signatures), [`scalar`] (scalar code checked and resolved into
+//! trees for lowering), `eval` (expressions to typed values: arithmetic, coercions,
+//! intrinsics), `model` (blocks applied to shapes, builtin calls, data values, the recorded
+//! graph) and `experiment` (elaboration, probes, sweeps, training estimates, and the typed
+//! record lowering reads); `check` and `diag` tie them to diagnostics. Each uses only those
+//! before it, except that `eval` and `model` call each other (applying a block infers shapes,
+//! and inferring shapes evaluates the block's body) and that `model` asks `check` whether a
+//! block already reported its own error. Tests live in the workspace's `tests/` crate
+//! (`check/`, `incremental`).
 
 mod check;
 mod diag;
@@ -20,13 +24,13 @@ mod experiment;
 mod model;
 mod names;
 pub mod scalar;
+mod types;
 
 pub use model::builtin;
 pub use names::{items, scope};
 
 pub use check::{check_item, file_diagnostics, file_diagnostics_except};
 pub use diag::{absolute, to_diagnostic, HDiag, Loc};
-pub use eval::types::{Ty, UnitKind};
 pub use eval::value::{fmt_float, Applied, ArgOrigin, BlockV, DataV, TVal, Val};
 pub use experiment::probes::{ProbeKind, ProbeSpec, StopSpec};
 pub use experiment::record::{
@@ -46,3 +50,4 @@ pub use names::items::{file_items, DefKind, ItemDef};
 pub use names::scope::names_in;
 pub use names::scope::DefRef;
 pub use scalar::{OptimizerDef, RuleStmt, SExpr, ScalarFnDef, StateStart};
+pub use types::{Ty, UnitKind};

@@ -10,10 +10,10 @@ use exp_syntax::ast::BinOp;
 use exp_syntax::Span;
 
 use crate::diag::HDiag;
-use crate::eval::types::UnitKind;
 use crate::eval::value::Val;
 use crate::eval::Cx;
 use crate::model::graph::{Node, NodeOp};
+use crate::types::UnitKind;
 
 /// Evaluates `a op b` (composition `>>` is handled by the evaluator).
 pub fn binary(cx: &mut Cx<'_>, span: Span, op: BinOp, a: Val, b: Val, ls: Span, rs: Span) -> Val {

@@ -6,10 +6,10 @@ use exp_diagnostics::Code;
 use exp_syntax::Span;
 
 use crate::diag::HDiag;
-use crate::eval::types::Ty;
 use crate::eval::value::{BlockV, Val};
 use crate::eval::Cx;
 use crate::names::items::DefKind;
+use crate::types::Ty;
 
 impl Cx<'_> {
     /// Checks `v` against `ty` for parameter `param` of `callee`, converting where allowed.

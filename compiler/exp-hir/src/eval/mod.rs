@@ -1,6 +1,6 @@
-//! The elaborator's expression evaluator: experiment- and block-level expressions to values,
-//! with their types and units (`types`, `value`), arithmetic (`arith`), coercions to declared
-//! types (`coerce`) and the built-in functions of expressions (`intrinsics`).
+//! The elaborator's expression evaluator: experiment- and block-level expressions to values
+//! (`value`), with arithmetic (`arith`), coercions to declared types (`coerce`) and the
+//! built-in functions of expressions (`intrinsics`).
 //!
 //! Checking an experiment *is* evaluating it: names resolve, calls bind arguments to
 //! parameters, values are checked against declared types, and applying the model to the
@@ -10,7 +10,6 @@
 pub(crate) mod arith;
 pub(crate) mod coerce;
 pub(crate) mod intrinsics;
-pub(crate) mod types;
 pub(crate) mod value;
 
 use std::sync::Arc;
@@ -22,12 +21,12 @@ use exp_syntax::ast::{Arg, BinOp, Body, Expr, ExprKind, UnOp, Unit};
 use exp_syntax::Span;
 
 use crate::diag::{did_you_mean, HDiag, Loc};
-use crate::eval::types::UnitKind;
 use crate::eval::value::{Applied, ArgOrigin, BlockV, Closure, Val};
 use crate::model::graph::Graph;
 use crate::names::decls::{decl_info, DeclInfo};
 use crate::names::items::DefKind;
 use crate::names::scope::{resolve, DefRef};
+use crate::types::UnitKind;
 
 /// Names the evaluator provides itself: list combinators over blocks and tensors.
 pub const INTRINSICS: &[&str] = &["sum", "fold", "concat", "len"];

@@ -7,9 +7,9 @@ use exp_ops::{Dim, Shape};
 use exp_syntax::ast::Expr;
 
 use crate::diag::Loc;
-use crate::eval::types::UnitKind;
 use crate::names::items::DefKind;
 use crate::names::scope::DefRef;
+use crate::types::UnitKind;
 
 /// A value. Integers are [`Dim`]s so that block parameters can stay symbolic while a block
 /// is checked on its own.

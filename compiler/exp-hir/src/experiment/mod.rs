@@ -15,12 +15,12 @@ pub mod sweep;
 pub mod training;
 
 use crate::diag::{did_you_mean, HDiag, Loc};
-use crate::eval::types::{Ty, UnitKind};
 pub use crate::eval::value::Provenance;
 use crate::eval::value::{DataV, TVal, Val};
 use crate::eval::Cx;
 use crate::names::items::{lookup, DefKind};
 use crate::names::scope::resolve;
+use crate::types::{Ty, UnitKind};
 use overrides::{apply_override, config_entries};
 use probes::{check_probes, ProbeSpec, StopSpec};
 

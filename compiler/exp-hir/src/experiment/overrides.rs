@@ -86,7 +86,7 @@ fn refine(cx: &mut Cx<'_>, a: &Applied, path: &[String], f: &FieldDef) -> Option
             .as_ref()
             .and_then(|ps| ps.iter().find(|p| &p.name == name))
             .map(|p| p.ty.clone())
-            .unwrap_or(crate::eval::types::Ty::Any);
+            .unwrap_or(crate::types::Ty::Any);
         let item = f.at.item.clone().unwrap_or_default();
         let v = cx.in_scope(f.at.file, &item, f.scope, Vec::new(), |cx| {
             let v = cx.eval(&f.expr);

@@ -8,12 +8,12 @@ use exp_syntax::ast::Expr;
 
 use super::training::MAX_COUNT;
 use crate::diag::{did_you_mean, HDiag, Loc};
-use crate::eval::types::UnitKind;
 use crate::eval::value::{Applied, Val};
 use crate::eval::Cx;
 use crate::experiment::{Collected, Elaborated};
 use crate::model::builtin::BuiltinOp;
 use crate::names::items::DefKind;
+use crate::types::UnitKind;
 use exp_ops::MeasureError;
 
 /// What a probe measures.

@@ -16,13 +16,13 @@ use exp_syntax::ast::{BinOp, ExprKind};
 use super::probes::{ProbeKind, ProbeSpec, StopSpec};
 use super::{ConfigEntry, Elaborated, Estimates};
 use crate::diag::{HDiag, Loc};
-use crate::eval::types::UnitKind;
 use crate::eval::value::{Applied, TVal, Val};
 use crate::eval::Cx;
 use crate::model::builtin::BuiltinOp;
 use crate::model::graph::Graph;
 use crate::names::items::DefKind;
 use crate::scalar::{OptimizerDef, SExpr, STy, ScalarCx, ScalarFnDef};
+use crate::types::UnitKind;
 
 /// A value and where it was written.
 #[derive(Clone, Debug)]

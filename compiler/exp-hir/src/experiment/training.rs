@@ -8,13 +8,13 @@ use exp_ops::{Dim, LossTargetError, Shape};
 use exp_syntax::ast::{ItemKind, OptStmt};
 
 use crate::diag::{HDiag, Loc};
-use crate::eval::types::UnitKind;
 use crate::eval::value::{Applied, Val};
 use crate::eval::Cx;
 use crate::experiment::{Elaborated, Estimates};
 use crate::model::builtin::BuiltinOp;
 use crate::model::graph::{Node, NodeOp};
 use crate::names::items::lookup;
+use crate::types::UnitKind;
 
 /// The largest count of steps, epochs or probe events the checker accepts: far beyond any
 /// real run, and small enough that products of counts cannot overflow.

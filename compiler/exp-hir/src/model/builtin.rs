@@ -15,11 +15,11 @@ use exp_ops::{
 use exp_syntax::ast::{Decl, ExprKind, Signature};
 
 use crate::diag::{did_you_mean, HDiag, Loc};
-use crate::eval::types::Ty;
 use crate::eval::value::{Applied, ArgOrigin, Val};
 use crate::eval::Cx;
 use crate::names::decls::decl_signature;
 use crate::names::items::DefKind;
+use crate::types::Ty;
 
 /// A builtin call with its typed value from the registry.
 #[derive(Clone, Debug, PartialEq)]
@@ -169,7 +169,7 @@ pub(crate) fn check_declaration(db: &dyn Db, file: SourceFile, key: &str, d: &De
     }
     if let Some(ret) = spec.returns {
         let declared = match &d.signature {
-            Some(Signature::Type(t)) => crate::eval::types::ty_of(t).ok(),
+            Some(Signature::Type(t)) => crate::types::ty_of(t).ok(),
             _ => None,
         };
         if !declared.as_ref().is_some_and(|t| type_fits(ret, t)) {

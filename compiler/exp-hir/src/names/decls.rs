@@ -7,9 +7,9 @@ use exp_diagnostics::Code;
 use exp_syntax::ast::{Body, Expr, ItemKind, Signature};
 
 use crate::diag::{HDiag, Loc};
-use crate::eval::types::{ty_of, Ty, TYPE_NAMES};
 use crate::names::items::{lookup, ItemDef};
 use crate::names::scope::DefRef;
+use crate::types::{ty_of, Ty, TYPE_NAMES};
 
 /// One declared parameter.
 #[derive(Clone, Debug, PartialEq)]

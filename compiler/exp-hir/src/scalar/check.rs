@@ -16,9 +16,9 @@ use exp_ops::{ScalarFn, ScalarOp};
 use super::resolved::SExpr;
 use super::Builtin;
 use crate::diag::{HDiag, Loc};
-use crate::eval::types::UnitKind;
 use crate::names::items::{lookup, DefKind};
 use crate::names::scope::resolve;
+use crate::types::UnitKind;
 
 /// The type of a scalar value.
 #[derive(Clone, Debug, PartialEq, Eq)]

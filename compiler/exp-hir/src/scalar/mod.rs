@@ -20,9 +20,9 @@ pub use check::{STy, ScalarCx};
 pub use resolved::{OptimizerDef, RuleStmt, SExpr, ScalarFnDef, StateStart};
 
 use crate::diag::{HDiag, Loc};
-use crate::eval::types::{Ty, UnitKind};
 use crate::names::items::ItemDef;
 use crate::names::scope::DefRef;
+use crate::types::{Ty, UnitKind};
 
 /// A builtin `fn`: a scalar primitive, or a builtin of another kind declared with `fn`
 /// (an initializer), which scalar code cannot call.
@@ -66,7 +66,7 @@ fn param_sty(t: Option<&exp_syntax::ast::TypeExpr>) -> STy {
             _ => STy::Float,
         }
     }
-    match t.map(crate::eval::types::ty_of) {
+    match t.map(crate::types::ty_of) {
         Some(Ok(t)) => conv(&t),
         _ => STy::Float,
     }
