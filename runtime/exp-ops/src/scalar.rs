@@ -92,9 +92,9 @@ scalar_ops! {
     /// Cosine.
     Cos = "cos", 1, true, |a| a[0].cos();
     /// Gauss error function.
-    Erf = "erf", 1, true, |a| erf(a[0]);
+    Erf = "erf", 1, true, |a| libm::erf(a[0]);
     /// Complementary error function `1 - erf(a)`, accurate where it is small.
-    Erfc = "erfc", 1, true, |a| erfc(a[0]);
+    Erfc = "erfc", 1, true, |a| libm::erfc(a[0]);
     /// Smaller argument (`a` on ties).
     Min = "min", 2, true, |a| if a[0] <= a[1] { a[0] } else { a[1] };
     /// Larger argument (`a` on ties).
@@ -253,64 +253,6 @@ fn sigmoid(x: f64) -> f64 {
         let z = x.exp();
         z / (1.0 + z)
     }
-}
-
-/// The error function, from the everywhere-convergent series
-/// `erf(x) = 2/sqrt(pi) * exp(-x^2) * sum_n (2x^2)^n x / (1 * 3 * ... * (2n + 1))`, whose
-/// terms are all positive, so it loses no precision to cancellation. Past `|x| = 6`,
-/// `erf` is `±1` to `f64` precision; the series would need more terms there.
-fn erf(x: f64) -> f64 {
-    if x.is_nan() {
-        return x;
-    }
-    if x.abs() >= 6.0 {
-        return x.signum();
-    }
-    let x2 = x * x;
-    let (mut term, mut sum, mut n) = (x, x, 0.0);
-    while term.abs() > sum.abs() * 1e-17 {
-        n += 1.0;
-        term *= 2.0 * x2 / (2.0 * n + 1.0);
-        sum += term;
-    }
-    2.0 / PI.sqrt() * (-x2).exp() * sum
-}
-
-/// The complementary error function without the cancellation of `1 - erf(x)` where `erf`
-/// is close to 1: below `x = 2` it is `1 - erf(x)` (which loses at most 2.3 of 16 digits, at
-/// 2); above, the continued fraction `erfc(x) = exp(-x^2) / (sqrt(pi) (x + (1/2) / (x + 1 / (x
-/// + (3/2) / (x + ...)))))` evaluated by Lentz's method; below 0, `2 - erfc(-x)`.
-fn erfc(x: f64) -> f64 {
-    if x.is_nan() {
-        return x;
-    }
-    if x < 0.0 {
-        return 2.0 - erfc(-x);
-    }
-    if x < 2.0 {
-        return 1.0 - erf(x);
-    }
-    // exp(-x^2) underflows to 0 past 27.3.
-    if x > 27.5 {
-        return 0.0;
-    }
-    let tiny = 1e-300;
-    let (mut f, mut c, mut d) = (x, x, 0.0);
-    for j in 1..500 {
-        let a = f64::from(j) / 2.0;
-        d = x + a * d;
-        d = if d == 0.0 { 1.0 / tiny } else { 1.0 / d };
-        c = x + a / c;
-        if c == 0.0 {
-            c = tiny;
-        }
-        let delta = c * d;
-        f *= delta;
-        if (delta - 1.0).abs() < 1e-16 {
-            break;
-        }
-    }
-    (-x * x).exp() / (PI.sqrt() * f)
 }
 
 #[cfg(test)]

@@ -128,7 +128,16 @@ pub fn eval_scalar(f: &ScalarFn, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
         }
         .ok_or_else(|| fail(format!("`{}` reads an undefined value", f.name)))
     };
-    for inst in &f.body {
+    // Only what an output depends on: a derived function repeats the whole forward body,
+    // whose result it often does not read.
+    let mut live: std::collections::HashSet<ScalarId> =
+        f.outputs.iter().filter_map(|o| if let Operand::Value(v) = o.value { Some(v) } else { None }).collect();
+    for inst in f.body.iter().rev() {
+        if live.contains(&inst.result) {
+            live.extend(inst.args.iter().filter_map(|a| if let Operand::Value(v) = a { Some(*v) } else { None }));
+        }
+    }
+    for inst in f.body.iter().filter(|i| live.contains(&i.result)) {
         let args = inst.args.iter().map(|a| read(&values, a)).collect::<Result<Vec<_>>>()?;
         let value = match &inst.op {
             InstOp::Const(c) => Val::Const(*c),
@@ -162,8 +171,17 @@ pub fn eval_unary(f: &ScalarFn, vjp: Option<&ScalarFn>, x: &Tensor) -> Result<Te
         return one(eval_scalar(f, std::slice::from_ref(x))?);
     };
     let xd = x.detach();
-    let y = one(eval_scalar(f, std::slice::from_ref(&xd))?)?;
-    let d = one(eval_scalar(vjp, &[xd.clone(), xd.ones_like()?])?)?;
+    // The derived function repeats `f`'s body, so one evaluation with `f`'s output added to
+    // its own gives both; the output gradient is a rank-0 constant 1, so the derivative's
+    // products with it fold.
+    let (Some(y_out), [d_out]) = (f.outputs.first(), vjp.outputs.as_slice()) else {
+        return Err(RunError::at(format!("`{}` has no single-output derivative", f.name), f.origin));
+    };
+    let joint = ScalarFn { outputs: vec![y_out.clone(), d_out.clone()], ..vjp.clone() };
+    let dy = Tensor::new(1f64, xd.device())?.to_dtype(xd.dtype())?;
+    let [y, d]: [Tensor; 2] = eval_scalar(&joint, &[xd.clone(), dy])?
+        .try_into()
+        .map_err(|_| RunError::at(format!("`{}` and its derivative did not evaluate", f.name), f.origin))?;
     let finite = d.abs()?.lt(f64::INFINITY)?;
     let d = finite.where_cond(&d, &d.zeros_like()?)?.detach();
     Ok(y.add(&x.sub(&xd)?.mul(&d)?)?)
@@ -179,11 +197,13 @@ fn apply(ctx: &Ctx, op: ScalarOp, args: &[Val]) -> Result<Val> {
     }
     let t = |x: Tensor| Ok(T(x));
     match (op, args) {
+        (Add, [T(a), C(c)] | [C(c), T(a)]) if *c == 0.0 => t(a.clone()),
         (Add, [T(a), C(c)] | [C(c), T(a)]) => t(a.affine(1.0, *c)?),
         (Add, [T(a), T(b)]) => t(a.broadcast_add(b)?),
         (Sub, [T(a), C(c)]) => t(a.affine(1.0, -*c)?),
         (Sub, [C(c), T(b)]) => t(b.affine(-1.0, *c)?),
         (Sub, [T(a), T(b)]) => t(a.broadcast_sub(b)?),
+        (Mul, [T(a), C(c)] | [C(c), T(a)]) if *c == 1.0 => t(a.clone()),
         (Mul, [T(a), C(c)] | [C(c), T(a)]) => t(a.affine(*c, 0.0)?),
         (Mul, [T(a), T(b)]) => t(a.broadcast_mul(b)?),
         (Div, [T(a), C(c)]) => t(a.affine(1.0 / *c, 0.0)?),
@@ -265,8 +285,8 @@ impl candle_core::CustomOp1 for Exact {
             candle_core::bail!("`{}` needs a contiguous input", op.name())
         };
         let out = match storage {
-            S::F32(v) => S::F32(v[a..b].iter().map(|&x| op.eval(&[f64::from(x)]) as f32).collect()),
-            S::F64(v) => S::F64(v[a..b].iter().map(|&x| op.eval(&[x])).collect()),
+            S::F32(v) => S::F32(map_exact(&v[a..b], |x| op.eval(&[f64::from(x)]) as f32)),
+            S::F64(v) => S::F64(map_exact(&v[a..b], |x| op.eval(&[x]))),
             other => candle_core::bail!(
                 "`{}` needs float input, got {:?}",
                 op.name(),
@@ -282,6 +302,21 @@ impl candle_core::CustomOp1 for Exact {
         let d = partial(&ctx, &rule, &arg.detach(), &res.detach()).map_err(|e| candle_core::Error::Msg(e.message))?;
         Ok(Some(grad.mul(&ctx.expand(&d, arg.shape()).map_err(|e| candle_core::Error::Msg(e.message))?)?))
     }
+}
+
+/// `f` of every element, split over the rayon pool from 32k elements (as the compiled
+/// kernels are).
+fn map_exact<T: Copy + Send + Sync + Default>(xs: &[T], f: impl Fn(T) -> T + Sync) -> Vec<T> {
+    use rayon::prelude::*;
+    const CHUNK: usize = 8192;
+    let mut out = vec![T::default(); xs.len()];
+    let fill = |(o, i): (&mut [T], &[T])| o.iter_mut().zip(i).for_each(|(o, &x)| *o = f(x));
+    if xs.len() < 4 * CHUNK {
+        fill((&mut out, xs));
+    } else {
+        out.par_chunks_mut(CHUNK).zip(xs.par_chunks(CHUNK)).for_each(fill);
+    }
+    out
 }
 
 /// A derivative rule of the op table evaluated on tensors.
