@@ -274,7 +274,7 @@ fn optimizer_call(cx: &mut Cx<'_>, a: &Applied, depth: usize) -> Option<Optimize
     let item = crate::names::items::lookup(cx.db, a.def.file, &a.def.key)?;
     let rule = crate::scalar::optimizer_rule(cx.db, item).as_ref()?;
     if !rule.diags.is_empty() {
-        cx.error(crate::model::broken_definition(cx, a, &rule.def.at));
+        cx.error(crate::model::broken_definition(a, &rule.def.at));
         return None;
     }
     let mut hypers = Vec::new();
@@ -299,7 +299,7 @@ fn schedule_call(cx: &mut Cx<'_>, a: &Applied) -> Option<ScheduleCall> {
     let item = crate::names::items::lookup(cx.db, a.def.file, &a.def.key)?;
     let resolved = crate::scalar::schedule_fn(cx.db, item).as_ref()?;
     if !resolved.diags.is_empty() {
-        cx.error(crate::model::broken_definition(cx, a, &resolved.def.at));
+        cx.error(crate::model::broken_definition(a, &resolved.def.at));
         return None;
     }
     let args = a.args.iter().map(|(_, v)| crate::eval::value::number(v)).collect::<Option<Vec<f64>>>()?;

@@ -8,7 +8,7 @@ pub(crate) mod graph;
 use std::collections::BTreeMap;
 
 use exp_diagnostics::Code;
-use exp_ops::{ArgValue, Rank, Shape, ShapeError};
+use exp_ops::{Rank, Shape, ShapeError};
 use exp_syntax::ast::{Body, Expr, ExprKind, Signature};
 
 use crate::diag::{HDiag, Loc};
@@ -111,7 +111,7 @@ fn act_call(cx: &mut Cx<'_>, a: &Applied) -> Option<ActCall> {
     let item = crate::names::items::lookup(cx.db, a.def.file, &a.def.key)?;
     let resolved = crate::scalar::scalar_fn(cx.db, item).as_ref()?;
     if !resolved.diags.is_empty() {
-        cx.error(broken_definition(cx, a, &resolved.def.at));
+        cx.error(broken_definition(a, &resolved.def.at));
         return None;
     }
     let mut args = Vec::new();
@@ -125,26 +125,10 @@ fn act_call(cx: &mut Cx<'_>, a: &Applied) -> Option<ActCall> {
 }
 
 /// "`name` cannot be used: its definition has errors", at the use, pointing at the definition.
-pub(crate) fn broken_definition(cx: &Cx<'_>, a: &Applied, def: &Loc) -> HDiag {
-    let _ = cx;
+pub(crate) fn broken_definition(a: &Applied, def: &Loc) -> HDiag {
     HDiag::new(Code::BrokenDefinition, format!("`{}` has errors in its definition", a.name), a.at.clone(), "used here")
         .with_secondary(def.clone(), "defined here")
         .with_help(format!("fix the errors reported on `{}` first", a.name))
-}
-
-fn arg_value(v: &Val) -> Option<ArgValue> {
-    Some(match v {
-        Val::Int(d) => ArgValue::Int(d.clone()),
-        Val::Float(x) => ArgValue::Float(*x),
-        Val::Bool(b) => ArgValue::Bool(*b),
-        Val::List(items) | Val::Tuple(items) => ArgValue::Ints(
-            items
-                .iter()
-                .map(|i| if let Val::Int(d) = i { Some(d.clone()) } else { None })
-                .collect::<Option<Vec<_>>>()?,
-        ),
-        _ => return None,
-    })
 }
 
 fn apply_decl(cx: &mut Cx<'_>, a: &Applied, x: TVal) -> Val {
@@ -275,7 +259,7 @@ fn check_output(cx: &mut Cx<'_>, a: &Applied, dims: &[Expr], actual: &Shape) {
 fn apply_layer(cx: &mut Cx<'_>, a: &Applied, x: TVal) -> Val {
     let mut args = BTreeMap::new();
     for (name, v) in &a.args {
-        match arg_value(v) {
+        match builtin::arg_value(v) {
             Some(av) => {
                 args.insert(name.clone(), av);
             }
